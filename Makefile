@@ -1,0 +1,26 @@
+# Vigil developer tasks. Every target creates or reuses .venv at the repository
+# root and installs what it needs, so a fresh clone needs nothing else.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+VENV := .venv
+BIN := $(VENV)/bin
+# Lambda runs Python 3.12: prefer it for the virtualenv (pyenv keeps one here).
+PYTHON ?= $(shell command -v python3.12 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | tail -n 1 || command -v python3)
+STAMP := $(VENV)/.installed
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml shared/requirements.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP) ## create .venv and install Vigil with its dev tools
+
+test: $(STAMP) ## run the whole test suite (unit, integration with moto, PostgreSQL and loopback servers)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+.PHONY: help venv test

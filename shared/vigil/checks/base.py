@@ -1,0 +1,173 @@
+"""The check interface: a check measures its target; ``judge`` turns that into a status.
+
+A check type is a subclass of ``Check`` with a ``probe`` coroutine. ``probe``
+returns a ``Probe`` (what was measured and whether the target passed every
+condition) and raises ``CheckSetupError`` when the check itself cannot run.
+``Check.run`` never raises: every outcome becomes a ``CheckResult``.
+"""
+
+from __future__ import annotations
+
+import ssl
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from vigil.config import CheckConfig
+from vigil.exceptions import CheckSetupError
+from vigil.redact import scrub
+
+
+class Status(StrEnum):
+    HEALTHY = "healthy"
+    DEGRADED = "degraded"
+    UNHEALTHY = "unhealthy"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What one measurement of a target found."""
+
+    passed: bool
+    reason: str
+    latency_ms: float | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of one check on one run; ``status`` is what this run observed.
+
+    ``observed`` is False when the run's deadline cut the check short: such a
+    result is reported but does not count toward thresholds.
+    """
+
+    check: str
+    status: Status
+    reason: str
+    latency_ms: float | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    observed: bool = True
+    lag_ms: float | None = None
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON-serialisable form returned by the handler."""
+        out: dict[str, Any] = {
+            "check": self.check,
+            "status": str(self.status),
+            "latency_ms": None if self.latency_ms is None else round(self.latency_ms, 1),
+            "reason": self.reason,
+        }
+        if self.details:
+            out["details"] = self.details
+        if not self.observed:
+            out["counted"] = False
+        return out
+
+
+class CheckResources:
+    """What checks of one run share: TLS contexts, a thread pool, secret lookup.
+
+    Created per run by the runner; ``close`` releases the threads without waiting
+    for a blocking call that may still hang (its hard timeout already fired).
+    """
+
+    def __init__(self, get_secret: Callable[[str], Any] | None = None, max_threads: int = 32):
+        self._get_secret = get_secret
+        self._ssl: dict[bool, ssl.SSLContext] = {}
+        self.executor = ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="vigil")
+
+    def ssl_context(self, verify: bool = True) -> ssl.SSLContext:
+        """One SSL context per verification mode, shared by every check of the run."""
+        if verify not in self._ssl:
+            import httpx  # noqa: F401  (certifi comes with httpx)
+
+            if verify:
+                import certifi
+
+                ctx = ssl.create_default_context(cafile=certifi.where())
+            else:
+                ctx = ssl.create_default_context()
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+            self._ssl[verify] = ctx
+        return self._ssl[verify]
+
+    def secret(self, name: str) -> Any:
+        """Fetch a secret (blocking; call from a worker thread). Raises ``CheckSetupError``."""
+        if self._get_secret is None:
+            raise CheckSetupError(f"no secret store is configured to read {name!r}")
+        return self._get_secret(name)
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+class Check(ABC):
+    """One configured check. Subclasses set ``type_name`` and implement ``probe``."""
+
+    type_name: ClassVar[str]
+
+    def __init__(self, config: CheckConfig, resources: CheckResources):
+        self.config = config
+        self.resources = resources
+        self._secrets: list[str] = []
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    def remember_secret(self, value: str) -> None:
+        """Register a credential so that no reason or detail can ever show it."""
+        self._secrets.append(value)
+
+    @abstractmethod
+    async def probe(self) -> Probe:
+        """Measure the target once; raise ``CheckSetupError`` if the check cannot run."""
+
+    async def run(self) -> CheckResult:
+        """Probe and judge the outcome. Never raises (but may be cancelled).
+
+        The runner bounds the call with a hard timeout; see ``timed_out``.
+        """
+        try:
+            probe = await self.probe()
+        except CheckSetupError as exc:
+            return self._result(Status.ERROR, str(exc))
+        except Exception as exc:  # a bug or an unforeseen library error: this check only
+            return self._result(Status.ERROR, f"check failed to run: {type(exc).__name__}: {exc}")
+        return self.judge(probe)
+
+    def timed_out(self, hard_timeout: float, elapsed_ms: float) -> CheckResult:
+        """The result when ``run`` did not return within its hard timeout."""
+        return self._result(
+            Status.UNHEALTHY, f"no answer within {hard_timeout:g}s", latency_ms=elapsed_ms
+        )
+
+    def judge(self, probe: Probe) -> CheckResult:
+        """Failed conditions: unhealthy; passing but slower than ``degraded_after``: degraded."""
+        if not probe.passed:
+            return self._result(Status.UNHEALTHY, probe.reason, probe.latency_ms, probe.details)
+        limit = self.config.degraded_after
+        if limit is not None and probe.latency_ms is not None and probe.latency_ms > limit * 1000:
+            reason = f"slow: {probe.latency_ms:.0f} ms > {limit * 1000:.0f} ms ({probe.reason})"
+            return self._result(Status.DEGRADED, reason, probe.latency_ms, probe.details)
+        return self._result(Status.HEALTHY, probe.reason, probe.latency_ms, probe.details)
+
+    def _result(
+        self,
+        status: Status,
+        reason: str,
+        latency_ms: float | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> CheckResult:
+        details = {"target": self.config.target, **(details or {})}
+        reason = scrub(reason.splitlines()[0] if reason else "", self._secrets)[:300]
+        details = {
+            k: scrub(v, self._secrets) if isinstance(v, str) else v for k, v in details.items()
+        }
+        return CheckResult(self.name, status, reason, latency_ms, details)

@@ -1,0 +1,122 @@
+"""HTTP(S) checks with httpx.
+
+Latency is the time from sending the request to receiving the response head.
+The body is read only when ``body_contains`` needs it, and never beyond
+``max_body_bytes``, so a huge response cannot exhaust the runner's memory.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import time
+from urllib.parse import unquote, urlsplit
+
+import httpx
+
+from vigil.checks.base import Check, Probe
+from vigil.config import HttpCheckConfig
+
+
+class HttpCheck(Check):
+    type_name = "http"
+    config: HttpCheckConfig
+
+    def __init__(self, config: HttpCheckConfig, resources) -> None:
+        super().__init__(config, resources)
+        parts = urlsplit(config.url)
+        if parts.password:
+            self.remember_secret(parts.password)
+            self.remember_secret(unquote(parts.password))
+        for key, value in config.headers.items():
+            if key.lower() in ("authorization", "proxy-authorization", "cookie", "x-api-key"):
+                self.remember_secret(value)
+
+    async def probe(self) -> Probe:
+        cfg = self.config
+        verify = self.resources.ssl_context(cfg.verify_tls)
+        async with httpx.AsyncClient(
+            verify=verify,
+            timeout=httpx.Timeout(cfg.timeout),
+            follow_redirects=cfg.follow_redirects,
+            max_redirects=5,
+            trust_env=False,
+        ) as client:
+            started = time.perf_counter()
+            try:
+                async with client.stream(
+                    cfg.method, cfg.url, headers=cfg.headers, content=cfg.body
+                ) as response:
+                    latency_ms = (time.perf_counter() - started) * 1000
+                    details = {"status_code": response.status_code}
+                    failures = self._status_failures(response.status_code)
+                    if not failures and cfg.body_contains is not None:
+                        failures += await self._body_failures(response)
+            except httpx.TooManyRedirects:
+                return self._failed("too many redirects (more than 5)", started)
+            except httpx.TimeoutException:
+                return self._failed(f"timed out after {cfg.timeout:g}s", started)
+            except httpx.ConnectError as exc:
+                return self._failed(_connect_reason(exc), started)
+            except (httpx.RemoteProtocolError, httpx.LocalProtocolError) as exc:
+                return self._failed(f"invalid HTTP response: {exc}", started)
+            except httpx.TransportError as exc:
+                return self._failed(f"request failed: {type(exc).__name__}: {exc}", started)
+        if failures:
+            return Probe(False, "; ".join(failures), latency_ms, details)
+        return Probe(True, f"HTTP {response.status_code}", latency_ms, details)
+
+    def _status_failures(self, code: int) -> list[str]:
+        expected = self.config.expect_status
+        if expected is None:
+            return [] if 200 <= code < 300 else [f"HTTP {code}, expected 2xx"]
+        if code in expected:
+            return []
+        return [f"HTTP {code}, expected {', '.join(map(str, expected))}"]
+
+    async def _body_failures(self, response: httpx.Response) -> list[str]:
+        needle = self.config.body_contains or ""
+        cap = self.config.max_body_bytes
+        seen = bytearray()
+        async for chunk in response.aiter_raw():
+            seen += chunk
+            if len(seen) >= cap:
+                del seen[cap:]
+                break
+        text = _decode(bytes(seen), response)
+        if needle in text:
+            return []
+        read = f"first {cap} bytes read" if len(seen) >= cap else f"{len(seen)} bytes read"
+        return [f"body does not contain {needle!r} ({read})"]
+
+    def _failed(self, reason: str, started: float) -> Probe:
+        return Probe(False, reason, (time.perf_counter() - started) * 1000)
+
+
+def _decode(raw: bytes, response: httpx.Response) -> str:
+    encoding = response.charset_encoding or "utf-8"
+    try:
+        return raw.decode(encoding, errors="replace")
+    except LookupError:
+        return raw.decode("utf-8", errors="replace")
+
+
+def _connect_reason(exc: httpx.ConnectError) -> str:
+    """One line saying why the connection failed, from the first cause that tells."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"TLS certificate verification failed: {cause.verify_message}"
+        if isinstance(cause, ssl.SSLError):
+            return f"TLS handshake failed: {cause.reason or cause}"
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, socket.gaierror):
+            return "DNS lookup failed"
+        cause = cause.__cause__ or cause.__context__
+    text = str(exc)
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        return "TLS certificate verification failed"
+    if "Name or service not known" in text or "nodename nor servname" in text:
+        return "DNS lookup failed"
+    return f"connection failed: {text or type(exc).__name__}"

@@ -1,0 +1,86 @@
+"""Build a ``Runner`` from the Lambda environment (a deliberate warm-start cache).
+
+Environment: ``HEALTHCHECK_TABLE``, ``HEALTHCHECK_TOPIC_ARN``, optional
+``HEALTHCHECK_CONFIG`` (default: ``checks.yaml`` beside the handler) and
+``HEALTHCHECK_HISTORY_DAYS`` (default 30).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from vigil.config import CONFIG_ENV, VigilConfig, load_config
+from vigil.exceptions import ConfigError, VigilError
+from vigil.metrics import emit_config_error
+from vigil.runner import Runner
+
+logger = logging.getLogger(__name__)
+
+TABLE_ENV = "HEALTHCHECK_TABLE"
+TOPIC_ENV = "HEALTHCHECK_TOPIC_ARN"
+HISTORY_ENV = "HEALTHCHECK_HISTORY_DAYS"
+
+# Warm-start cache: one Runner per (config file, its mtime, table, topic), so a warm
+# Lambda container neither re-reads the config nor re-creates its AWS clients.
+_RUNNER_CACHE: dict[tuple[str, float, str, str], Runner] = {}
+
+
+def resolve_config_path(default: Path) -> Path:
+    configured = os.environ.get(CONFIG_ENV)
+    if not configured:
+        return default
+    path = Path(configured)
+    if not path.is_absolute() and not path.exists() and (default.parent / path).exists():
+        return default.parent / path
+    return path
+
+
+def load_config_or_refuse(path: Path, group: str | None = None) -> VigilConfig:
+    """Load the config; if it is invalid, log it, emit ``ConfigErrors`` and re-raise.
+
+    Nothing has been written at that point: the run is refused as a whole.
+    """
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        logger.error("configuration refused: %s", exc, extra={"problems": exc.problems})
+        emit_config_error(group)
+        raise
+
+
+def runner_from_environment(default_config: Path, group: str | None = None) -> Runner:
+    """The cached ``Runner`` for the current environment and config file."""
+    path = resolve_config_path(default_config)
+    table = _required(TABLE_ENV)
+    topic = _required(TOPIC_ENV)
+    try:
+        mtime = path.stat().st_mtime
+    except OSError:
+        mtime = -1.0
+    key = (str(path), mtime, table, topic)
+    runner = _RUNNER_CACHE.get(key)
+    if runner is None:
+        from vigil.alerts.sns import SnsPublisher
+        from vigil.secrets import fetch_secret
+        from vigil.store.dynamodb import DynamoDBStore
+
+        config = load_config_or_refuse(path, group)
+        runner = Runner(
+            config,
+            DynamoDBStore(table),
+            SnsPublisher(topic),
+            history_days=int(os.environ.get(HISTORY_ENV) or 30),
+            get_secret=fetch_secret,
+        )
+        _RUNNER_CACHE.clear()
+        _RUNNER_CACHE[key] = runner
+    return runner
+
+
+def _required(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise VigilError(f"environment variable {name} is not set (see template.yaml)")
+    return value

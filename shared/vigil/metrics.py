@@ -1,0 +1,82 @@
+"""CloudWatch metrics as Embedded Metric Format log lines (Powertools; no API calls).
+
+Per check (dimensions ``group``, ``check``): ``Healthy`` (1 only when healthy)
+and ``LatencyMs``. Per group (dimension ``group``): ``HealthyChecks``,
+``DegradedChecks``, ``UnhealthyChecks``, ``ErrorChecks``, ``RunDurationMs`` and
+``AlertsPending``. Powertools adds the ``service`` dimension to each.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+from vigil.checks.base import CheckResult, Status
+from vigil.config import GroupConfig
+
+_GROUP_COUNTS = {
+    Status.HEALTHY: "HealthyChecks",
+    Status.DEGRADED: "DegradedChecks",
+    Status.UNHEALTHY: "UnhealthyChecks",
+    Status.ERROR: "ErrorChecks",
+}
+
+
+def _metrics():
+    # Each EphemeralMetrics keeps its own metric set: no class-level state to reset.
+    from aws_lambda_powertools.metrics import EphemeralMetrics
+
+    return EphemeralMetrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Vigil"))
+
+
+def emit_run_metrics(
+    group: GroupConfig,
+    results: Iterable[CheckResult],
+    *,
+    run_duration_ms: float,
+    alerts_pending: int,
+) -> int:
+    """Print the EMF documents of one run; return how many were printed."""
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    results = list(results)
+    per_check = {check.name: check.metrics for check in group.checks}
+    printed = 0
+    for result in results:
+        if not per_check.get(result.check, True):
+            continue
+        metrics = _metrics()
+        metrics.add_dimension(name="group", value=group.name)
+        metrics.add_dimension(name="check", value=result.check)
+        metrics.add_metric(
+            name="Healthy", unit=MetricUnit.Count, value=int(result.status == Status.HEALTHY)
+        )
+        if result.latency_ms is not None and result.status in (Status.HEALTHY, Status.DEGRADED):
+            metrics.add_metric(
+                name="LatencyMs", unit=MetricUnit.Milliseconds, value=round(result.latency_ms, 1)
+            )
+        metrics.flush_metrics()
+        printed += 1
+
+    metrics = _metrics()
+    metrics.add_dimension(name="group", value=group.name)
+    for status, name in _GROUP_COUNTS.items():
+        count = sum(1 for r in results if r.status == status)
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=count)
+    metrics.add_metric(
+        name="RunDurationMs", unit=MetricUnit.Milliseconds, value=round(run_duration_ms)
+    )
+    metrics.add_metric(name="AlertsPending", unit=MetricUnit.Count, value=alerts_pending)
+    metrics.flush_metrics()
+    return printed + 1
+
+
+def emit_config_error(group: str | None) -> None:
+    """``ConfigErrors`` = 1 for a run refused because the configuration is invalid."""
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    metrics = _metrics()
+    if group:
+        metrics.add_dimension(name="group", value=group)
+    metrics.add_metric(name="ConfigErrors", unit=MetricUnit.Count, value=1)
+    metrics.flush_metrics()

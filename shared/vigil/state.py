@@ -1,0 +1,127 @@
+"""The alert state machine, as pure functions.
+
+Each check has a confirmed status. An observation that differs from it starts
+or extends a streak; when the streak reaches the threshold (``success_threshold``
+for healthy observations, ``failure_threshold`` for any non-healthy ones) the
+latest observed status is confirmed and, if it matters, a ``Transition`` is
+returned — the only thing that produces an alert. An observation equal to the
+confirmed status ends any streak, so a flapping target stays quiet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+
+from vigil.checks.base import Status
+
+UNKNOWN = "unknown"  # confirmed status of a check that has not been confirmed yet
+
+
+class Event(StrEnum):
+    FAILURE = "failure"
+    DEGRADED = "degraded"
+    RECOVERY = "recovery"
+
+
+SEVERITY = {Event.FAILURE: "critical", Event.DEGRADED: "warning", Event.RECOVERY: "info"}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    failure: int = 2
+    success: int = 1
+
+
+@dataclass(frozen=True)
+class CheckState:
+    """What is remembered about one check between runs."""
+
+    status: str = UNKNOWN
+    since: str | None = None
+    streak_status: str | None = None
+    streak: int = 0
+    last_run: float | None = None  # epoch seconds of the last run (for ``interval``)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"s": self.status}
+        if self.since:
+            out["t"] = self.since
+        if self.streak_status:
+            out["o"], out["n"] = self.streak_status, self.streak
+        if self.last_run is not None:
+            out["r"] = self.last_run
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CheckState:
+        return cls(
+            status=data.get("s", UNKNOWN),
+            since=data.get("t"),
+            streak_status=data.get("o"),
+            streak=int(data.get("n", 0)),
+            last_run=data.get("r"),
+        )
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A confirmed change of a check's status that deserves an alert."""
+
+    check: str
+    event: Event
+    status: str
+    previous_status: str
+    at: str
+    reason: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def severity(self) -> str:
+        return SEVERITY[self.event]
+
+
+def event_for(previous: str, status: str) -> Event | None:
+    """The alert event for a confirmed change, or None when it needs no alert."""
+    if status == Status.HEALTHY:
+        return Event.RECOVERY if previous not in (UNKNOWN, Status.HEALTHY) else None
+    if status == Status.DEGRADED:
+        return Event.DEGRADED
+    return Event.FAILURE
+
+
+def observe(
+    state: CheckState,
+    observed: str,
+    thresholds: Thresholds,
+    *,
+    check: str = "",
+    at: str = "",
+    reason: str = "",
+    details: dict[str, Any] | None = None,
+) -> tuple[CheckState, Transition | None]:
+    """Fold one observation into the state; return the new state and any transition."""
+    if observed == state.status:
+        return replace(state, streak_status=None, streak=0), None
+    healthy = observed == Status.HEALTHY
+    same_kind = state.streak_status is not None and (
+        (state.streak_status == Status.HEALTHY) == healthy
+    )
+    streak = state.streak + 1 if same_kind else 1
+    needed = thresholds.success if healthy else thresholds.failure
+    if streak < needed:
+        return replace(state, streak_status=observed, streak=streak), None
+    confirmed = replace(state, status=observed, since=at, streak_status=None, streak=0)
+    event = event_for(state.status, observed)
+    if event is None:
+        return confirmed, None
+    return confirmed, Transition(
+        check=check,
+        event=event,
+        status=observed,
+        previous_status=state.status,
+        at=at,
+        reason=reason,
+        details=dict(details or {}),
+    )

@@ -1,0 +1,291 @@
+"""The DynamoDB store: one table, items designed for write cost.
+
+Items of a group shard share the partition key ``G#<group>#<shard>``:
+
+- ``STATE``: version, outbox (JSON) and a compressed blob of every check's
+  state and the open hour/day rollups; written once per run, conditional on
+  the version read.
+- ``RUN#<scheduled time>``: compressed results of one run, with a TTL; written
+  once per run, only if absent (the fence against repeated deliveries).
+- ``HOUR#<yyyy-mm-ddThh>`` / ``DAY#<yyyy-mm-dd>``: compressed rollups of a
+  completed period, with a TTL; written once per period, in one batch.
+
+A monitor writes forever, so results are packed into one item per run rather
+than one per check, and the blobs are zlib-compressed JSON: a run of 200 checks
+costs a few write units instead of hundreds.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import zlib
+from typing import Any
+
+from vigil.checks.base import CheckResult, Status
+from vigil.exceptions import StoreConflictError
+from vigil.rollups import PeriodRollups
+from vigil.state import CheckState
+from vigil.store.base import GroupState, PendingAlert, RunRecord, StateStore
+
+STATE_SK = "STATE"
+_STATUS_CODES = {
+    Status.HEALTHY: "h",
+    Status.DEGRADED: "d",
+    Status.UNHEALTHY: "u",
+    Status.ERROR: "e",
+}
+_CODE_STATUS = {code: status for status, code in _STATUS_CODES.items()}
+
+
+def partition_key(group: str, shard: int = 0) -> str:
+    return f"G#{group}#{shard}"
+
+
+def pack(data: Any) -> bytes:
+    return zlib.compress(json.dumps(data, separators=(",", ":")).encode(), 6)
+
+
+def unpack(blob: bytes) -> Any:
+    return json.loads(zlib.decompress(blob))
+
+
+def item_size(item: dict[str, Any]) -> int:
+    """Bytes DynamoDB bills for an item in low-level form (names + values)."""
+    return sum(len(name.encode()) + _value_size(value) for name, value in item.items())
+
+
+def _value_size(value: dict[str, Any]) -> int:
+    ((kind, inner),) = value.items()
+    if kind == "S":
+        return len(inner.encode())
+    if kind == "B":
+        return len(inner)
+    if kind == "N":
+        digits = len(inner.lstrip("-").replace(".", "").lstrip("0")) or 1
+        return math.ceil(digits / 2) + 1
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "L":
+        return 3 + sum(1 + _value_size(v) for v in inner)
+    if kind == "M":
+        return 3 + sum(1 + len(k.encode()) + _value_size(v) for k, v in inner.items())
+    return len(json.dumps(inner))
+
+
+def write_units(size: int) -> int:
+    return max(1, math.ceil(size / 1024))
+
+
+class WriteLedger:
+    """Counts write requests and the write units they are billed (for benchmarks and tests)."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.units = 0
+
+    def add(self, units: int) -> None:
+        self.requests += 1
+        self.units += units
+
+    def reset(self) -> None:
+        self.requests = 0
+        self.units = 0
+
+
+class DynamoDBStore(StateStore):
+    """``StateStore`` on one DynamoDB table. The client is created on first use."""
+
+    def __init__(self, table_name: str, *, client: Any = None):
+        self.table_name = table_name
+        self._client = client
+        self.ledger = WriteLedger()
+        self._state_sizes: dict[str, int] = {}  # last known STATE item size per partition
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.client("dynamodb")
+        return self._client
+
+    # state -------------------------------------------------------------------------------
+    def load_state(self, group: str, shard: int = 0) -> GroupState:
+        pk = partition_key(group, shard)
+        response = self.client.get_item(
+            TableName=self.table_name,
+            Key={"pk": {"S": pk}, "sk": {"S": STATE_SK}},
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        if not item:
+            self._state_sizes[pk] = 0
+            return GroupState(group=group, shard=shard)
+        self._state_sizes[pk] = item_size(item)
+        blob = unpack(item["blob"]["B"])
+        hour, day = blob.get("hour"), blob.get("day")
+        return GroupState(
+            group=group,
+            shard=shard,
+            version=int(item["v"]["N"]),
+            checks={name: CheckState.from_dict(s) for name, s in blob.get("checks", {}).items()},
+            hour=PeriodRollups.from_dict("hour", hour) if hour else None,
+            day=PeriodRollups.from_dict("day", day) if day else None,
+            outbox=[PendingAlert.from_dict(a) for a in json.loads(item["outbox"]["S"])],
+            updated_at=item.get("updated_at", {}).get("S"),
+            last_run_key=item.get("last_run", {}).get("S"),
+        )
+
+    def save_state(self, state: GroupState) -> GroupState:
+        pk = partition_key(state.group, state.shard)
+        blob = {
+            "checks": {name: s.to_dict() for name, s in state.checks.items()},
+            "hour": state.hour.to_dict() if state.hour else None,
+            "day": state.day.to_dict() if state.day else None,
+        }
+        new_version = state.version + 1
+        item = {
+            "pk": {"S": pk},
+            "sk": {"S": STATE_SK},
+            "v": {"N": str(new_version)},
+            "updated_at": {"S": state.updated_at or ""},
+            "last_run": {"S": state.last_run_key or ""},
+            "outbox": {"S": json.dumps([a.to_dict() for a in state.outbox], separators=(",", ":"))},
+            "pending": {"N": str(len(state.outbox))},
+            "blob": {"B": pack(blob)},
+        }
+        if state.version == 0:
+            condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
+        else:
+            condition = {
+                "ConditionExpression": "v = :v",
+                "ExpressionAttributeValues": {":v": {"N": str(state.version)}},
+            }
+        size = item_size(item)
+        try:
+            self.client.put_item(TableName=self.table_name, Item=item, **condition)
+        except self.client.exceptions.ConditionalCheckFailedException:
+            self.ledger.add(write_units(size))
+            raise StoreConflictError(
+                f"state of {state.group}#{state.shard} changed since version {state.version}"
+            ) from None
+        # A put that replaces an item is billed on the larger of the old and new item.
+        self.ledger.add(write_units(max(size, self._state_sizes.get(pk, 0))))
+        self._state_sizes[pk] = size
+        state.version = new_version
+        return state
+
+    # runs --------------------------------------------------------------------------------
+    def put_run(self, record: RunRecord, expires_at: int) -> bool:
+        item = {
+            "pk": {"S": partition_key(record.group, record.shard)},
+            "sk": {"S": f"RUN#{record.run_key}"},
+            "started_at": {"S": record.started_at},
+            "duration_ms": {"N": str(round(record.duration_ms))},
+            "counts": {"M": {k: {"N": str(v)} for k, v in record.counts().items()}},
+            "blob": {"B": pack([_encode_result(r) for r in record.results])},
+            "expires_at": {"N": str(expires_at)},
+        }
+        self.ledger.add(write_units(item_size(item)))
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=item,
+                ConditionExpression="attribute_not_exists(sk)",
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def get_run(self, group: str, shard: int, run_key: str) -> RunRecord | None:
+        response = self.client.get_item(
+            TableName=self.table_name,
+            Key={"pk": {"S": partition_key(group, shard)}, "sk": {"S": f"RUN#{run_key}"}},
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        return _decode_run(group, shard, item) if item else None
+
+    def recent_runs(self, group: str, shard: int = 0, limit: int = 20) -> list[RunRecord]:
+        response = self.client.query(
+            TableName=self.table_name,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :run)",
+            ExpressionAttributeValues={
+                ":pk": {"S": partition_key(group, shard)},
+                ":run": {"S": "RUN#"},
+            },
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [_decode_run(group, shard, item) for item in response.get("Items", [])]
+
+    # rollups -----------------------------------------------------------------------------
+    def put_rollups(self, group: str, shard: int, rollups: list[tuple[PeriodRollups, int]]) -> None:
+        if not rollups:
+            return
+        pk = partition_key(group, shard)
+        requests = []
+        units = 0
+        for rollup, expires_at in rollups:
+            item = {
+                "pk": {"S": pk},
+                "sk": {"S": f"{rollup.kind.upper()}#{rollup.period}"},
+                "blob": {"B": pack(rollup.to_dict())},
+                "expires_at": {"N": str(expires_at)},
+            }
+            units += write_units(item_size(item))
+            requests.append({"PutRequest": {"Item": item}})
+        pending = {self.table_name: requests}
+        for _ in range(5):
+            self.ledger.add(units)
+            response = self.client.batch_write_item(RequestItems=pending)
+            pending = response.get("UnprocessedItems") or {}
+            if not pending:
+                return
+        raise RuntimeError(f"DynamoDB left {len(pending[self.table_name])} rollup items unwritten")
+
+    def get_rollups(self, group: str, shard: int, kind: str, since: str) -> list[PeriodRollups]:
+        prefix = f"{kind.upper()}#"
+        out: list[PeriodRollups] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :from AND :to",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": partition_key(group, shard)},
+                ":from": {"S": prefix + since},
+                ":to": {"S": prefix + "\uffff"},
+            },
+        }
+        while True:
+            response = self.client.query(**kwargs)
+            for item in response.get("Items", []):
+                out.append(PeriodRollups.from_dict(kind, unpack(item["blob"]["B"])))
+            if "LastEvaluatedKey" not in response:
+                return out
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def _encode_result(result: CheckResult) -> list[Any]:
+    latency = None if result.latency_ms is None else round(result.latency_ms, 1)
+    row: list[Any] = [result.check, _STATUS_CODES[result.status], latency]
+    if result.status != Status.HEALTHY or not result.observed:
+        row += [result.reason, result.details, result.observed]
+    return row
+
+
+def _decode_result(row: list[Any]) -> CheckResult:
+    name, code, latency = row[:3]
+    reason, details, observed = row[3:6] if len(row) >= 6 else ("", {}, True)
+    return CheckResult(name, _CODE_STATUS[code], reason, latency, details, observed)
+
+
+def _decode_run(group: str, shard: int, item: dict[str, Any]) -> RunRecord:
+    return RunRecord(
+        group=group,
+        shard=shard,
+        run_key=item["sk"]["S"].removeprefix("RUN#"),
+        started_at=item["started_at"]["S"],
+        duration_ms=float(item["duration_ms"]["N"]),
+        results=[_decode_result(row) for row in unpack(item["blob"]["B"])],
+    )

@@ -1,0 +1,45 @@
+import json
+
+import pytest
+
+from vigil.alerts.message import alert_document, email_body, email_subject, sns_request
+from vigil.state import Event, Transition
+
+
+def transition(event=Event.FAILURE, status="unhealthy", previous="healthy", check="api"):
+    return Transition(check, event, status, previous, "2026-11-28T10:01:00Z", "HTTP 500, expected 2xx",
+                      {"status_code": 500, "target": "https://api.example.com/health"})
+
+
+@pytest.mark.parametrize(
+    ("event", "status", "previous", "subject", "severity"),
+    [
+        (Event.FAILURE, "unhealthy", "healthy", "[FAILURE] core/api is unhealthy", "critical"),
+        (Event.FAILURE, "error", "healthy", "[FAILURE] core/api cannot be checked", "critical"),
+        (Event.DEGRADED, "degraded", "healthy", "[DEGRADED] core/api is degraded", "warning"),
+        (Event.RECOVERY, "healthy", "unhealthy", "[RECOVERY] core/api is healthy", "info"),
+    ],
+)
+def test_document_subject_and_severity(event, status, previous, subject, severity):
+    doc = alert_document("core", transition(event, status, previous), "id-1")
+    assert doc["event"] == str(event) and doc["severity"] == severity
+    assert {"event", "group", "check", "status", "previous_status", "timestamp", "reason",
+            "details"} <= doc.keys()
+    assert email_subject(doc) == subject
+
+
+def test_subject_stays_under_100_characters():
+    doc = alert_document("core", transition(check="x" * 200), "id")
+    assert len(email_subject(doc)) < 100
+
+
+def test_sns_request_has_json_default_email_text_and_attributes():
+    doc = alert_document("core", transition(), "id-1")
+    request = sns_request("arn:topic", doc)
+    assert request["MessageStructure"] == "json"
+    message = json.loads(request["Message"])
+    assert json.loads(message["default"]) == doc
+    assert "Status:    unhealthy (was healthy)" in message["email"]
+    assert message["email"] == email_body(doc)
+    attributes = {k: v["StringValue"] for k, v in request["MessageAttributes"].items()}
+    assert attributes == {"event": "failure", "group": "core", "check": "api", "severity": "critical"}

@@ -1,0 +1,119 @@
+"""Check types without the network: judging, secrets, error mapping."""
+
+import asyncio
+
+import pytest
+
+from vigil.checks import REGISTRY, CheckResources, Probe, Status, build_check
+from vigil.checks.base import Check
+from vigil.checks.http import HttpCheck
+from vigil.checks.postgres import _parse_secret, _pg_message
+from vigil.config import parse_config
+from vigil.exceptions import CheckSetupError
+
+
+def config_of(**check):
+    return parse_config({"groups": {"g": {"checks": [check]}}}).group("g").checks[0]
+
+
+@pytest.fixture
+def resources():
+    res = CheckResources()
+    yield res
+    res.close()
+
+
+def test_registry_builds_every_type(resources):
+    examples = {
+        "http": {"url": "http://h/"},
+        "postgres": {"host": "h", "database": "d", "user": "u"},
+        "tcp": {"host": "h", "port": 1},
+    }
+    assert set(REGISTRY) == set(examples)
+    for type_name, fields in examples.items():
+        check = build_check(config_of(name="c", type=type_name, **fields), resources)
+        assert check.type_name == type_name
+
+
+@pytest.mark.parametrize(
+    ("expect", "code", "ok"),
+    [(None, 200, True), (None, 204, True), (None, 301, False), (None, 500, False),
+     ([200], 200, True), ([200], 201, False), ([503, 200], 503, True)],
+)
+def test_http_status_conditions(resources, expect, code, ok):
+    check = HttpCheck(config_of(name="c", type="http", url="http://h/", expect_status=expect),
+                      resources)
+    assert (check._status_failures(code) == []) is ok
+
+
+@pytest.mark.parametrize(
+    ("probe", "status"),
+    [
+        (Probe(True, "HTTP 200", 100.0), Status.HEALTHY),
+        (Probe(True, "HTTP 200", 900.0), Status.DEGRADED),
+        (Probe(False, "HTTP 500", 10.0), Status.UNHEALTHY),
+        (Probe(True, "HTTP 200", None), Status.HEALTHY),
+    ],
+)
+def test_judge(resources, probe, status):
+    check = HttpCheck(config_of(name="c", type="http", url="http://h/", degraded_after="800ms"),
+                      resources)
+    result = check.judge(probe)
+    assert result.status == status
+    if status == Status.DEGRADED:
+        assert result.reason.startswith("slow: 900 ms > 800 ms")
+
+
+class Exploding(Check):
+    type_name = "exploding"
+
+    def __init__(self, config, resources, error):
+        super().__init__(config, resources)
+        self.error = error
+
+    async def probe(self):
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [(CheckSetupError("secret 'x' could not be read"), "secret 'x' could not be read"),
+     (ZeroDivisionError("boom"), "check failed to run: ZeroDivisionError: boom")],
+)
+def test_run_turns_exceptions_into_error_results(resources, error, reason):
+    check = Exploding(config_of(name="c", type="tcp", host="h", port=1), resources, error)
+    result = asyncio.run(check.run())
+    assert result.status == Status.ERROR and result.reason == reason
+
+
+def test_url_password_never_reaches_a_result(resources):
+    check = HttpCheck(config_of(name="c", type="http", url="http://bob:hunter22@h/"), resources)
+    result = check.judge(Probe(False, "failed for http://bob:hunter22@h/", 1.0,
+                               {"note": "hunter22"}))
+    assert "hunter22" not in repr(result)
+    assert result.details["target"] == "http://***@h/"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("plain", ("plain", None)), ('{"password": "p", "username": "u"}', ("p", "u")),
+     ({"password": "p"}, ("p", None)), ('"quoted"', ('"quoted"', None))],
+)
+def test_postgres_secret_formats(value, expected):
+    assert _parse_secret(value) == expected
+
+
+def test_postgres_secret_without_password_is_a_setup_error():
+    with pytest.raises(CheckSetupError, match="password"):
+        _parse_secret('{"username": "u"}')
+
+
+def test_pg_server_errors_are_one_line():
+    error = Exception({"S": "FATAL", "C": "28P01", "M": "password authentication failed"})
+    assert _pg_message(error) == "password authentication failed (SQLSTATE 28P01)"
+    assert _pg_message(OSError("[Errno 111] Connection refused")) == "connection refused"
+
+
+def test_missing_secret_store_is_a_setup_error(resources):
+    with pytest.raises(CheckSetupError):
+        resources.secret("x")
