@@ -9,6 +9,7 @@ from pathlib import Path
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+
 from vigil.environment import runner_from_environment
 from vigil.runner import RunRequest
 

@@ -7,8 +7,15 @@ from vigil.state import Event, Transition
 
 
 def transition(event=Event.FAILURE, status="unhealthy", previous="healthy", check="api"):
-    return Transition(check, event, status, previous, "2026-11-28T10:01:00Z", "HTTP 500, expected 2xx",
-                      {"status_code": 500, "target": "https://api.example.com/health"})
+    return Transition(
+        check,
+        event,
+        status,
+        previous,
+        "2026-11-28T10:01:00Z",
+        "HTTP 500, expected 2xx",
+        {"status_code": 500, "target": "https://api.example.com/health"},
+    )
 
 
 @pytest.mark.parametrize(
@@ -23,8 +30,16 @@ def transition(event=Event.FAILURE, status="unhealthy", previous="healthy", chec
 def test_document_subject_and_severity(event, status, previous, subject, severity):
     doc = alert_document("core", transition(event, status, previous), "id-1")
     assert doc["event"] == str(event) and doc["severity"] == severity
-    assert {"event", "group", "check", "status", "previous_status", "timestamp", "reason",
-            "details"} <= doc.keys()
+    assert {
+        "event",
+        "group",
+        "check",
+        "status",
+        "previous_status",
+        "timestamp",
+        "reason",
+        "details",
+    } <= doc.keys()
     assert email_subject(doc) == subject
 
 
@@ -42,4 +57,9 @@ def test_sns_request_has_json_default_email_text_and_attributes():
     assert "Status:    unhealthy (was healthy)" in message["email"]
     assert message["email"] == email_body(doc)
     attributes = {k: v["StringValue"] for k, v in request["MessageAttributes"].items()}
-    assert attributes == {"event": "failure", "group": "core", "check": "api", "severity": "critical"}
+    assert attributes == {
+        "event": "failure",
+        "group": "core",
+        "check": "api",
+        "severity": "critical",
+    }

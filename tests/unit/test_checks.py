@@ -37,12 +37,20 @@ def test_registry_builds_every_type(resources):
 
 @pytest.mark.parametrize(
     ("expect", "code", "ok"),
-    [(None, 200, True), (None, 204, True), (None, 301, False), (None, 500, False),
-     ([200], 200, True), ([200], 201, False), ([503, 200], 503, True)],
+    [
+        (None, 200, True),
+        (None, 204, True),
+        (None, 301, False),
+        (None, 500, False),
+        ([200], 200, True),
+        ([200], 201, False),
+        ([503, 200], 503, True),
+    ],
 )
 def test_http_status_conditions(resources, expect, code, ok):
-    check = HttpCheck(config_of(name="c", type="http", url="http://h/", expect_status=expect),
-                      resources)
+    check = HttpCheck(
+        config_of(name="c", type="http", url="http://h/", expect_status=expect), resources
+    )
     assert (check._status_failures(code) == []) is ok
 
 
@@ -56,8 +64,9 @@ def test_http_status_conditions(resources, expect, code, ok):
     ],
 )
 def test_judge(resources, probe, status):
-    check = HttpCheck(config_of(name="c", type="http", url="http://h/", degraded_after="800ms"),
-                      resources)
+    check = HttpCheck(
+        config_of(name="c", type="http", url="http://h/", degraded_after="800ms"), resources
+    )
     result = check.judge(probe)
     assert result.status == status
     if status == Status.DEGRADED:
@@ -77,8 +86,10 @@ class Exploding(Check):
 
 @pytest.mark.parametrize(
     ("error", "reason"),
-    [(CheckSetupError("secret 'x' could not be read"), "secret 'x' could not be read"),
-     (ZeroDivisionError("boom"), "check failed to run: ZeroDivisionError: boom")],
+    [
+        (CheckSetupError("secret 'x' could not be read"), "secret 'x' could not be read"),
+        (ZeroDivisionError("boom"), "check failed to run: ZeroDivisionError: boom"),
+    ],
 )
 def test_run_turns_exceptions_into_error_results(resources, error, reason):
     check = Exploding(config_of(name="c", type="tcp", host="h", port=1), resources, error)
@@ -88,16 +99,21 @@ def test_run_turns_exceptions_into_error_results(resources, error, reason):
 
 def test_url_password_never_reaches_a_result(resources):
     check = HttpCheck(config_of(name="c", type="http", url="http://bob:hunter22@h/"), resources)
-    result = check.judge(Probe(False, "failed for http://bob:hunter22@h/", 1.0,
-                               {"note": "hunter22"}))
+    result = check.judge(
+        Probe(False, "failed for http://bob:hunter22@h/", 1.0, {"note": "hunter22"})
+    )
     assert "hunter22" not in repr(result)
     assert result.details["target"] == "http://***@h/"
 
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("plain", ("plain", None)), ('{"password": "p", "username": "u"}', ("p", "u")),
-     ({"password": "p"}, ("p", None)), ('"quoted"', ('"quoted"', None))],
+    [
+        ("plain", ("plain", None)),
+        ('{"password": "p", "username": "u"}', ("p", "u")),
+        ({"password": "p"}, ("p", None)),
+        ('"quoted"', ('"quoted"', None)),
+    ],
 )
 def test_postgres_secret_formats(value, expected):
     assert _parse_secret(value) == expected

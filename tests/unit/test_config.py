@@ -58,7 +58,9 @@ def test_valid_config_inherits_defaults_and_parses_durations(tmp_path):
 
 
 def test_every_problem_is_reported_with_its_key_path(tmp_path):
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         defaults:
           timeout: soon
         groups:
@@ -76,7 +78,8 @@ def test_every_problem_is_reported_with_its_key_path(tmp_path):
                 port: 99999
               - name: x
                 type: smtp
-    """)
+    """,
+    )
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     problems = dict(caught.value.problems)
@@ -93,12 +96,15 @@ def test_every_problem_is_reported_with_its_key_path(tmp_path):
 
 
 def test_inline_password_is_refused_without_echoing_it(tmp_path):
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         groups:
           core:
             checks:
               - {name: db, type: postgres, host: h, database: d, user: u, password: hunter2}
-    """)
+    """,
+    )
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     assert "groups.core.checks[0].password" in dict(caught.value.problems)
@@ -108,8 +114,22 @@ def test_inline_password_is_refused_without_echoing_it(tmp_path):
 
 def test_url_credentials_are_not_echoed_in_errors():
     with pytest.raises(ConfigError) as caught:
-        parse_config({"groups": {"g": {"checks": [
-            {"name": "a", "type": "http", "url": "http://u:hunter2@h/", "timeout": "x"}]}}})
+        parse_config(
+            {
+                "groups": {
+                    "g": {
+                        "checks": [
+                            {
+                                "name": "a",
+                                "type": "http",
+                                "url": "http://u:hunter2@h/",
+                                "timeout": "x",
+                            }
+                        ]
+                    }
+                }
+            }
+        )
     assert "hunter2" not in str(caught.value)
 
 
@@ -119,14 +139,34 @@ def test_url_credentials_are_not_echoed_in_errors():
         ([], "(top level)"),
         ({"groups": {}}, "groups"),
         ({"groups": {"core": {"checks": []}}}, "groups.core.checks"),
-        ({"groups": {"core": {"checks": [{"type": "tcp", "host": "h", "port": 1}]}}},
-         "groups.core.checks[0].name"),
-        ({"groups": {"core": {"checks": [{"name": "a", "host": "h"}]}}}, "groups.core.checks[0].type"),
-        ({"groups": {"core": {"shards": 0, "checks": [{"name": "a", "type": "tcp", "host": "h",
-                                                        "port": 1}]}}}, "groups.core.shards"),
+        (
+            {"groups": {"core": {"checks": [{"type": "tcp", "host": "h", "port": 1}]}}},
+            "groups.core.checks[0].name",
+        ),
+        (
+            {"groups": {"core": {"checks": [{"name": "a", "host": "h"}]}}},
+            "groups.core.checks[0].type",
+        ),
+        (
+            {
+                "groups": {
+                    "core": {
+                        "shards": 0,
+                        "checks": [{"name": "a", "type": "tcp", "host": "h", "port": 1}],
+                    }
+                }
+            },
+            "groups.core.shards",
+        ),
         ({"group": {}}, "group"),
-        ({"groups": {"bad name!": {"checks": [{"name": "a", "type": "tcp", "host": "h", "port": 1}]}}},
-         "groups.bad name!"),
+        (
+            {
+                "groups": {
+                    "bad name!": {"checks": [{"name": "a", "type": "tcp", "host": "h", "port": 1}]}
+                }
+            },
+            "groups.bad name!",
+        ),
     ],
 )
 def test_structural_problems_name_their_path(raw, path):

@@ -5,8 +5,18 @@ from vigil.durations import format_duration, parse_duration
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("500ms", 0.5), ("5s", 5), ("1m", 60), ("1h", 3600), ("1d", 86400), (2, 2), (0.25, 0.25),
-     ("1.5s", 1.5), (" 10 s ", 10), ("30", 30)],
+    [
+        ("500ms", 0.5),
+        ("5s", 5),
+        ("1m", 60),
+        ("1h", 3600),
+        ("1d", 86400),
+        (2, 2),
+        (0.25, 0.25),
+        ("1.5s", 1.5),
+        (" 10 s ", 10),
+        ("30", 30),
+    ],
 )
 def test_parse_duration(text, seconds):
     assert parse_duration(text) == pytest.approx(seconds)
@@ -18,6 +28,8 @@ def test_parse_duration_refuses(bad):
         parse_duration(bad)
 
 
-@pytest.mark.parametrize(("seconds", "text"), [(0.5, "500ms"), (60, "1m"), (3600, "1h"), (90, "90s")])
+@pytest.mark.parametrize(
+    ("seconds", "text"), [(0.5, "500ms"), (60, "1m"), (3600, "1h"), (90, "90s")]
+)
 def test_format_duration(seconds, text):
     assert format_duration(seconds) == text

@@ -15,7 +15,12 @@ def test_counts_and_availability():
     for status in [Status.HEALTHY] * 6 + [Status.DEGRADED, Status.UNHEALTHY, Status.ERROR]:
         rollup.add(result(status))
     assert (rollup.runs, rollup.healthy, rollup.degraded, rollup.failures, rollup.errors) == (
-        9, 6, 1, 1, 1)
+        9,
+        6,
+        1,
+        1,
+        1,
+    )
     assert rollup.availability == pytest.approx(7 / 8)  # errors are not judged
     assert rollup.latency_count == 7  # latency of passing runs only
     assert Rollup().availability is None and Rollup().quantile(0.5) is None

@@ -7,17 +7,34 @@ from vigil.runner import RunRequest, fold, is_due, reserve_for, shard_of
 from vigil.state import CheckState
 from vigil.store.base import GroupState, PendingAlert
 
-CONFIG = parse_config({"groups": {"core": {"checks": [
-    {"name": "api", "type": "tcp", "host": "h", "port": 1, "failure_threshold": 1},
-    {"name": "slow", "type": "tcp", "host": "h", "port": 2, "interval": "5m"},
-]}}})
+CONFIG = parse_config(
+    {
+        "groups": {
+            "core": {
+                "checks": [
+                    {"name": "api", "type": "tcp", "host": "h", "port": 1, "failure_threshold": 1},
+                    {"name": "slow", "type": "tcp", "host": "h", "port": 2, "interval": "5m"},
+                ]
+            }
+        }
+    }
+)
 GROUP = CONFIG.group("core")
 
 
 @pytest.mark.parametrize(
     ("interval", "elapsed", "due"),
-    [(None, 1, True), (60, 60, True), (60, 55, True), (60, 53, False), (300, 240, False),
-     (300, 300, True), (120, 60, False), (5, 4, True), (5, 3.9, False)],
+    [
+        (None, 1, True),
+        (60, 60, True),
+        (60, 55, True),
+        (60, 53, False),
+        (300, 240, False),
+        (300, 300, True),
+        (120, 60, False),
+        (5, 4, True),
+        (5, 3.9, False),
+    ],
 )
 def test_is_due_tolerates_jitter(interval, elapsed, due):
     check = GROUP.checks[1].model_copy(update={"interval": interval})
@@ -27,9 +44,12 @@ def test_is_due_tolerates_jitter(interval, elapsed, due):
 
 @pytest.mark.parametrize(
     ("event", "message"),
-    [(None, "expected an event"), ({"group": 3}, "expected an event"),
-     ({"group": "core", "scheduled_time": "yesterday"}, "ISO 8601"),
-     ({"group": "core", "shard": "1"}, "whole number")],
+    [
+        (None, "expected an event"),
+        ({"group": 3}, "expected an event"),
+        ({"group": "core", "scheduled_time": "yesterday"}, "ISO 8601"),
+        ({"group": "core", "shard": "1"}, "whole number"),
+    ],
 )
 def test_bad_events_are_refused(event, message):
     with pytest.raises(InvalidEventError, match=message):
@@ -37,7 +57,9 @@ def test_bad_events_are_refused(event, message):
 
 
 def test_event_time_is_normalised():
-    request = RunRequest.from_event({"group": "core", "scheduled_time": "2026-11-28T10:01:00+00:00"})
+    request = RunRequest.from_event(
+        {"group": "core", "scheduled_time": "2026-11-28T10:01:00+00:00"}
+    )
     assert request.scheduled_time == "2026-11-28T10:01:00Z"
 
 
@@ -57,7 +79,8 @@ def test_fold_records_transition_as_leased_pending_alert_and_closes_periods():
     state = GroupState("core", hour=None, day=None)
     results = [CheckResult("api", Status.UNHEALTHY, "refused", 3.0)]
     state1, transitions, completed = fold(
-        GROUP, state, results, "2026-11-28T10:59:00Z", 1.0, 100.0, "run-1", 160.0)
+        GROUP, state, results, "2026-11-28T10:59:00Z", 1.0, 100.0, "run-1", 160.0
+    )
     assert [t.event for t in transitions] == ["failure"]
     assert [(a.lease_owner, a.lease_until) for a in state1.outbox] == [("run-1", 160.0)]
     assert state1.outbox[0].document["status"] == "unhealthy"
@@ -66,7 +89,8 @@ def test_fold_records_transition_as_leased_pending_alert_and_closes_periods():
 
     later = [CheckResult("api", Status.UNHEALTHY, "refused", 3.0)]
     state2, transitions2, completed2 = fold(
-        GROUP, state1, later, "2026-11-28T11:00:00Z", 2.0, 200.0, "run-2", 260.0)
+        GROUP, state1, later, "2026-11-28T11:00:00Z", 2.0, 200.0, "run-2", 260.0
+    )
     assert transitions2 == []  # confirmed status holds: no repeat
     assert [c.period for c in completed2] == ["2026-11-28T10"]
     assert state2.hour.period == "2026-11-28T11"

@@ -8,7 +8,10 @@ from vigil.state import UNKNOWN, CheckState, Event, Thresholds, observe
 H, D, U, E = Status.HEALTHY, Status.DEGRADED, Status.UNHEALTHY, Status.ERROR
 
 
-def run(observations, thresholds=Thresholds(2, 1), state=None):
+DEFAULT = Thresholds(2, 1)
+
+
+def run(observations, thresholds=DEFAULT, state=None):
     state = state or CheckState()
     alerts = []
     for i, status in enumerate(observations):
@@ -27,8 +30,12 @@ def run(observations, thresholds=Thresholds(2, 1), state=None):
         ([H, U, U], Thresholds(2, 1), [(Event.FAILURE, U, H)], U),
         ([H, U, U, U, U], Thresholds(2, 1), [(Event.FAILURE, U, H)], U),  # never repeats
         ([H, U, U, H], Thresholds(2, 1), [(Event.FAILURE, U, H), (Event.RECOVERY, H, U)], H),
-        ([H, H, U, U, H, U, H, H], Thresholds(2, 2),
-         [(Event.FAILURE, U, H), (Event.RECOVERY, H, U)], H),
+        (
+            [H, H, U, U, H, U, H, H],
+            Thresholds(2, 2),
+            [(Event.FAILURE, U, H), (Event.RECOVERY, H, U)],
+            H,
+        ),
         ([H, D, D], Thresholds(2, 1), [(Event.DEGRADED, D, H)], D),
         ([H, D, U], Thresholds(2, 1), [(Event.FAILURE, U, H)], U),  # latest non-healthy wins
         ([H, E, E], Thresholds(2, 1), [(Event.FAILURE, E, H)], E),
@@ -53,7 +60,9 @@ def test_confirmed_status_records_since_and_resets_streak():
 
 
 def test_state_round_trips_through_dict():
-    state = CheckState(status="unhealthy", since="t", streak_status="healthy", streak=1, last_run=5.0)
+    state = CheckState(
+        status="unhealthy", since="t", streak_status="healthy", streak=1, last_run=5.0
+    )
     assert CheckState.from_dict(state.to_dict()) == state
     assert CheckState.from_dict(CheckState().to_dict()) == CheckState()
 

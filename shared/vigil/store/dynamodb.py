@@ -2,9 +2,9 @@
 
 Items of a group shard share the partition key ``G#<group>#<shard>``:
 
-- ``STATE``: version, outbox (JSON) and a compressed blob of every check's
-  state and the open hour/day rollups; written once per run, conditional on
-  the version read.
+- ``STATE``: version, the outbox of pending alerts (compressed JSON, with its
+  length in ``pending``) and a compressed blob of every check's state and the
+  open hour/day rollups; written once per run, conditional on the version read.
 - ``RUN#<scheduled time>``: compressed results of one run, with a TTL; written
   once per run, only if absent (the fence against repeated deliveries).
 - ``HOUR#<yyyy-mm-ddThh>`` / ``DAY#<yyyy-mm-dd>``: compressed rollups of a
@@ -132,7 +132,7 @@ class DynamoDBStore(StateStore):
             checks={name: CheckState.from_dict(s) for name, s in blob.get("checks", {}).items()},
             hour=PeriodRollups.from_dict("hour", hour) if hour else None,
             day=PeriodRollups.from_dict("day", day) if day else None,
-            outbox=[PendingAlert.from_dict(a) for a in json.loads(item["outbox"]["S"])],
+            outbox=[PendingAlert.from_dict(a) for a in unpack(item["outbox"]["B"])],
             updated_at=item.get("updated_at", {}).get("S"),
             last_run_key=item.get("last_run", {}).get("S"),
         )
@@ -151,7 +151,7 @@ class DynamoDBStore(StateStore):
             "v": {"N": str(new_version)},
             "updated_at": {"S": state.updated_at or ""},
             "last_run": {"S": state.last_run_key or ""},
-            "outbox": {"S": json.dumps([a.to_dict() for a in state.outbox], separators=(",", ":"))},
+            "outbox": {"B": pack([a.to_dict() for a in state.outbox])},
             "pending": {"N": str(len(state.outbox))},
             "blob": {"B": pack(blob)},
         }

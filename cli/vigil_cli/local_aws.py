@@ -1,0 +1,141 @@
+"""Embedded AWS for tests, the demo and the benchmark: moto, with the table and
+topic created from template.yaml itself, and an SQS queue subscribed to the topic
+so that alerts are read back the way a real subscriber receives them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vigil_cli.template import create_local_resources, load_template, runner_environment
+
+REPO = Path(__file__).resolve().parents[2]
+TEMPLATE = REPO / "template.yaml"
+REGION = "us-east-1"
+
+_FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+
+
+@dataclass(frozen=True)
+class DeliveredAlert:
+    """One alert as the SQS subscriber received it."""
+
+    document: dict[str, Any]
+    attributes: dict[str, str]
+    subject: str | None
+
+
+class LocalAws:
+    """Context manager: moto running, resources from the template, env vars set.
+
+    ``environment`` holds the runner's variables (table, topic, Powertools) as
+    they would be in Lambda; they are also put into ``os.environ`` while active
+    and restored afterwards.
+    """
+
+    def __init__(self, template: Path = TEMPLATE, *, config: Path | None = None):
+        self.template_path = template
+        self.config = config
+        self._mock: Any = None
+        self._saved: dict[str, str | None] = {}
+        self.environment: dict[str, str] = {}
+        self.table_name = ""
+        self.topic_arn = ""
+        self.queue_url = ""
+
+    def __enter__(self) -> LocalAws:
+        import boto3
+        from moto import mock_aws
+
+        self._set_env(_FAKE_CREDENTIALS)
+        self._mock = mock_aws()
+        self._mock.start()
+        template = load_template(self.template_path)
+        resources = create_local_resources(template, region=REGION)
+        self.table_name, self.topic_arn = resources.table_name, resources.topic_arn
+        env = runner_environment(template, resources)
+        if self.config is not None:
+            env["HEALTHCHECK_CONFIG"] = str(self.config)
+        self.environment = env
+        self._set_env(env)
+        sqs = boto3.client("sqs", region_name=REGION)
+        self.queue_url = sqs.create_queue(QueueName="vigil-alerts-inbox")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        boto3.client("sns", region_name=REGION).subscribe(
+            TopicArn=self.topic_arn, Protocol="sqs", Endpoint=queue_arn
+        )
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            if self._mock is not None:
+                self._mock.stop()
+        finally:
+            for key, value in self._saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+            self._saved.clear()
+
+    def _set_env(self, values: dict[str, str]) -> None:
+        for key, value in values.items():
+            self._saved.setdefault(key, os.environ.get(key))
+            os.environ[key] = value
+
+    def drain_alerts(self) -> list[DeliveredAlert]:
+        """Every alert delivered since the last call, oldest first."""
+        import boto3
+
+        sqs = boto3.client("sqs", region_name=REGION)
+        delivered: list[DeliveredAlert] = []
+        while True:
+            messages = sqs.receive_message(
+                QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+            ).get("Messages", [])
+            if not messages:
+                return delivered
+            for message in messages:
+                envelope = json.loads(message["Body"])
+                attributes = {
+                    k: v["Value"] for k, v in envelope.get("MessageAttributes", {}).items()
+                }
+                delivered.append(
+                    DeliveredAlert(
+                        json.loads(envelope["Message"]), attributes, envelope.get("Subject")
+                    )
+                )
+                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def count_items(self) -> int:
+        """How many items the table holds (for summaries and tests)."""
+        import boto3
+
+        client = boto3.client("dynamodb", region_name=REGION)
+        total, kwargs = 0, {"TableName": self.table_name, "Select": "COUNT"}
+        while True:
+            page = client.scan(**kwargs)
+            total += page["Count"]
+            if "LastEvaluatedKey" not in page:
+                return total
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def put_secret(self, name: str, value: str) -> None:
+        import boto3
+
+        boto3.client("secretsmanager", region_name=REGION).create_secret(
+            Name=name, SecretString=value
+        )

@@ -1,0 +1,156 @@
+"""template.yaml against cfn-lint, the check configuration, the sample events and moto."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from vigil_cli.template import (
+    SCHEDULED_TIME_PLACEHOLDER,
+    create_local_resources,
+    drift,
+    load_template,
+    runner_environment,
+    schedules,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+TEMPLATE_PATH = REPO / "template.yaml"
+CONFIG_PATH = REPO / "functions" / "runner" / "checks.yaml"
+EVENTS = REPO / "events"
+
+
+@pytest.fixture(scope="module")
+def template() -> dict:
+    return load_template(TEMPLATE_PATH)
+
+
+@pytest.fixture(scope="module")
+def config_groups() -> list[str]:
+    return list(yaml.safe_load(CONFIG_PATH.read_text())["groups"])
+
+
+def _cfn_lint_command() -> list[str]:
+    script = Path(sys.executable).with_name("cfn-lint")
+    if script.exists():
+        return [str(script)]
+    if shutil.which("cfn-lint"):
+        return ["cfn-lint"]
+    return [sys.executable, "-m", "cfnlint"]
+
+
+def test_cfn_lint_finds_nothing():
+    env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
+    result = subprocess.run(
+        [*_cfn_lint_command(), str(TEMPLATE_PATH)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == ""
+
+
+def test_no_drift_between_checks_yaml_and_schedules(template, config_groups):
+    assert config_groups, "checks.yaml defines no group"
+    assert drift(config_groups, template) == []
+
+
+def test_example_config_is_valid_for_the_runner():
+    config = pytest.importorskip("vigil.config")
+    loaded = config.load_config(CONFIG_PATH)
+    assert set(loaded.groups) == {"core", "databases"}
+
+
+def test_schedules_drop_late_runs_and_never_jitter(template):
+    found = schedules(template)
+    assert found
+    resources = template["Resources"]
+    for info in found:
+        props = resources[info.function]["Properties"]["Events"][info.event]["Properties"]
+        assert info.event_type == "ScheduleV2"
+        assert props["FlexibleTimeWindow"] == {"Mode": "OFF"}
+        assert info.interval_seconds is not None, info.expression
+        # never deliver a run older than one interval (60 s is Scheduler's minimum)
+        assert props["RetryPolicy"]["MaximumEventAgeInSeconds"] == max(60, info.interval_seconds)
+        assert info.input["scheduled_time"] == SCHEDULED_TIME_PLACEHOLDER
+
+
+def test_every_group_has_a_stopped_reporting_alarm(template, config_groups):
+    watched = set()
+    for resource in template["Resources"].values():
+        if resource["Type"] != "AWS::CloudWatch::Alarm":
+            continue
+        props = resource["Properties"]
+        if props.get("Namespace") == "Vigil" and props.get("MetricName") == "RunDurationMs":
+            assert props["TreatMissingData"] == "breaching"
+            dimensions = {d["Name"]: d["Value"] for d in props["Dimensions"]}
+            # Powertools adds service=<POWERTOOLS_SERVICE_NAME> to every metric
+            service = template["Globals"]["Function"]["Environment"]["Variables"]
+            assert dimensions["service"] == service["POWERTOOLS_SERVICE_NAME"]
+            watched.add(dimensions["group"])
+    assert watched == set(config_groups)
+
+
+def test_sample_events_name_configured_groups(config_groups):
+    paths = sorted(EVENTS.glob("runner-*.json"))
+    assert paths
+    for path in paths:
+        event = json.loads(path.read_text())
+        assert event["group"] in config_groups, path.name
+        assert event["scheduled_time"].endswith("Z")
+
+
+def test_local_resources_match_the_template(template, monkeypatch):
+    moto = pytest.importorskip("moto")
+    import boto3
+
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.setenv(key, "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    table_props = template["Resources"]["HealthCheckTable"]["Properties"]
+
+    with moto.mock_aws():
+        resources = create_local_resources(template, region="us-east-1", stack_name="vigil-test")
+        assert resources.table_name == "vigil-test-HealthCheckTable"
+        assert resources.function_name == "vigil-test-runner"
+
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        table = dynamodb.describe_table(TableName=resources.table_name)["Table"]
+        assert table["KeySchema"] == table_props["KeySchema"]
+        assert sorted(table["AttributeDefinitions"], key=lambda a: a["AttributeName"]) == sorted(
+            table_props["AttributeDefinitions"], key=lambda a: a["AttributeName"]
+        )
+        assert table["BillingModeSummary"]["BillingMode"] == table_props["BillingMode"]
+        for indexes in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
+            assert [i["IndexName"] for i in table.get(indexes) or []] == [
+                i["IndexName"] for i in table_props.get(indexes) or []
+            ]
+        ttl = dynamodb.describe_time_to_live(TableName=resources.table_name)
+        assert ttl["TimeToLiveDescription"] == {
+            "TimeToLiveStatus": "ENABLED",
+            "AttributeName": table_props["TimeToLiveSpecification"]["AttributeName"],
+        }
+
+        sns = boto3.client("sns", region_name="us-east-1")
+        topics = [t["TopicArn"] for t in sns.list_topics()["Topics"]]
+        assert topics == [resources.topic_arn]
+
+        env = runner_environment(template, resources)
+        assert env["HEALTHCHECK_TABLE"] == resources.table_name
+        assert env["HEALTHCHECK_TOPIC_ARN"] == resources.topic_arn
+        assert env["HEALTHCHECK_CONFIG"] == "checks.yaml"
+        assert env["HEALTHCHECK_HISTORY_DAYS"] == "30"
+        assert env["POWERTOOLS_SERVICE_NAME"] == "vigil"
+        assert env["POWERTOOLS_METRICS_NAMESPACE"] == "Vigil"
+        assert all(isinstance(v, str) for v in env.values())
