@@ -5,8 +5,11 @@ SHELL := /bin/bash
 
 VENV := .venv
 BIN := $(VENV)/bin
-# Lambda runs Python 3.12: prefer it for the virtualenv (pyenv keeps one here).
-PYTHON ?= $(shell command -v python3.12 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | tail -n 1 || command -v python3)
+# Lambda runs Python 3.12: prefer it for the virtualenv (pyenv keeps one here), else any
+# python3 >= 3.11. A candidate must really run: a pyenv shim may exist and fail.
+PYTHON ?= $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3.12 python3; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null \
+	&& { command -v $$p; break; }; done)
 STAMP := $(VENV)/.installed
 
 help: ## list the targets
