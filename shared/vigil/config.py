@@ -103,7 +103,10 @@ class PostgresCheckConfig(CheckConfig):
     user: str | None = None
     password_secret: str | None = None
     query: str = "SELECT 1"
-    tls: bool = False
+    # As libpq's sslmode: no TLS, TLS without verifying the server, or TLS verifying
+    # the certificate and host name (against ssl_root_cert, e.g. the RDS CA bundle).
+    sslmode: Literal["disable", "require", "verify-full"] = "disable"
+    ssl_root_cert: str | None = None
 
     @property
     def target(self) -> str:

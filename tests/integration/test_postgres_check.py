@@ -96,3 +96,13 @@ def test_stopped_server_is_unhealthy_then_recovers(aws, invoke, write_config, po
     assert invoke("databases", minute(2))["results"][0]["status"] == "healthy"
     events = [a.document["event"] for a in aws.drain_alerts()]
     assert events == ["failure", "recovery"]
+
+
+def test_sslmode_require_against_a_server_without_tls_is_unhealthy(
+    aws, invoke, write_config, postgres_server
+):
+    aws.put_secret("vigil/db/monitor", postgres_server.monitor_password)
+    write_config(pg_config(postgres_server, sslmode="require"))
+    result = invoke("databases", minute(0))["results"][0]
+    assert result["status"] == "unhealthy"
+    assert result["reason"].startswith("connection failed")

@@ -78,24 +78,27 @@ class CheckResources:
 
     def __init__(self, get_secret: Callable[[str], Any] | None = None, max_threads: int = 32):
         self._get_secret = get_secret
-        self._ssl: dict[bool, ssl.SSLContext] = {}
+        self._ssl: dict[tuple[bool, str | None], ssl.SSLContext] = {}
         self.executor = ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="vigil")
 
-    def ssl_context(self, verify: bool = True) -> ssl.SSLContext:
-        """One SSL context per verification mode, shared by every check of the run."""
-        if verify not in self._ssl:
-            import httpx  # noqa: F401  (certifi comes with httpx)
+    def ssl_context(self, verify: bool = True, cafile: str | None = None) -> ssl.SSLContext:
+        """One SSL context per (verification, CA file), shared by every check of the run.
 
+        Verification uses certifi's CA bundle (as httpx does) unless ``cafile``
+        names another bundle, such as Amazon RDS's.
+        """
+        key = (verify, cafile)
+        if key not in self._ssl:
             if verify:
-                import certifi
+                import certifi  # a dependency of httpx
 
-                ctx = ssl.create_default_context(cafile=certifi.where())
+                ctx = ssl.create_default_context(cafile=cafile or certifi.where())
             else:
                 ctx = ssl.create_default_context()
                 ctx.check_hostname = False
                 ctx.verify_mode = ssl.CERT_NONE
-            self._ssl[verify] = ctx
-        return self._ssl[verify]
+            self._ssl[key] = ctx
+        return self._ssl[key]
 
     def secret(self, name: str) -> Any:
         """Fetch a secret (blocking; call from a worker thread). Raises ``CheckSetupError``."""

@@ -48,7 +48,10 @@ class PostgresCheck(Check):
         cfg = self.config
         user, password = self._credentials()
         details = {"database": cfg.database, "user": user}
-        ssl_context = self.resources.ssl_context(True) if cfg.tls else None
+        ssl_context = None
+        if cfg.sslmode != "disable":
+            verify = cfg.sslmode == "verify-full"
+            ssl_context = self.resources.ssl_context(verify, cfg.ssl_root_cert if verify else None)
         started = time.perf_counter()
         try:
             conn = pg8000.native.Connection(
