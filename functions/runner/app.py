@@ -11,7 +11,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
 from vigil.environment import runner_from_environment
-from vigil.runner import RunRequest
+from vigil.runner import RunRequest, freeze_long_lived_objects
 
 logger = Logger()
 copy_config_to_registered_loggers(source_logger=logger, include={"vigil"})
@@ -22,4 +22,5 @@ DEFAULT_CONFIG = Path(__file__).with_name("checks.yaml")
 def handler(event, context):
     request = RunRequest.from_event(event)
     runner = runner_from_environment(DEFAULT_CONFIG, group=request.group)
+    freeze_long_lived_objects()
     return runner.run(request, remaining_ms=context.get_remaining_time_in_millis())

@@ -1,11 +1,15 @@
 """One scheduled run of a check group, from event to alerts.
 
+An event without ``"shard"`` for a group with ``shards`` > 1 only fans out: one
+asynchronous invocation per shard (``vigil.fanout``), nothing else. Otherwise
 ``Runner.run`` does, in order:
 
 1. pick the group's checks that are due (``interval``, with jitter tolerance)
    and belong to this shard;
-2. run them concurrently, each under a hard timeout, all before the run's
-   deadline (the Lambda's remaining time less a safety margin);
+2. run them concurrently, admitted by the event loop's lag (``vigil.pacing``)
+   so that their latencies stay honest, each under a hard timeout, all before
+   the run's deadline (the Lambda's remaining time less a safety margin); each
+   result carries the loop lag seen while it ran (``lag_ms``);
 3. store the run record: the fence against repeated deliveries — if a record
    for this scheduled time exists, stop here (nothing counts twice);
 4. emit CloudWatch metrics;
@@ -23,7 +27,9 @@ alerts were published, and a batch of rollups when an hour ends — at most 4.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
+import ssl
 import time
 import zlib
 from collections.abc import Callable
@@ -36,6 +42,7 @@ from vigil.checks import Check, CheckResources, CheckResult, Status, build_check
 from vigil.config import CheckConfig, GroupConfig, VigilConfig
 from vigil.exceptions import AlertDeliveryError, InvalidEventError, StoreConflictError
 from vigil.metrics import emit_run_metrics
+from vigil.pacing import DEFAULT_LAG_TARGET, DEFAULT_LIMIT, LoopPacer
 from vigil.rollups import PeriodRollups, period_of
 from vigil.state import CheckState, Thresholds, Transition, observe
 from vigil.store.base import GroupState, PendingAlert, RunRecord, StateStore
@@ -46,6 +53,41 @@ HARD_TIMEOUT_GRACE = 1.0  # seconds a check may overrun its own timeout before i
 SAVE_ATTEMPTS = 8
 OUTBOX_LIMIT = 300  # pending alerts kept per shard (the state item must stay under 400 KB)
 DAY_ROLLUP_DAYS = 400
+
+# Warm-start cache: TLS contexts by (verification, CA file). Loading a CA bundle
+# takes ~30 ms of CPU (several times that on a small Lambda); a client context
+# keeps no per-connection state, so every run of a container can share it.
+_TLS_CONTEXTS: dict[tuple[bool, str | None], ssl.SSLContext] = {}
+
+
+class RunResources(CheckResources):
+    """``CheckResources`` whose TLS contexts outlive the run (``_TLS_CONTEXTS``)."""
+
+    def ssl_context(self, verify: bool = True, cafile: str | None = None) -> ssl.SSLContext:
+        key = (verify, cafile)
+        context = _TLS_CONTEXTS.get(key)
+        if context is None:
+            context = _TLS_CONTEXTS[key] = super().ssl_context(verify, cafile)
+        return context
+
+
+_LONG_LIVED_FROZEN = False  # once per process: see freeze_long_lived_objects
+
+
+def freeze_long_lived_objects() -> None:
+    """Once per process: put what exists now (modules, config, clients) out of the GC's reach.
+
+    Called by the handler after init. A full collection walks every object,
+    boto3's included: 50-90 ms here (several times that on a small Lambda) during
+    which the event loop stands still and every check in flight reads that much
+    too slow (issue 4). Frozen objects are never walked again; the garbage of each
+    run still is collected.
+    """
+    global _LONG_LIVED_FROZEN
+    if not _LONG_LIVED_FROZEN:
+        _LONG_LIVED_FROZEN = True
+        gc.collect()
+        gc.freeze()
 
 
 @dataclass(frozen=True)
@@ -124,8 +166,10 @@ class Runner:
         history_days: int = 30,
         get_secret: Callable[[str], Any] | None = None,
         clock: Callable[[], float] = time.time,
-        max_concurrency: int = 100,
+        max_concurrency: int = DEFAULT_LIMIT,
+        lag_target: float = DEFAULT_LAG_TARGET,
         emit_metrics: Callable[..., Any] = emit_run_metrics,
+        fan_out: Any = None,
     ):
         self.config = config
         self.store = store
@@ -134,11 +178,31 @@ class Runner:
         self.get_secret = get_secret
         self.clock = clock
         self.max_concurrency = max_concurrency
+        self.lag_target = lag_target
         self.emit_metrics = emit_metrics
+        self._fan_out = fan_out
+
+    @property
+    def fan_out(self) -> Any:
+        """Sends shard events (``vigil.fanout.LambdaFanOut`` unless one was given)."""
+        if self._fan_out is None:
+            from vigil.fanout import LambdaFanOut
+
+            self._fan_out = LambdaFanOut()
+        return self._fan_out
+
+    @fan_out.setter
+    def fan_out(self, value: Any) -> None:
+        self._fan_out = value
 
     def run(self, request: RunRequest, *, remaining_ms: float | None = None) -> dict[str, Any]:
-        """Run one group (shard) once and return the summary of DESIGN.md."""
+        """Run one group (shard) once and return the summary of DESIGN.md.
+
+        For a group with shards and an event without one, only fan out (``fan_out_run``).
+        """
         group = self.config.group(request.group)
+        if request.shard is None and group.shards > 1:
+            return self.fan_out_run(group, request)
         shard = request.shard or 0
         if shard >= group.shards:
             raise InvalidEventError(
@@ -156,7 +220,7 @@ class Runner:
         state = self.store.load_state(group.name, shard)
         mine = [c for c in group.checks if shard_of(c.name, group.shards) == shard]
         due = [c for c in mine if is_due(c, state.checks.get(c.name), run_time)]
-        results = asyncio.run(self._run_checks(due, checks_deadline))
+        results, lag_max = asyncio.run(self._run_checks(due, checks_deadline))
         duration_ms = (time.monotonic() - started) * 1000
 
         record = RunRecord(
@@ -171,6 +235,9 @@ class Runner:
             "group": group.name,
             "scheduled_time": request.scheduled_time,
             "results": [r.summary() for r in results],
+            # The loop lag seen by each check while it ran: a bound on its latency's error.
+            "lag_ms": {r.check: r.lag_ms for r in results if r.lag_ms is not None},
+            "lag_ms_max": round(lag_max * 1000, 1),
         }
         if group.shards > 1:
             summary["shard"] = shard
@@ -184,6 +251,7 @@ class Runner:
             stored = self.store.get_run(group.name, shard, run_key)
             if stored is not None:
                 summary["results"] = [r.summary() for r in stored.results]
+            summary.pop("lag_ms", None)  # the stored run keeps no lags: none from this one
             summary["duplicate"] = True
             return summary
 
@@ -210,13 +278,39 @@ class Runner:
         summary["duration_ms"] = round(duration_ms, 1)
         return summary
 
-    # checks ------------------------------------------------------------------------------
-    async def _run_checks(self, configs: list[CheckConfig], deadline: float) -> list[CheckResult]:
-        resources = CheckResources(get_secret=self.get_secret)
-        limit = asyncio.Semaphore(self.max_concurrency)
+    def fan_out_run(self, group: GroupConfig, request: RunRequest) -> dict[str, Any]:
+        """Invoke this function once per shard of ``group`` and return what was sent.
 
-        async def run_one(config: CheckConfig) -> CheckResult:
-            async with limit:
+        Every shard gets the same ``scheduled_time`` (now, if the event had none),
+        so each shard's run record fences a repeated delivery of this event.
+        """
+        scheduled = request.scheduled_time or iso(datetime.fromtimestamp(self.clock(), UTC))
+        events = [
+            {"group": group.name, "scheduled_time": scheduled, "shard": shard}
+            for shard in range(group.shards)
+        ]
+        self.fan_out.invoke(events)
+        logger.info("group %s: fanned out to %d shards at %s", group.name, group.shards, scheduled)
+        return {
+            "group": group.name,
+            "scheduled_time": scheduled,
+            "fanned_out": True,
+            "shards": group.shards,
+            "results": [],
+        }
+
+    # checks ------------------------------------------------------------------------------
+    async def _run_checks(
+        self, configs: list[CheckConfig], deadline: float
+    ) -> tuple[list[CheckResult], float]:
+        """Every check's result (with ``lag_ms``) and the largest loop lag (seconds) seen."""
+        resources = RunResources(get_secret=self.get_secret)
+        pacer = LoopPacer(limit=self.max_concurrency, lag_target=self.lag_target)
+        pacing = asyncio.ensure_future(pacer.run())
+        windows: dict[int, tuple[float, float]] = {}
+
+        async def run_one(index: int, config: CheckConfig) -> CheckResult:
+            async with pacer:
                 left = deadline - time.monotonic()
                 if left <= 0.05:
                     return _cut(config)
@@ -233,20 +327,27 @@ class Runner:
                     if capped:
                         return _cut(config)
                     return check.timed_out(hard, (time.perf_counter() - started) * 1000)
+                finally:
+                    windows[index] = (started, time.perf_counter())
 
         try:
-            tasks = [asyncio.ensure_future(run_one(c)) for c in configs]
+            tasks = [asyncio.ensure_future(run_one(i, c)) for i, c in enumerate(configs)]
             if tasks:
                 await asyncio.wait(tasks, timeout=max(0.0, deadline - time.monotonic()) + 0.5)
             results = []
-            for config, task in zip(configs, tasks, strict=True):
+            for index, (config, task) in enumerate(zip(configs, tasks, strict=True)):
                 if task.done() and not task.cancelled() and task.exception() is None:
-                    results.append(task.result())
+                    result = task.result()
+                    if index in windows and result.observed:
+                        lag = pacer.lag_during(*windows[index])
+                        result = replace(result, lag_ms=round(lag * 1000, 1))
+                    results.append(result)
                 else:
                     task.cancel()
                     results.append(_cut(config))
-            return results
+            return results, pacer.max_lag()
         finally:
+            pacing.cancel()
             resources.close()
 
     # state -------------------------------------------------------------------------------

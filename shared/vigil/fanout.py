@@ -1,0 +1,98 @@
+"""Fan-out of a sharded group: one asynchronous Lambda invocation per shard.
+
+A scheduled event without ``"shard"`` for a group with ``shards: K`` (K > 1)
+becomes K events ``{"group", "scheduled_time", "shard": i}``, each sent with an
+asynchronous ``Invoke`` (``InvocationType="Event"``) to this same function
+(``AWS_LAMBDA_FUNCTION_NAME``, which Lambda sets). Each shard runs its own slice
+of the checks (``runner.shard_of``) against its own state partition, so K shards
+run K times as many checks in the time of one.
+
+Repeated deliveries are harmless: every shard event carries the same
+``scheduled_time``, and each shard's run record refuses a second run for it.
+If some invocations fail, the others are still sent and ``FanOutError`` names the
+failed shards, so the scheduler's retry re-sends all of them and the shards that
+already ran are fenced.
+
+Limits (AWS): an asynchronous invocation's payload may be 256 KB (ours is under
+200 bytes); each shard uses one concurrent execution of the function (the
+account's regional concurrency, 1,000 by default and less on new accounts, is
+shared with every other function; reserved concurrency on the runner caps it);
+Lambda queues asynchronous events and retries a failed shard run up to twice
+(the function's ``MaximumRetryAttempts`` / ``MaximumEventAgeInSeconds`` bound
+that); the configuration allows at most 100 shards per group.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from vigil.exceptions import VigilError
+
+FUNCTION_NAME_ENV = "AWS_LAMBDA_FUNCTION_NAME"
+MAX_THREADS = 16  # invocations sent at once; 100 shards take ~7 round trips
+
+
+class FanOutError(VigilError):
+    """Some shard invocations could not be sent (the message names them)."""
+
+
+class LambdaFanOut:
+    """Sends shard events to this function asynchronously. The client is created on first use."""
+
+    def __init__(self, function_name: str | None = None, *, client: Any = None):
+        self._function_name = function_name
+        self._client = client
+
+    @property
+    def function_name(self) -> str:
+        name = self._function_name or os.environ.get(FUNCTION_NAME_ENV)
+        if not name:
+            raise FanOutError(
+                f"cannot fan out: {FUNCTION_NAME_ENV} is not set (outside Lambda, "
+                'invoke each shard with {"group": ..., "shard": i} instead)'
+            )
+        return name
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import boto3
+            from botocore.config import Config
+
+            self._client = boto3.client(
+                "lambda",
+                config=Config(
+                    retries={"mode": "standard", "max_attempts": 4},
+                    connect_timeout=3,
+                    read_timeout=10,
+                    max_pool_connections=MAX_THREADS,
+                ),
+            )
+        return self._client
+
+    def invoke(self, events: list[dict[str, Any]]) -> None:
+        """Invoke the function once per event; raise ``FanOutError`` if any could not be sent."""
+        name, client = self.function_name, self.client  # created before the threads share them
+
+        def send(event: dict[str, Any]) -> str | None:
+            try:
+                response = client.invoke(
+                    FunctionName=name,
+                    InvocationType="Event",
+                    Payload=json.dumps(event, separators=(",", ":")).encode(),
+                )
+            except Exception as exc:  # botocore errors of every kind: report per shard
+                return f"shard {event.get('shard')}: {type(exc).__name__}: {exc}"[:300]
+            status = response.get("StatusCode")
+            return None if status == 202 else f"shard {event.get('shard')}: status {status}"
+
+        with ThreadPoolExecutor(max_workers=max(1, min(MAX_THREADS, len(events)))) as pool:
+            failures = [f for f in pool.map(send, events) if f is not None]
+        if failures:
+            raise FanOutError(
+                f"{len(failures)} of {len(events)} shard invocations failed: "
+                + "; ".join(failures[:5])
+            )

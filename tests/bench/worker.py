@@ -1,0 +1,198 @@
+"""One benchmark process: the real runner handler (or the plain-asyncio floor).
+
+``python -m tests.bench.worker runner --n 500 --delay-ms 200 --base-url URL``
+writes a config of N HTTP checks (``/slow?ms=D&id=i``), starts embedded AWS
+(``LocalAws``: moto with the table and topic of template.yaml) and imports the
+handler as Lambda would. Then, for each line ``run <group> <scheduled time>``
+on stdin, it invokes the handler and answers one JSON line on its stdout with
+what the run measured. Everything the handler prints (logs, EMF metrics) goes
+to a file instead, and is counted.
+
+``... floor --n 500 --base-url URL``: for each ``run`` line, sends N requests
+with plain asyncio streams, all at once, and answers their latencies.
+
+Run alone in its process so that its peak RSS is the run's own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def check_name(index: int) -> str:
+    return f"c{index:04d}"
+
+
+def check_index(name: str) -> str:
+    return str(int(name[1:]))
+
+
+class LambdaContext:
+    function_name = "vigil-bench-runner"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:vigil-bench-runner"
+
+    def __init__(self, remaining_ms: int = 60_000):
+        self.aws_request_id = str(uuid.uuid4())
+        self._remaining_ms = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self._remaining_ms
+
+
+def write_config(directory: Path, n: int, delay_ms: int, base_url: str) -> Path:
+    """Two groups of the same N checks: ``bench`` (per-check metrics) and ``quiet`` (none)."""
+    lines = ["defaults:", "  timeout: 10s", "groups:"]
+    for group, metrics in (("bench", "true"), ("quiet", "false")):
+        lines += [f"  {group}:", "    checks:"]
+        lines += [
+            f"      - {{name: {check_name(i)}, type: http, metrics: {metrics},"
+            f' url: "{base_url}/slow?ms={delay_ms}&id={i}"}}'
+            for i in range(n)
+        ]
+    path = directory / "bench-checks.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+class Protocol:
+    """Answers on the original stdout; the handler's own output goes to a counted file."""
+
+    def __init__(self) -> None:
+        self._answers = os.fdopen(os.dup(1), "w")
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115  (open for the process's life)
+        os.dup2(self._log.fileno(), 1)
+
+    def log_bytes(self) -> int:
+        sys.stdout.flush()
+        return os.fstat(self._log.fileno()).st_size
+
+    def answer(self, data: dict[str, Any]) -> None:
+        self._answers.write(json.dumps(data, separators=(",", ":")) + "\n")
+        self._answers.flush()
+
+
+def serve_runner(args: argparse.Namespace, protocol: Protocol) -> None:
+    from vigil_cli.local_aws import LocalAws
+
+    with tempfile.TemporaryDirectory(prefix="vigil-bench-") as tmp:
+        config = write_config(Path(tmp), args.n, args.delay_ms, args.base_url)
+        with LocalAws(config=config):
+            spec = importlib.util.spec_from_file_location(
+                "vigil_function_runner", REPO / "functions" / "runner" / "app.py"
+            )
+            assert spec is not None and spec.loader is not None
+            app = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(app)
+            from vigil.environment import runner_from_environment
+
+            before_runs_mb = peak_rss_mb()  # interpreter, dependencies, moto, the handler
+            for line in sys.stdin:
+                command, *rest = line.split()
+                if command == "quit":
+                    return
+                group, scheduled = rest
+                # The handler's cached runner (built here on the first run, as the handler would).
+                ledger = runner_from_environment(app.DEFAULT_CONFIG).store.ledger
+                ledger.reset()
+                logged, cpu_before = protocol.log_bytes(), cpu_s()
+                started = time.perf_counter()
+                summary = app.handler(
+                    {"group": group, "scheduled_time": scheduled}, LambdaContext()
+                )
+                wall = time.perf_counter() - started
+                cpu = cpu_s() - cpu_before
+                lags = summary.get("lag_ms", {})
+                protocol.answer(
+                    {
+                        "wall_s": wall,
+                        "cpu_s": cpu,
+                        "duration_ms": summary.get("duration_ms"),
+                        "lag_ms_max": summary.get("lag_ms_max"),
+                        "statuses": sorted({r["status"] for r in summary["results"]}),
+                        "results": [
+                            [check_index(r["check"]), r["latency_ms"], lags.get(r["check"])]
+                            for r in summary["results"]
+                        ],
+                        "write_requests": ledger.requests,
+                        "write_units": ledger.units,
+                        "log_bytes": protocol.log_bytes() - logged,
+                        "peak_rss_mb": peak_rss_mb(),
+                        "before_runs_rss_mb": before_runs_mb,
+                    }
+                )
+
+
+async def floor_requests(n: int, delay_ms: int, base_url: str) -> list[list[Any]]:
+    """N requests with asyncio streams, all at once: the least a client can add."""
+    host, port = base_url.removeprefix("http://").split(":")
+
+    async def one(index: int) -> list[Any]:
+        reader, writer = await asyncio.open_connection(host, int(port))
+        request = f"GET /slow?ms={delay_ms}&id={index} HTTP/1.1\r\nHost: {host}\r\n"
+        started = time.perf_counter()
+        writer.write((request + "Connection: close\r\n\r\n").encode())
+        await reader.readuntil(b"\r\n\r\n")
+        latency_ms = (time.perf_counter() - started) * 1000
+        writer.close()
+        return [str(index), latency_ms, None]
+
+    return await asyncio.gather(*(one(i) for i in range(n)))
+
+
+def serve_floor(args: argparse.Namespace, protocol: Protocol) -> None:
+    for line in sys.stdin:
+        if line.split()[0] == "quit":
+            return
+        started = time.perf_counter()
+        results = asyncio.run(floor_requests(args.n, args.delay_ms, args.base_url))
+        protocol.answer(
+            {
+                "wall_s": time.perf_counter() - started,
+                "results": results,
+                "peak_rss_mb": peak_rss_mb(),
+            }
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("mode", choices=["runner", "floor"])
+    parser.add_argument("--n", type=int, required=True)
+    parser.add_argument("--delay-ms", type=int, default=200)
+    parser.add_argument("--base-url", required=True)
+    args = parser.parse_args()
+    from vigil_cli.targets import raise_fd_limit
+
+    raise_fd_limit(4096)
+    protocol = Protocol()
+    if args.mode == "runner":
+        serve_runner(args, protocol)
+    else:
+        serve_floor(args, protocol)
+
+
+if __name__ == "__main__":
+    main()
