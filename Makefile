@@ -11,6 +11,11 @@ PYTHON ?= $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3.1
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null \
 	&& { command -v $$p; break; }; done)
 STAMP := $(VENV)/.installed
+SAM := SAM_CLI_TELEMETRY=0 $(BIN)/sam
+# sam build needs python3.12 (Lambda's runtime) on PATH. If the one on PATH is missing or
+# fails (a pyenv shim), put pyenv's newest 3.12 first. Evaluated only when a target uses it.
+BUILD_PATH = $(shell python3.12 -c '' >/dev/null 2>&1 || for d in $$(ls -d $$HOME/.pyenv/versions/3.12*/bin 2>/dev/null | sort -V -r); do \
+	test -x $$d/python3.12 && { printf '%s:' $$d; break; }; done)$(PATH)
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -26,4 +31,21 @@ venv: $(STAMP) ## create .venv and install Vigil with its dev tools
 test: $(STAMP) ## run the whole test suite (unit, integration with moto, PostgreSQL and loopback servers)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-.PHONY: help venv test
+bench: $(STAMP) ## performance benchmark: runner vs the asyncio floor, cold start, memory, writes (<3 min)
+	$(BIN)/python -m tests.bench.run
+
+demo: $(STAMP) ## watch Vigil catch failures and recoveries on local targets (about 30 s, no AWS account)
+	$(BIN)/vigil demo
+
+lint: $(STAMP) ## ruff (lint + format), cfn-lint and sam validate --lint
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/cfn-lint template.yaml
+	$(SAM) validate --lint --region us-east-1
+
+build: $(STAMP) ## sam build: the runner function and the vigil layer, into .aws-sam/ (needs python3.12)
+	@PATH="$(BUILD_PATH)" python3.12 -c '' 2>/dev/null || { \
+		echo "make build: sam build needs python3.12 (Lambda's runtime) on PATH; install it (e.g. pyenv install 3.12)" >&2; exit 1; }
+	PATH="$(BUILD_PATH)" $(SAM) build
+
+.PHONY: help venv test demo lint build

@@ -1,0 +1,125 @@
+"""A deployed Vigil stack, found through its CloudFormation Outputs (``--aws``).
+
+``DeployedAws`` is ``LocalAws``'s counterpart for real AWS, and creates nothing: it
+reads the stack's ``HealthCheckTableName`` and ``AlertTopicArn`` outputs with the
+normal boto3 credentials and region, and puts the runner's environment, as
+template.yaml declares it (parameters as the stack has them), into ``os.environ``
+while active.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from vigil_cli.local_aws import TEMPLATE
+from vigil_cli.template import LocalResources, load_template, runner_environment
+
+TABLE_OUTPUT = "HealthCheckTableName"
+TOPIC_OUTPUT = "AlertTopicArn"
+DEFAULT_STACK = "vigil"
+
+
+class DeployedStackError(Exception):
+    """The stack cannot be found or read; the message says what to do."""
+
+
+class DeployedAws:
+    """Context manager: the runner's environment pointed at a deployed stack."""
+
+    def __init__(
+        self,
+        stack: str = DEFAULT_STACK,
+        template: Path = TEMPLATE,
+        *,
+        config: Path | None = None,
+        region: str | None = None,
+    ):
+        self.stack = stack
+        self.template_path = template
+        self.config = config
+        self.region = region
+        self.table_name = ""
+        self.topic_arn = ""
+        self.environment: dict[str, str] = {}
+        self._saved: dict[str, str | None] = {}
+
+    def __enter__(self) -> DeployedAws:
+        stack = self._describe()
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs") or []}
+        missing = [key for key in (TABLE_OUTPUT, TOPIC_OUTPUT) if not outputs.get(key)]
+        if missing:
+            raise DeployedStackError(
+                f"stack {self.stack!r} has no output {' or '.join(missing)}; is it a Vigil "
+                f"stack deployed from template.yaml?"
+            )
+        self.table_name, self.topic_arn = outputs[TABLE_OUTPUT], outputs[TOPIC_OUTPUT]
+        template = load_template(self.template_path)  # a fresh copy: ours to change
+        # Variables that !Ref a parameter take the value the stack was deployed with.
+        parameters = template.get("Parameters") or {}
+        for parameter in stack.get("Parameters") or []:
+            declared = parameters.get(parameter["ParameterKey"])
+            if isinstance(declared, dict) and "ParameterValue" in parameter:
+                declared["Default"] = parameter["ParameterValue"]
+        resources = LocalResources(
+            table_name=self.table_name,
+            topic_arn=self.topic_arn,
+            function_name=outputs.get("RunnerFunctionName", f"{self.stack}-runner"),
+            region=self.region or "",
+            stack_name=self.stack,
+        )
+        env = runner_environment(template, resources)
+        if self.config is not None:
+            env["HEALTHCHECK_CONFIG"] = str(self.config)
+        if self.region:
+            env["AWS_DEFAULT_REGION"] = self.region
+        self.environment = env
+        for key, value in env.items():
+            self._saved.setdefault(key, os.environ.get(key))
+            os.environ[key] = value
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for key, value in self._saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved.clear()
+
+    def _describe(self) -> dict[str, Any]:
+        import boto3
+        from botocore.exceptions import (
+            BotoCoreError,
+            ClientError,
+            NoCredentialsError,
+            NoRegionError,
+        )
+
+        try:
+            session = boto3.session.Session(region_name=self.region)
+            self.region = session.region_name
+            if not self.region:
+                raise NoRegionError()
+            client = session.client("cloudformation")
+            return client.describe_stacks(StackName=self.stack)["Stacks"][0]
+        except NoRegionError:
+            raise DeployedStackError(
+                "no AWS region is configured: pass --region or set AWS_REGION"
+            ) from None
+        except NoCredentialsError:
+            raise DeployedStackError(
+                "no AWS credentials found: configure them (aws configure, AWS_PROFILE, SSO) "
+                "or leave out --aws to use embedded AWS"
+            ) from None
+        except ClientError as exc:
+            message = exc.response.get("Error", {}).get("Message", str(exc))
+            if "does not exist" in message:
+                raise DeployedStackError(
+                    f"stack {self.stack!r} not found in {self.region}: deploy it with "
+                    f"`sam deploy --guided`, or name it with --stack / --region"
+                ) from None
+            raise DeployedStackError(f"cannot read stack {self.stack!r}: {message}") from None
+        except BotoCoreError as exc:
+            raise DeployedStackError(f"cannot reach CloudFormation: {exc}") from None

@@ -1,0 +1,83 @@
+"""``vigil validate``: the check configuration, and its agreement with template.yaml.
+
+Every finding is printed at once: each configuration problem with its key path
+(``groups.core.checks[1].url: ...``), then each disagreement between the config's
+groups and the template's schedules. Returns 1 when there is any finding.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from vigil.config import VigilConfig, load_config
+from vigil.exceptions import ConfigError
+from vigil_cli.screen import Screen
+from vigil_cli.template import drift, load_template, schedules
+
+
+def shown(path: Path) -> str:
+    """The path as the user would type it: relative to the working directory if inside it."""
+    try:
+        return (
+            os.path.relpath(path) if Path(path).resolve().is_relative_to(Path.cwd()) else str(path)
+        )
+    except ValueError:
+        return str(path)
+
+
+def _raw_group_names(path: Path) -> list[str] | None:
+    """Group names of a config that failed validation, when the YAML still shows them."""
+    try:
+        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None
+    groups = raw.get("groups") if isinstance(raw, dict) else None
+    return [str(name) for name in groups] if isinstance(groups, dict) else None
+
+
+def validate(config_path: Path, template_path: Path, screen: Screen) -> int:
+    findings = 0
+    config: VigilConfig | None = None
+    try:
+        config = load_config(config_path)
+        groups = list(config.groups)
+    except ConfigError as exc:
+        count = len(exc.problems)
+        screen.problem(f"{shown(config_path)}: {count} problem{'s' * (count != 1)}")
+        for key_path, message in exc.problems:
+            screen.line(f"  {key_path}: {message}")
+        findings += count
+        groups = _raw_group_names(config_path)
+
+    try:
+        template = load_template(template_path)
+    except (OSError, yaml.YAMLError, ValueError) as exc:
+        screen.problem(f"{shown(template_path)}: cannot read the template: {exc}")
+        return 1
+    if groups is not None:
+        disagreements = drift(groups, template)
+        if disagreements:
+            count = len(disagreements)
+            screen.problem(
+                f"{shown(config_path)} <-> {shown(template_path)}: "
+                f"{count} disagreement{'s' * (count != 1)}"
+            )
+            for disagreement in disagreements:
+                screen.line(f"  {disagreement}")
+            findings += count
+
+    if findings:
+        screen.problem(f"FAILED: {findings} finding{'s' * (findings != 1)}")
+        return 1
+    assert config is not None
+    checks = sum(len(group.checks) for group in config.groups.values())
+    rates = ", ".join(f"{info.group}: {info.expression}" for info in schedules(template))
+    screen.success(
+        f"OK: {shown(config_path)} is valid ({len(config.groups)} groups, {checks} checks) "
+        f"and {shown(template_path)} schedules every group ({rates})"
+    )
+    return 0

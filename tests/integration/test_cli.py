@@ -1,0 +1,337 @@
+"""The `vigil` command: validate, run, status (local and --aws under moto) and the demo."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from vigil_cli.local_aws import REPO, TEMPLATE
+from vigil_cli.main import DEFAULT_CONFIG, build_parser, main
+
+
+def vigil_command() -> list[str]:
+    script = Path(sys.executable).with_name("vigil")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "vigil_cli.main"]
+
+
+def run_vigil(*args: str, timeout: float = 60, **kwargs) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*vigil_command(), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        stdin=subprocess.DEVNULL,
+        cwd=REPO,
+        **kwargs,
+    )
+
+
+def write(tmp_path: Path, text: str, name: str = "checks.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+# ---------------------------------------------------------------- help and validate
+
+
+@pytest.mark.parametrize("command", [[], ["validate"], ["run"], ["status"], ["demo"]])
+def test_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main([*command, "--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: vigil")
+    if command in (["run"], ["status"]):
+        assert ".vigil/local-table.json" in out  # where local mode keeps the table
+
+
+def test_validate_reports_every_mistake_with_its_key_path(tmp_path, capsys):
+    config = write(
+        tmp_path,
+        """
+        groups:
+          core:
+            checks:
+              - {name: api, type: http, url: "not a url"}
+              - {name: cache, type: tcp, host: 127.0.0.1}
+              - {name: api-slow, type: http, url: "https://x.example", timeout: soon}
+          databases:
+            checks:
+              - {name: main-db, type: tcp, host: db.internal, port: 5432}
+        """,
+    )
+    assert main(["validate", "--config", str(config)]) == 1
+    out = capsys.readouterr().out
+    assert "3 problems" in out
+    assert "groups.core.checks[0].url: expected an http:// or https:// URL" in out
+    assert "groups.core.checks[1].port: required key is missing" in out
+    assert "groups.core.checks[2].timeout: expected a duration" in out
+    assert "disagreement" not in out  # the groups match the template's schedules
+    assert "FAILED: 3 findings" in out
+
+
+def test_validate_reports_a_group_the_template_does_not_schedule(tmp_path, capsys):
+    config = write(
+        tmp_path,
+        """
+        groups:
+          core: {checks: [{name: a, type: tcp, host: 127.0.0.1, port: 1}]}
+          databases: {checks: [{name: b, type: tcp, host: 127.0.0.1, port: 2}]}
+          payments: {checks: [{name: c, type: tcp, host: 127.0.0.1, port: 3}]}
+        """,
+    )
+    assert main(["validate", "--config", str(config)]) == 1
+    out = capsys.readouterr().out
+    assert "group 'payments' is in the check configuration but no schedule" in out
+    assert "FAILED: 1 finding" in out
+
+
+def test_validate_passes_the_example_config(capsys):
+    assert build_parser().parse_args(["validate"]).config == DEFAULT_CONFIG
+    assert main(["validate"]) == 0
+    assert capsys.readouterr().out.startswith("OK: ")
+
+
+# ---------------------------------------------------------------- run and status (local)
+
+
+def test_run_prints_a_table_per_cycle(tmp_path, capsys, http_target, tcp_target):
+    config = write(
+        tmp_path,
+        f"""
+        groups:
+          core:
+            checks:
+              - {{name: api, type: http, url: "{http_target.base_url}/ok"}}
+              - {{name: cache, type: tcp, host: 127.0.0.1, port: {tcp_target.port}}}
+        """,
+    )
+    state = tmp_path / "state.json"
+    argv = ["run", "--config", str(config), "--cycles", "2", "--every", "0s"]
+    assert main([*argv, "--local-state", str(state)]) == 0
+    out = capsys.readouterr().out
+    assert "run 1/2 · scheduled_time" in out and "run 2/2 · scheduled_time" in out
+    header = ["group", "check", "observed", "latency", "confirmed", "reason"]
+    assert [line.split() for line in out.splitlines()].count(header) == 2
+    rows = [line.split() for line in out.splitlines() if line.startswith("core ")]
+    assert [row[:3] for row in rows] == [
+        ["core", "api", "healthy"],
+        ["core", "cache", "healthy"],
+    ] * 2
+    assert "metrics Vigil core: HealthyChecks=2" in out
+    assert "repeated delivery" not in out  # the two cycles are two distinct runs
+    assert json.loads(state.read_text())["items"]
+
+
+def test_run_then_status_in_separate_processes(tmp_path, http_target):
+    config = write(
+        tmp_path,
+        f"""
+        groups:
+          core:
+            checks:
+              - {{name: api, type: http, url: "{http_target.base_url}/ok"}}
+              - {{name: broken, type: http, url: "{http_target.base_url}/status/503"}}
+        """,
+    )
+    state = ["--config", str(config), "--local-state", str(tmp_path / "state.json")]
+    ran = run_vigil("run", *state, "--cycles", "2", "--every", "0s")
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "transition core/broken: unknown -> unhealthy  (failure alert)" in ran.stdout
+    assert "[FAILURE] core/broken is unhealthy" in ran.stdout  # delivered through SNS -> SQS
+    assert "saved " in ran.stdout
+
+    status = run_vigil("status", *state)
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert "items restored from" in status.stdout
+    lines = status.stdout.splitlines()
+    rows = {line.split()[0]: line for line in lines if line.split()[:1] in (["api"], ["broken"])}
+    assert rows["api"].split()[1] == "healthy"
+    assert rows["broken"].split()[1] == "unhealthy"
+    assert "HTTP 503, expected 2xx" in rows["broken"]
+    assert "s ago" in rows["broken"]  # since when, and the latest run
+
+
+# ---------------------------------------------------------------- --aws (moto)
+
+
+@pytest.fixture
+def deployed_stack(monkeypatch) -> Iterator[dict[str, str]]:
+    """A plain CloudFormation stack whose Outputs name a table and topic made beforehand."""
+    moto = pytest.importorskip("moto")
+    import boto3
+
+    from vigil_cli.template import create_local_resources, load_template
+
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.setenv(key, "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    with moto.mock_aws():
+        resources = create_local_resources(
+            load_template(TEMPLATE), region="eu-west-1", stack_name="prod"
+        )
+        body = {
+            "Resources": {"Unrelated": {"Type": "AWS::SNS::Topic"}},
+            "Outputs": {
+                "HealthCheckTableName": {"Value": resources.table_name},
+                "AlertTopicArn": {"Value": resources.topic_arn},
+            },
+        }
+        boto3.client("cloudformation").create_stack(
+            StackName="vigil-prod", TemplateBody=json.dumps(body)
+        )
+        sqs = boto3.client("sqs")
+        queue = sqs.create_queue(QueueName="subscriber")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
+        boto3.client("sns").subscribe(
+            TopicArn=resources.topic_arn, Protocol="sqs", Endpoint=arn["Attributes"]["QueueArn"]
+        )
+        yield {"table": resources.table_name, "topic": resources.topic_arn, "queue": queue}
+
+
+def test_run_aws_uses_the_stack_outputs_and_creates_nothing(
+    tmp_path, capsys, http_target, deployed_stack
+):
+    import boto3
+
+    from vigil.store.dynamodb import DynamoDBStore
+
+    config = write(
+        tmp_path,
+        f"""
+        groups:
+          core:
+            checks:
+              - {{name: broken, type: http, url: "{http_target.base_url}/status/500"}}
+        """,
+    )
+
+    def inventory():
+        return (
+            boto3.client("dynamodb").list_tables()["TableNames"],
+            sorted(t["TopicArn"] for t in boto3.client("sns").list_topics()["Topics"]),
+            boto3.client("sqs").list_queues()["QueueUrls"],
+        )
+
+    before = inventory()
+    local_state = tmp_path / "local.json"
+    argv = ["--aws", "--stack", "vigil-prod", "--config", str(config)]
+    argv += ["--local-state", str(local_state)]
+    assert main(["run", *argv, "--cycles", "2", "--every", "0s"]) == 0
+    out = capsys.readouterr().out
+    assert f"AWS stack vigil-prod (eu-west-1) · table {deployed_stack['table']}" in out
+    assert f"1 alert(s) published to {deployed_stack['topic']}" in out
+    assert inventory() == before
+    assert not local_state.exists()  # --aws keeps nothing locally
+
+    store = DynamoDBStore(deployed_stack["table"])
+    assert store.load_state("core").checks["broken"].status == "unhealthy"
+    received = boto3.client("sqs").receive_message(QueueUrl=deployed_stack["queue"])
+    alert = json.loads(json.loads(received["Messages"][0]["Body"])["Message"])
+    assert (alert["event"], alert["check"]) == ("failure", "broken")
+
+    assert main(["status", *argv]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()]
+    assert ["broken", "unhealthy"] in [row[:2] for row in rows]
+
+
+def test_run_aws_names_a_missing_stack(capsys, deployed_stack):
+    assert main(["run", "--aws", "--stack", "nope"]) == 1
+    assert "stack 'nope' not found in eu-west-1" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- demo
+
+
+@pytest.fixture
+def demo_tmpdir() -> Iterator[Path]:
+    """A TMPDIR for the demo; traversable, so PostgreSQL's OS user reaches its data as root."""
+    directory = Path(tempfile.mkdtemp(prefix="vigil-demo-test-"))
+    directory.chmod(0o755)
+    yield directory
+    for leftover in directory.iterdir():
+        subprocess.run(["rm", "-rf", str(leftover)], check=False)
+    directory.rmdir()
+
+
+def processes_using(path: Path) -> list[str]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if str(path) in cmdline:
+            found.append(f"{proc.name}: {cmdline}")
+    return found
+
+
+def test_demo_end_to_end(demo_tmpdir):
+    started = time.monotonic()
+    result = run_vigil("demo", timeout=120, env={**os.environ, "TMPDIR": str(demo_tmpdir)})
+    elapsed = time.monotonic() - started
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    assert elapsed < 60
+    for subject in (
+        "[DEGRADED] core/api is degraded",
+        "[FAILURE] core/api is unhealthy",
+        "[RECOVERY] core/api is healthy",
+        "[FAILURE] core/cache is unhealthy",
+        "[RECOVERY] databases/main-db is healthy",
+    ):
+        assert f"ALERT · email · subject: {subject}" in out
+    assert '"event": "failure"' in out  # the JSON chat/webhook subscribers get
+    assert "metrics Vigil core: HealthyChecks=" in out
+    assert "repeated delivery" in out
+    summary = out[out.index("== Vigil demo: summary ==") :]
+    assert "alerts sent     7 (degraded 1, failure 3, recovery 3)" in summary
+    assert "DynamoDB items" in summary and "hourly rollups" in summary
+    assert "cleaned up      PostgreSQL server" in summary
+    assert "\x1b[" not in out  # plain text when not on a terminal
+    assert processes_using(demo_tmpdir) == []
+    assert list(demo_tmpdir.iterdir()) == []
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_demo_cleans_up_when_interrupted(demo_tmpdir, sig, code):
+    proc = subprocess.Popen(
+        [*vigil_command(), "demo", "--every", "0.3s"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "TMPDIR": str(demo_tmpdir)},
+    )
+    try:
+        seen = []
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            seen.append(line)
+            if "cycle 3/" in line:
+                break
+        assert processes_using(demo_tmpdir), "PostgreSQL should be running by now"
+        proc.send_signal(sig)
+        rest, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == code, "".join(seen) + rest
+    assert "interrupted" in rest and "PostgreSQL server" in rest
+    assert processes_using(demo_tmpdir) == []
+    assert list(demo_tmpdir.iterdir()) == []

@@ -1,0 +1,94 @@
+"""Pure helpers of the `vigil` command: EMF read-back, local state encoding, scheduling."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from vigil_cli.emf import by_check, by_group, compact, metric_points
+from vigil_cli.harness import function_timeout
+from vigil_cli.local_state import decode_value, encode_value
+from vigil_cli.run import iso_seconds, next_scheduled_time
+
+CHECK_DOC = {
+    "_aws": {
+        "Timestamp": 1,
+        "CloudWatchMetrics": [
+            {
+                "Namespace": "Vigil",
+                "Dimensions": [["group", "check", "service"]],
+                "Metrics": [
+                    {"Name": "Healthy", "Unit": "Count"},
+                    {"Name": "LatencyMs", "Unit": "Milliseconds"},
+                ],
+            }
+        ],
+    },
+    "group": "core",
+    "check": "api",
+    "service": "vigil",
+    "Healthy": [1.0],
+    "LatencyMs": [601.23],
+}
+GROUP_DOC = {
+    "_aws": {
+        "CloudWatchMetrics": [
+            {
+                "Namespace": "Vigil",
+                "Dimensions": [["group", "service"]],
+                "Metrics": [{"Name": "HealthyChecks", "Unit": "Count"}],
+            }
+        ]
+    },
+    "group": "core",
+    "service": "vigil",
+    "HealthyChecks": 3,
+}
+
+
+def test_emf_documents_read_back_as_points():
+    points = metric_points(CHECK_DOC)
+    assert [(p.name, p.value, p.unit) for p in points] == [
+        ("Healthy", 1.0, "Count"),
+        ("LatencyMs", 601.23, "Milliseconds"),
+    ]
+    assert points[0].dimensions == {"check": "api", "group": "core", "service": "vigil"}
+    assert compact(points) == "Healthy=1 LatencyMs=601.2"
+    group_points = metric_points(GROUP_DOC)
+    assert by_check(points + group_points) == {("core", "api"): points}
+    assert by_group(points + group_points) == {"core": group_points}
+    assert metric_points({"level": "INFO", "message": "not EMF"}) == []
+
+
+def test_local_state_round_trips_binary_and_nested_values():
+    item = {
+        "pk": {"S": "G#core#0"},
+        "v": {"N": "3"},
+        "blob": {"B": b"\x78\x9c\x00\xff"},
+        "counts": {"M": {"h": {"N": "1"}, "raw": {"BS": [b"a", b"\x00"]}}},
+        "list": {"L": [{"B": b"x"}, {"NULL": True}, {"BOOL": False}]},
+    }
+    encoded = {k: encode_value(v) for k, v in item.items()}
+    assert encoded["blob"] == {"B": "eJwA/w=="}
+    assert {k: decode_value(v) for k, v in encoded.items()} == item
+
+
+def test_each_cycle_gets_a_later_scheduled_time_in_whole_seconds():
+    now = datetime(2026, 11, 28, 10, 0, 5, 700_000, tzinfo=UTC)
+    first = next_scheduled_time(None, now)
+    assert iso_seconds(first) == "2026-11-28T10:00:05Z"
+    assert iso_seconds(next_scheduled_time(first, now)) == "2026-11-28T10:00:06Z"
+
+
+def test_function_timeout_from_the_function_then_globals():
+    function = {"Type": "AWS::Serverless::Function", "Properties": {"Timeout": 60}}
+    assert function_timeout({"Resources": {"RunnerFunction": function}}) == 60
+    assert (
+        function_timeout(
+            {
+                "Globals": {"Function": {"Timeout": 30}},
+                "Resources": {"RunnerFunction": {"Properties": {}}},
+            }
+        )
+        == 30
+    )
+    assert function_timeout({"Resources": {}}) == 3
