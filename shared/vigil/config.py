@@ -32,6 +32,9 @@ from vigil.redact import redact_url
 
 DEFAULT_CONFIG = "checks.yaml"
 CONFIG_ENV = "HEALTHCHECK_CONFIG"
+# libyaml's loader when PyYAML was built with it (the Lambda wheels are): same safe
+# subset of YAML, ~8x faster on a large config, which the cold start pays for.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -170,7 +173,7 @@ def load_config(path: str | os.PathLike[str]) -> VigilConfig:
     except OSError as exc:
         raise ConfigError(source, [("(file)", f"cannot read the file: {exc.strerror}")]) from None
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_YAML_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"

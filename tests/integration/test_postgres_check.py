@@ -92,7 +92,7 @@ def test_stopped_server_is_unhealthy_then_recovers(aws, invoke, write_config, po
     finally:
         postgres_server.start()
     assert down["status"] == "unhealthy"
-    assert "connection" in down["reason"]
+    assert down["reason"] == "connection failed: connection refused"
     assert invoke("databases", minute(2))["results"][0]["status"] == "healthy"
     events = [a.document["event"] for a in aws.drain_alerts()]
     assert events == ["failure", "recovery"]

@@ -86,6 +86,21 @@ def test_schedules_drop_late_runs_and_never_jitter(template):
         assert info.input["scheduled_time"] == SCHEDULED_TIME_PLACEHOLDER
 
 
+def test_async_invocations_are_retried_once_and_never_late(template):
+    """Scheduler and the shard fan-out invoke asynchronously: bounded like the schedules."""
+    resources = template["Resources"]
+    for info in schedules(template):
+        function = resources[info.function]["Properties"]
+        invoke = function["EventInvokeConfig"]
+        assert invoke["MaximumRetryAttempts"] <= 1
+        assert invoke["MaximumEventAgeInSeconds"] <= max(60, info.interval_seconds)
+    statements = resources["RunnerRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    (fan_out,) = [s for s in statements if s["Action"] == "lambda:InvokeFunction"]
+    assert fan_out["Resource"]["Fn::Sub"].endswith(":function:${AWS::StackName}-runner")
+    runner_name = resources["RunnerFunction"]["Properties"]["FunctionName"]
+    assert runner_name["Fn::Sub"] == "${AWS::StackName}-runner"
+
+
 def test_every_group_has_a_stopped_reporting_alarm(template, config_groups):
     watched = set()
     for resource in template["Resources"].values():

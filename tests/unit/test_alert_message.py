@@ -63,3 +63,11 @@ def test_sns_request_has_json_default_email_text_and_attributes():
         "check": "api",
         "severity": "critical",
     }
+
+
+def test_email_body_separates_long_detail_labels_from_their_values():
+    doc = alert_document("core", transition(), "id-1")
+    doc["details"] = {"latency_ms": 601.6, "status_code": 500}
+    lines = email_body(doc).splitlines()
+    assert "Latency ms: 601.6" in lines
+    assert "Status code: 500" in lines

@@ -57,7 +57,8 @@ def email_body(doc: dict[str, Any]) -> str:
         f"Reason:    {doc['reason']}",
     ]
     for key, value in sorted(doc.get("details", {}).items()):
-        lines.append(f"{key.replace('_', ' ').capitalize() + ':':<11}{value}")
+        label = key.replace("_", " ").capitalize() + ":"
+        lines.append(f"{label:<10} {value}")
     lines += ["", f"Alert id: {doc['alert_id']}", "-- Vigil health checks"]
     return "\n".join(lines)
 

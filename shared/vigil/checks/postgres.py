@@ -98,12 +98,17 @@ def _pg_message(exc: Exception) -> str:
     arg = exc.args[0] if exc.args else exc
     if isinstance(arg, dict):  # pg8000 server errors: {"S": severity, "C": code, "M": message}
         return f"{arg.get('M', 'server error')} (SQLSTATE {arg.get('C', '?')})"
-    text = str(arg)
-    if "Connection refused" in text or "Errno 111" in text:
+    # pg8000 wraps socket errors ("Can't create a connection to host ..."): the cause says why.
+    texts = [str(arg)]
+    if exc.__cause__ is not None:
+        texts.append(str(exc.__cause__))
+    if isinstance(exc.__cause__, ConnectionRefusedError) or any(
+        "Connection refused" in t or "Errno 111" in t for t in texts
+    ):
         return "connection refused"
-    if "timed out" in text:
+    if isinstance(exc.__cause__, TimeoutError) or any("timed out" in t for t in texts):
         return "timed out"
-    return text
+    return texts[0]
 
 
 def _ms(started: float) -> float:
