@@ -48,4 +48,4 @@ build: $(STAMP) ## sam build: the runner function and the vigil layer, into .aws
 		echo "make build: sam build needs python3.12 (Lambda's runtime) on PATH; install it (e.g. pyenv install 3.12)" >&2; exit 1; }
 	PATH="$(BUILD_PATH)" $(SAM) build
 
-.PHONY: help venv test demo lint build
+.PHONY: help venv test bench demo lint build

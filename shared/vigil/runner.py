@@ -29,13 +29,14 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 import ssl
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from vigil.alerts.message import alert_document
 from vigil.checks import Check, CheckResources, CheckResult, Status, build_check
@@ -59,35 +60,31 @@ DAY_ROLLUP_DAYS = 400
 # keeps no per-connection state, so every run of a container can share it.
 _TLS_CONTEXTS: dict[tuple[bool, str | None], ssl.SSLContext] = {}
 
-
-class RunResources(CheckResources):
-    """``CheckResources`` whose TLS contexts outlive the run (``_TLS_CONTEXTS``)."""
-
-    def ssl_context(self, verify: bool = True, cafile: str | None = None) -> ssl.SSLContext:
-        key = (verify, cafile)
-        context = _TLS_CONTEXTS.get(key)
-        if context is None:
-            context = _TLS_CONTEXTS[key] = super().ssl_context(verify, cafile)
-        return context
-
-
 _LONG_LIVED_FROZEN = False  # once per process: see freeze_long_lived_objects
 
 
-def freeze_long_lived_objects() -> None:
-    """Once per process: put what exists now (modules, config, clients) out of the GC's reach.
+def freeze_long_lived_objects(environ: Mapping[str, str] = os.environ) -> None:
+    """In Lambda, once per container: put what exists now out of the GC's reach.
 
     Called by the handler after init. A full collection walks every object,
     boto3's included: 50-90 ms here (several times that on a small Lambda) during
     which the event loop stands still and every check in flight reads that much
-    too slow (issue 4). Frozen objects are never walked again; the garbage of each
-    run still is collected.
+    too slow (issue 4). Frozen objects (modules, config, clients) are never walked
+    again; the garbage of each run still is collected. Outside Lambda
+    (``AWS_LAMBDA_FUNCTION_NAME`` unset: tests, the CLI) nothing is frozen, since
+    whatever else the process holds at that moment would never be freed.
     """
     global _LONG_LIVED_FROZEN
-    if not _LONG_LIVED_FROZEN:
+    if not _LONG_LIVED_FROZEN and environ.get("AWS_LAMBDA_FUNCTION_NAME"):
         _LONG_LIVED_FROZEN = True
         gc.collect()
         gc.freeze()
+
+
+class FanOut(Protocol):
+    """Sends one event per shard to the runner function (``vigil.fanout.LambdaFanOut``)."""
+
+    def invoke(self, events: list[dict[str, Any]]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -114,8 +111,10 @@ class RunRequest:
                     f"scheduled_time must be an ISO 8601 time, got {scheduled!r}"
                 ) from None
         shard = event.get("shard")
-        if shard is not None and (isinstance(shard, bool) or not isinstance(shard, int)):
-            raise InvalidEventError(f"shard must be a whole number, got {shard!r}")
+        if shard is not None and (
+            isinstance(shard, bool) or not isinstance(shard, int) or shard < 0
+        ):
+            raise InvalidEventError(f"shard must be a whole number from 0, got {shard!r}")
         return cls(group=event["group"], scheduled_time=scheduled, shard=shard)
 
 
@@ -169,7 +168,7 @@ class Runner:
         max_concurrency: int = DEFAULT_LIMIT,
         lag_target: float = DEFAULT_LAG_TARGET,
         emit_metrics: Callable[..., Any] = emit_run_metrics,
-        fan_out: Any = None,
+        fan_out: FanOut | None = None,
     ):
         self.config = config
         self.store = store
@@ -183,7 +182,7 @@ class Runner:
         self._fan_out = fan_out
 
     @property
-    def fan_out(self) -> Any:
+    def fan_out(self) -> FanOut:
         """Sends shard events (``vigil.fanout.LambdaFanOut`` unless one was given)."""
         if self._fan_out is None:
             from vigil.fanout import LambdaFanOut
@@ -192,7 +191,7 @@ class Runner:
         return self._fan_out
 
     @fan_out.setter
-    def fan_out(self, value: Any) -> None:
+    def fan_out(self, value: FanOut) -> None:
         self._fan_out = value
 
     def run(self, request: RunRequest, *, remaining_ms: float | None = None) -> dict[str, Any]:
@@ -204,7 +203,7 @@ class Runner:
         if request.shard is None and group.shards > 1:
             return self.fan_out_run(group, request)
         shard = request.shard or 0
-        if shard >= group.shards:
+        if not 0 <= shard < group.shards:
             raise InvalidEventError(
                 f"group {group.name!r} has {group.shards} shard(s), got {shard}"
             )
@@ -251,7 +250,9 @@ class Runner:
             stored = self.store.get_run(group.name, shard, run_key)
             if stored is not None:
                 summary["results"] = [r.summary() for r in stored.results]
-            summary.pop("lag_ms", None)  # the stored run keeps no lags: none from this one
+            # The stored run keeps no lags: report none from this one next to its results.
+            summary.pop("lag_ms", None)
+            summary.pop("lag_ms_max", None)
             summary["duplicate"] = True
             return summary
 
@@ -304,7 +305,7 @@ class Runner:
         self, configs: list[CheckConfig], deadline: float
     ) -> tuple[list[CheckResult], float]:
         """Every check's result (with ``lag_ms``) and the largest loop lag (seconds) seen."""
-        resources = RunResources(get_secret=self.get_secret)
+        resources = CheckResources(get_secret=self.get_secret, ssl_contexts=_TLS_CONTEXTS)
         pacer = LoopPacer(limit=self.max_concurrency, lag_target=self.lag_target)
         pacing = asyncio.ensure_future(pacer.run())
         windows: dict[int, tuple[float, float]] = {}

@@ -48,6 +48,10 @@ def aws(tmp_path, monkeypatch):
     from aws_lambda_powertools.utilities import parameters
 
     import vigil.environment
+    import vigil.runner
+
+    # Tests that set AWS_LAMBDA_FUNCTION_NAME (fan-out) must not gc.freeze the test process.
+    monkeypatch.setattr(vigil.runner, "_LONG_LIVED_FROZEN", True)
 
     vigil.environment._RUNNER_CACHE.clear()
     parameters.clear_caches()

@@ -153,3 +153,14 @@ def test_a_shard_event_runs_directly_and_unsharded_groups_never_create_a_lambda_
     assert summary["shard"] == 2 and "fanned_out" not in summary
     assert invoke("small", minute(0))["results"][0]["check"] == "one"
     assert "lambda" not in created
+
+
+def test_a_shard_outside_the_group_is_refused_before_anything_is_written(
+    aws, invoke, write_config, refused
+):
+    from vigil.exceptions import InvalidEventError
+
+    write_config(sharded_config(refused))
+    with pytest.raises(InvalidEventError, match="has 3 shard"):
+        invoke("big", minute(0), shard=SHARDS)
+    assert aws.count_items() == 0

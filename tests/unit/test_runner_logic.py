@@ -49,6 +49,7 @@ def test_is_due_tolerates_jitter(interval, elapsed, due):
         ({"group": 3}, "expected an event"),
         ({"group": "core", "scheduled_time": "yesterday"}, "ISO 8601"),
         ({"group": "core", "shard": "1"}, "whole number"),
+        ({"group": "core", "shard": -1}, "whole number"),
     ],
 )
 def test_bad_events_are_refused(event, message):
@@ -106,3 +107,19 @@ def test_fold_leaves_a_live_lease_alone_and_skips_uncounted_results():
     assert new.outbox[0].lease_owner == "other"
     assert transitions == [] and "api" not in new.checks
     assert new.hour.checks == {}
+
+
+def test_long_lived_objects_are_frozen_once_and_only_in_lambda(monkeypatch):
+    import gc
+
+    from vigil import runner
+
+    frozen: list[bool] = []
+    monkeypatch.setattr(gc, "freeze", lambda: frozen.append(True))
+    monkeypatch.setattr(runner, "_LONG_LIVED_FROZEN", False)
+    runner.freeze_long_lived_objects({})  # tests, the CLI: would pin everything they hold
+    assert frozen == []
+    lambda_env = {"AWS_LAMBDA_FUNCTION_NAME": "vigil-runner"}
+    runner.freeze_long_lived_objects(lambda_env)
+    runner.freeze_long_lived_objects(lambda_env)
+    assert frozen == [True]

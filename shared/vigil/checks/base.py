@@ -76,9 +76,16 @@ class CheckResources:
     for a blocking call that may still hang (its hard timeout already fired).
     """
 
-    def __init__(self, get_secret: Callable[[str], Any] | None = None, max_threads: int = 32):
+    def __init__(
+        self,
+        get_secret: Callable[[str], Any] | None = None,
+        max_threads: int = 32,
+        *,
+        ssl_contexts: dict[tuple[bool, str | None], ssl.SSLContext] | None = None,
+    ):
+        """``ssl_contexts``: a cache to share with other runs (the runner keeps one warm)."""
         self._get_secret = get_secret
-        self._ssl: dict[tuple[bool, str | None], ssl.SSLContext] = {}
+        self._ssl = {} if ssl_contexts is None else ssl_contexts
         self.executor = ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="vigil")
 
     def ssl_context(self, verify: bool = True, cafile: str | None = None) -> ssl.SSLContext:

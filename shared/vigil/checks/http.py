@@ -4,7 +4,9 @@ Latency is the time from starting to send the request to having received the
 response head (the first request's ``http11.send_request_headers.started`` to
 the final response's ``http11.receive_response_headers.complete``, from
 httpcore's ``trace`` events): as close to the socket as httpx allows, so
-neither the client's own set-up nor connection or TLS set-up is counted.
+neither the client's own set-up nor the first connection and TLS set-up is
+counted. A redirect's whole time is (a new origin's connection included): the
+user waits for it too.
 The body is read only when ``body_contains`` needs it, and never beyond
 ``max_body_bytes``, so a huge response cannot exhaust the runner's memory.
 
