@@ -32,13 +32,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pg8000.exceptions
+
 from vigil.config import VigilConfig, load_config
+from vigil.runner import iso
 from vigil.store.dynamodb import DynamoDBStore
 from vigil_cli.emf import all_points
 from vigil_cli.harness import RunnerHarness, function_timeout
-from vigil_cli.local_aws import REGION, TEMPLATE, LocalAws
-from vigil_cli.local_state import scan_items
-from vigil_cli.run import iso_seconds, run_group
+from vigil_cli.local_aws import REGION, TEMPLATE, LocalAws, scan_items
+from vigil_cli.run import run_group
 from vigil_cli.screen import Screen
 from vigil_cli.targets import HttpTarget, PostgresError, PostgresServer, TcpTarget
 from vigil_cli.template import load_template
@@ -48,6 +50,9 @@ DB_SECRET = "vigil/demo/main-db"  # under the template's MonitoredSecretsPrefix,
 DB_ROLE = "monitor"
 DB_NAME = "app"
 MINUTES_BEFORE_THE_HOUR = 7  # the simulated clock crosses an hour: a rollup is written
+# What setting up, stopping or starting the throw-away PostgreSQL server can raise: the
+# demo then goes on without its database part.
+DB_ERRORS = (PostgresError, pg8000.exceptions.Error, OSError)
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,11 @@ SCRIPT: tuple[Step, ...] = (
 
 
 class DemoTargets:
-    """The local targets and the temporary directory of one demo; ``close`` removes all."""
+    """The local targets and the temporary directory of one demo; ``close`` removes all.
+
+    ``db_problem`` says why there is no database part (no server), or why it ended
+    (the server could not be stopped or started again).
+    """
 
     def __init__(self) -> None:
         self.directory = Path(tempfile.mkdtemp(prefix="vigil-demo-"))
@@ -104,13 +113,20 @@ class DemoTargets:
             self.db.start()
             self.db.create_role(DB_ROLE, self.db_password)
             self.db.create_database(DB_NAME, owner=DB_ROLE)
-        except PostgresError as exc:
-            self.db_problem = f"PostgreSQL could not start: {str(exc).splitlines()[0]}"
+        except DB_ERRORS as exc:
+            self.db_problem = f"PostgreSQL could not be set up: {_first_line(exc)}"
             if self.db is not None:
-                self.db.close()
+                with contextlib.suppress(Exception):
+                    self.db.close()
             self.db = None
 
+    @property
+    def has_db(self) -> bool:
+        """Whether the database part of the demo goes on."""
+        return self.db is not None and self.db_problem is None
+
     def apply(self, action: str) -> None:
+        """Do ``action`` (see ``Step``); a failing database sets ``db_problem`` instead."""
         target, _, mode = action.partition(" ")
         if target == "api":
             self.http.script("api", mode)
@@ -118,12 +134,21 @@ class DemoTargets:
             self.tcp.close()
         elif target == "cache" and mode == "reopen":
             self.tcp.reopen()
-        elif target == "db" and self.db is not None and mode == "stop":
-            self.db.stop()
-        elif target == "db" and self.db is not None and mode == "start":
-            self.db.start()
-        elif target != "db":
+        elif target == "db" and mode in ("stop", "start"):
+            self._switch_db(mode)
+        else:
             raise ValueError(f"unknown demo action {action!r}")
+
+    def _switch_db(self, mode: str) -> None:
+        if self.db is None or self.db_problem is not None:
+            return  # no database part, or it has ended
+        try:
+            if mode == "stop":
+                self.db.stop()
+            else:
+                self.db.start()
+        except DB_ERRORS as exc:
+            self.db_problem = f"PostgreSQL could not {mode}: {_first_line(exc)}"
 
     def write_config(self) -> Path:
         """The demo's check configuration, as a user would write it for these targets."""
@@ -184,6 +209,21 @@ class DemoTargets:
         shutil.rmtree(self.directory, ignore_errors=True)
         done.append("demo config directory")
         return done
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0]
+
+
+@dataclass
+class DemoProgress:
+    """Where the demo is, for a message if it fails there."""
+
+    cycle: int = 0
+    doing: str = "starting the local targets"
+
+    def where(self) -> str:
+        return f"at cycle {self.cycle}" if self.cycle else "before the first cycle"
 
 
 @dataclass
@@ -257,6 +297,7 @@ def simulated_start(now: datetime) -> datetime:
 def demo(screen: Screen, *, every: float = 2.0) -> int:
     began = time.monotonic()
     stats = DemoStats()
+    progress = DemoProgress()
     targets: DemoTargets | None = None
     cleaned: list[str] = []
     with _signals_interrupt() as received:
@@ -265,12 +306,15 @@ def demo(screen: Screen, *, every: float = 2.0) -> int:
             screen.note("Starting local targets (nothing leaves this machine; Ctrl-C stops it)")
             targets = DemoTargets()
             targets.start()
+            progress.doing = "writing the check configuration"
             config_path = targets.write_config()
             _introduce(screen, targets)
+            progress.doing = "starting embedded AWS"
             with LocalAws(TEMPLATE, config=config_path) as aws:
                 if targets.db is not None:
                     aws.put_secret(DB_SECRET, targets.db_password)
-                _play(screen, aws, targets, load_config(config_path), stats, every)
+                _play(screen, aws, targets, load_config(config_path), stats, every, progress)
+                progress.doing = "counting the table's items"
                 for item in scan_items(_dynamodb(), aws.table_name):
                     stats.items[item["sk"]["S"].split("#", 1)[0]] += 1
         except KeyboardInterrupt:
@@ -279,6 +323,14 @@ def demo(screen: Screen, *, every: float = 2.0) -> int:
             name = "SIGTERM" if received.get("signal") == signal.SIGTERM else "Ctrl-C"
             screen.problem(f"interrupted ({name}); stopped and removed: {', '.join(cleaned)}")
             return 143 if received.get("signal") == signal.SIGTERM else 130
+        except Exception as exc:
+            with _signals_ignored():
+                cleaned = targets.close() if targets is not None else []
+            what = str(exc) or type(exc).__name__
+            screen.problem(f"demo failed {progress.where()} ({progress.doing}): {what}")
+            if cleaned:
+                screen.note(f"stopped and removed: {', '.join(cleaned)}")
+            return 1
         finally:
             if targets is not None and not cleaned:
                 with _signals_ignored():
@@ -318,28 +370,42 @@ def _play(
     config: VigilConfig,
     stats: DemoStats,
     every: float,
+    progress: DemoProgress,
 ) -> None:
     harness = RunnerHarness(function_timeout(load_template(TEMPLATE)))
     store = DynamoDBStore(aws.table_name)
-    steps = [s for s in SCRIPT if targets.db is not None or not s.needs_db]
+    steps = [s for s in SCRIPT if targets.has_db or not s.needs_db]
     simulated = simulated_start(datetime.now(UTC))
     scheduled = ""
     started = time.monotonic()
-    for number, step in enumerate(steps, start=1):
+    number = 0
+    while number < len(steps):
+        step = steps[number]
+        number += 1
+        progress.cycle, progress.doing = number, "waiting for the cycle's time"
         delay = started + (number - 1) * every - time.monotonic()
         if delay > 0:
             time.sleep(delay)
         if not step.replay:
-            scheduled = iso_seconds(simulated + timedelta(minutes=stats.cycles))
+            scheduled = iso(simulated + timedelta(minutes=stats.cycles))
             stats.cycles += 1
             stats.simulated.append(scheduled)
+        lost_db = False
         if step.action:
+            progress.doing = f"doing {step.action!r} to the targets"
+            had_db = targets.has_db
             targets.apply(step.action)
+            lost_db = had_db and not targets.has_db
+            if lost_db:  # the rest of the database part cannot be played
+                steps = steps[:number] + [s for s in steps[number:] if not s.needs_db]
         story = step.story
         if scheduled.endswith(":00:00Z") and not step.replay:
             story += " A new hour: last hour's rollup is written."
         screen.line()
         screen.heading(f"{clock(scheduled)[:5]} UTC · cycle {number}/{len(steps)} · {story}")
+        if lost_db:
+            screen.problem(f"  {targets.db_problem}: the rest of the database part is skipped")
+        progress.doing = "running the checks"
         runs = [
             run
             for group in config.groups.values()
@@ -347,6 +413,7 @@ def _play(
         ]
         show_runs(screen, "", runs)
         stats.add(runs, scheduled)
+        progress.doing = "reading the delivered alerts"
         for alert in aws.drain_alerts():
             stats.alerts[str(alert.document.get("event"))] += 1
             show_alert(screen, alert.document, alert.subject)

@@ -9,10 +9,11 @@ while active.
 
 from __future__ import annotations
 
-import os
+import contextlib
 from pathlib import Path
 from typing import Any
 
+from vigil_cli.environ import environ_set
 from vigil_cli.local_aws import TEMPLATE
 from vigil_cli.template import LocalResources, load_template, runner_environment
 
@@ -43,7 +44,7 @@ class DeployedAws:
         self.table_name = ""
         self.topic_arn = ""
         self.environment: dict[str, str] = {}
-        self._saved: dict[str, str | None] = {}
+        self._undo = contextlib.ExitStack()
 
     def __enter__(self) -> DeployedAws:
         stack = self._describe()
@@ -75,18 +76,11 @@ class DeployedAws:
         if self.region:
             env["AWS_DEFAULT_REGION"] = self.region
         self.environment = env
-        for key, value in env.items():
-            self._saved.setdefault(key, os.environ.get(key))
-            os.environ[key] = value
+        self._undo.enter_context(environ_set(env))
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        for key, value in self._saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        self._saved.clear()
+        self._undo.close()  # os.environ as it was before __enter__
 
     def _describe(self) -> dict[str, Any]:
         import boto3

@@ -5,12 +5,13 @@ so that alerts are read back the way a real subscriber receives them.
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vigil_cli.environ import environ_set
 from vigil_cli.template import create_local_resources, load_template, runner_environment
 
 REPO = Path(__file__).resolve().parents[2]
@@ -25,6 +26,12 @@ _FAKE_CREDENTIALS = {
     "AWS_DEFAULT_REGION": REGION,
     "AWS_REGION": REGION,
 }
+
+
+def scan_items(client: Any, table: str) -> list[dict[str, Any]]:
+    """Every item of ``table``, in low-level form (``client``: a DynamoDB client)."""
+    pages = client.get_paginator("scan").paginate(TableName=table)
+    return [item for page in pages for item in page.get("Items", [])]
 
 
 @dataclass(frozen=True)
@@ -47,8 +54,7 @@ class LocalAws:
     def __init__(self, template: Path = TEMPLATE, *, config: Path | None = None):
         self.template_path = template
         self.config = config
-        self._mock: Any = None
-        self._saved: dict[str, str | None] = {}
+        self._undo = contextlib.ExitStack()
         self.environment: dict[str, str] = {}
         self.table_name = ""
         self.topic_arn = ""
@@ -58,43 +64,30 @@ class LocalAws:
         import boto3
         from moto import mock_aws
 
-        self._set_env(_FAKE_CREDENTIALS)
-        self._mock = mock_aws()
-        self._mock.start()
-        template = load_template(self.template_path)
-        resources = create_local_resources(template, region=REGION)
-        self.table_name, self.topic_arn = resources.table_name, resources.topic_arn
-        env = runner_environment(template, resources)
-        if self.config is not None:
-            env["HEALTHCHECK_CONFIG"] = str(self.config)
-        self.environment = env
-        self._set_env(env)
-        sqs = boto3.client("sqs", region_name=REGION)
-        self.queue_url = sqs.create_queue(QueueName="vigil-alerts-inbox")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
-        boto3.client("sns", region_name=REGION).subscribe(
-            TopicArn=self.topic_arn, Protocol="sqs", Endpoint=queue_arn
-        )
+        with contextlib.ExitStack() as undo:
+            undo.enter_context(environ_set(_FAKE_CREDENTIALS))
+            undo.enter_context(mock_aws())
+            template = load_template(self.template_path)
+            resources = create_local_resources(template, region=REGION)
+            self.table_name, self.topic_arn = resources.table_name, resources.topic_arn
+            env = runner_environment(template, resources)
+            if self.config is not None:
+                env["HEALTHCHECK_CONFIG"] = str(self.config)
+            self.environment = env
+            undo.enter_context(environ_set(env))
+            sqs = boto3.client("sqs", region_name=REGION)
+            self.queue_url = sqs.create_queue(QueueName="vigil-alerts-inbox")["QueueUrl"]
+            queue_arn = sqs.get_queue_attributes(
+                QueueUrl=self.queue_url, AttributeNames=["QueueArn"]
+            )["Attributes"]["QueueArn"]
+            boto3.client("sns", region_name=REGION).subscribe(
+                TopicArn=self.topic_arn, Protocol="sqs", Endpoint=queue_arn
+            )
+            self._undo = undo.pop_all()  # kept for __exit__; a failure above undoes it all
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        try:
-            if self._mock is not None:
-                self._mock.stop()
-        finally:
-            for key, value in self._saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
-            self._saved.clear()
-
-    def _set_env(self, values: dict[str, str]) -> None:
-        for key, value in values.items():
-            self._saved.setdefault(key, os.environ.get(key))
-            os.environ[key] = value
+        self._undo.close()  # moto stopped, os.environ as it was before __enter__
 
     def drain_alerts(self) -> list[DeliveredAlert]:
         """Every alert delivered since the last call, oldest first."""
@@ -124,14 +117,7 @@ class LocalAws:
         """How many items the table holds (for summaries and tests)."""
         import boto3
 
-        client = boto3.client("dynamodb", region_name=REGION)
-        total, kwargs = 0, {"TableName": self.table_name, "Select": "COUNT"}
-        while True:
-            page = client.scan(**kwargs)
-            total += page["Count"]
-            if "LastEvaluatedKey" not in page:
-                return total
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return len(scan_items(boto3.client("dynamodb", region_name=REGION), self.table_name))
 
     def put_secret(self, name: str, value: str) -> None:
         import boto3

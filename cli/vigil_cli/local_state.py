@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from vigil_cli.local_aws import REPO
+from vigil_cli.local_aws import REPO, scan_items
 
 FORMAT_VERSION = 1
 DEFAULT_PATH = REPO / ".vigil" / "local-table.json"
@@ -50,18 +50,6 @@ def decode_value(value: dict[str, Any]) -> dict[str, Any]:
     if kind == "M":
         return {"M": {k: decode_value(v) for k, v in inner.items()}}
     return {kind: inner}
-
-
-def scan_items(client: Any, table: str) -> list[dict[str, Any]]:
-    """Every item of the table, in low-level form."""
-    items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"TableName": table}
-    while True:
-        page = client.scan(**kwargs)
-        items.extend(page.get("Items", []))
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def save_table(client: Any, table: str, path: Path) -> int:

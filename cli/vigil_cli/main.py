@@ -31,6 +31,8 @@ local mode and its state:
 --aws mode:
   Uses your normal AWS credentials and region (or --region) and the deployed
   stack's Outputs (HealthCheckTableName, AlertTopicArn); it creates nothing.
+  `vigil status --aws` only reads. `vigil run --aws` writes results to the
+  deployed table and can publish real alerts, so it also needs --yes.
 """
 
 
@@ -130,6 +132,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="pause between cycles, e.g. 5s, 1m, 0s (default: 5s)",
     )
     _add_where(run)
+    run.add_argument(
+        "--yes",
+        action="store_true",
+        help="with --aws: really write results to the deployed table and publish alerts to "
+        "its topic",
+    )
 
     status = commands.add_parser(
         "status",
@@ -176,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run(args, screen)
     if args.command == "status":
-        from vigil_cli.run import status
+        from vigil_cli.status import status
 
         return status(args, screen)
     if args.command == "demo":

@@ -6,8 +6,10 @@ text: no colour codes, no box drawing, no wrapping of long lines.
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import IO
 
 from rich import box
@@ -27,6 +29,16 @@ EVENT_STYLES = {"failure": "bold red", "degraded": "yellow", "recovery": "green"
 PLAIN_WIDTH = 200  # plain output is not wrapped below this
 
 Cell = str | Text
+
+
+def shown(path: Path) -> str:
+    """The path as the user would type it: relative to the working directory if inside it."""
+    try:
+        return (
+            os.path.relpath(path) if Path(path).resolve().is_relative_to(Path.cwd()) else str(path)
+        )
+    except ValueError:
+        return str(path)
 
 
 class Screen:
@@ -66,6 +78,12 @@ class Screen:
 
     def problem(self, text: str) -> None:
         self.line(text, "bold red")
+
+    def config_problems(self, heading: str, problems: Iterable[tuple[str, str]]) -> None:
+        """``heading`` as a problem, then each configuration problem with its key path."""
+        self.problem(heading)
+        for key_path, message in problems:
+            self.line(f"  {key_path}: {message}")
 
     def status(self, status: str, text: str | None = None) -> Text:
         """``text`` (default: the status itself) styled as ``status``."""

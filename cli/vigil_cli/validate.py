@@ -7,7 +7,6 @@ groups and the template's schedules. Returns 1 when there is any finding.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -15,18 +14,8 @@ import yaml
 
 from vigil.config import VigilConfig, load_config
 from vigil.exceptions import ConfigError
-from vigil_cli.screen import Screen
+from vigil_cli.screen import Screen, shown
 from vigil_cli.template import drift, load_template, schedules
-
-
-def shown(path: Path) -> str:
-    """The path as the user would type it: relative to the working directory if inside it."""
-    try:
-        return (
-            os.path.relpath(path) if Path(path).resolve().is_relative_to(Path.cwd()) else str(path)
-        )
-    except ValueError:
-        return str(path)
 
 
 def _raw_group_names(path: Path) -> list[str] | None:
@@ -47,9 +36,8 @@ def validate(config_path: Path, template_path: Path, screen: Screen) -> int:
         groups = list(config.groups)
     except ConfigError as exc:
         count = len(exc.problems)
-        screen.problem(f"{shown(config_path)}: {count} problem{'s' * (count != 1)}")
-        for key_path, message in exc.problems:
-            screen.line(f"  {key_path}: {message}")
+        heading = f"{shown(config_path)}: {count} problem{'s' * (count != 1)}"
+        screen.config_problems(heading, exc.problems)
         findings += count
         groups = _raw_group_names(config_path)
 
@@ -75,7 +63,9 @@ def validate(config_path: Path, template_path: Path, screen: Screen) -> int:
         return 1
     assert config is not None
     checks = sum(len(group.checks) for group in config.groups.values())
-    rates = ", ".join(f"{info.group}: {info.expression}" for info in schedules(template))
+    rates = ", ".join(
+        f"{schedule.group}: {schedule.expression}" for schedule in schedules(template)
+    )
     screen.success(
         f"OK: {shown(config_path)} is valid ({len(config.groups)} groups, {checks} checks) "
         f"and {shown(template_path)} schedules every group ({rates})"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from vigil.runner import iso
 from vigil_cli.emf import by_check, by_group, compact, metric_points
 from vigil_cli.harness import function_timeout
 from vigil_cli.local_state import decode_value, encode_value
-from vigil_cli.run import iso_seconds, next_scheduled_time
+from vigil_cli.run import next_scheduled_time
 
 CHECK_DOC = {
     "_aws": {
@@ -75,8 +76,8 @@ def test_local_state_round_trips_binary_and_nested_values():
 def test_each_cycle_gets_a_later_scheduled_time_in_whole_seconds():
     now = datetime(2026, 11, 28, 10, 0, 5, 700_000, tzinfo=UTC)
     first = next_scheduled_time(None, now)
-    assert iso_seconds(first) == "2026-11-28T10:00:05Z"
-    assert iso_seconds(next_scheduled_time(first, now)) == "2026-11-28T10:00:06Z"
+    assert iso(first) == "2026-11-28T10:00:05Z"
+    assert iso(next_scheduled_time(first, now)) == "2026-11-28T10:00:06Z"
 
 
 def test_function_timeout_from_the_function_then_globals():
