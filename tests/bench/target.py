@@ -36,7 +36,12 @@ class TargetProcess:
             stdout=subprocess.PIPE,
             text=True,
         )
-        self.port = int(self._ask("port"))
+        try:
+            self.port = int(self._ask("port"))
+        except BaseException:
+            self._process.kill()
+            self._process.wait()
+            raise
         self.base_url = f"http://127.0.0.1:{self.port}"
 
     def _ask(self, command: str) -> str:

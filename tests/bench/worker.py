@@ -97,6 +97,9 @@ class Protocol:
 def serve_runner(args: argparse.Namespace, protocol: Protocol) -> None:
     from vigil_cli.local_aws import LocalAws
 
+    # As inside Lambda, where the runner freezes its long-lived objects out of the
+    # garbage collector's reach (vigil.runner.freeze_long_lived_objects).
+    os.environ["AWS_LAMBDA_FUNCTION_NAME"] = LambdaContext.function_name
     with tempfile.TemporaryDirectory(prefix="vigil-bench-") as tmp:
         config = write_config(Path(tmp), args.n, args.delay_ms, args.base_url)
         with LocalAws(config=config):
