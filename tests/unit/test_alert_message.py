@@ -54,7 +54,8 @@ def test_sns_request_has_json_default_email_text_and_attributes():
     assert request["MessageStructure"] == "json"
     message = json.loads(request["Message"])
     assert json.loads(message["default"]) == doc
-    assert "Status:    unhealthy (was healthy)" in message["email"]
+    status_line = next(line for line in message["email"].splitlines() if line.startswith("Status:"))
+    assert status_line.split() == ["Status:", "unhealthy", "(was", "healthy)"]
     assert message["email"] == email_body(doc)
     attributes = {k: v["StringValue"] for k, v in request["MessageAttributes"].items()}
     assert attributes == {
@@ -65,9 +66,10 @@ def test_sns_request_has_json_default_email_text_and_attributes():
     }
 
 
-def test_email_body_separates_long_detail_labels_from_their_values():
+def test_email_body_aligns_values_after_the_longest_label():
     doc = alert_document("core", transition(), "id-1")
     doc["details"] = {"latency_ms": 601.6, "status_code": 500}
     lines = email_body(doc).splitlines()
-    assert "Latency ms: 601.6" in lines
+    assert "Check:       core/api" in lines
+    assert "Latency ms:  601.6" in lines
     assert "Status code: 500" in lines

@@ -46,19 +46,21 @@ def email_subject(doc: dict[str, Any]) -> str:
 
 
 def email_body(doc: dict[str, Any]) -> str:
-    """Readable text for an email subscriber."""
-    lines = [
-        email_subject(doc),
-        "",
-        f"Check:     {doc['group']}/{doc['check']}",
-        f"Status:    {doc['status']} (was {doc['previous_status']})",
-        f"Severity:  {doc['severity']}",
-        f"When:      {doc['timestamp']}",
-        f"Reason:    {doc['reason']}",
+    """Readable text for an email subscriber: one ``Label: value`` per line, aligned."""
+    fields = [
+        ("Check", f"{doc['group']}/{doc['check']}"),
+        ("Status", f"{doc['status']} (was {doc['previous_status']})"),
+        ("Severity", doc["severity"]),
+        ("When", doc["timestamp"]),
+        ("Reason", doc["reason"]),
     ]
-    for key, value in sorted(doc.get("details", {}).items()):
-        label = key.replace("_", " ").capitalize() + ":"
-        lines.append(f"{label:<10} {value}")
+    fields += [
+        (key.replace("_", " ").capitalize(), value)
+        for key, value in sorted(doc.get("details", {}).items())
+    ]
+    width = max(len(label) for label, _ in fields) + 1  # the colon
+    lines = [email_subject(doc), ""]
+    lines += [f"{label + ':':<{width}} {value}" for label, value in fields]
     lines += ["", f"Alert id: {doc['alert_id']}", "-- Vigil health checks"]
     return "\n".join(lines)
 
