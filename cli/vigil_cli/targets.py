@@ -626,9 +626,9 @@ class RequestRecord:
     """One request as the HTTP target saw it.
 
     ``seconds`` is measured with :func:`time.perf_counter` from receiving the
-    end of the request head to finishing the response write (or closing the
-    connection). ``status`` is ``None`` when no HTTP response was sent
-    (``/garbage``, scripted ``down``).
+    end of the request head (``started``, on the same clock) to finishing the
+    response write (or closing the connection). ``status`` is ``None`` when no
+    HTTP response was sent (``/garbage``, scripted ``down``).
     """
 
     method: str
@@ -636,6 +636,7 @@ class RequestRecord:
     query: str
     status: int | None
     seconds: float
+    started: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -1000,7 +1001,7 @@ class HttpTarget:
             await asyncio.wait_for(server.wait_closed(), timeout=5)
 
     def _record(self, method: str, path: str, query: str, status: int | None, t0: float) -> None:
-        record = RequestRecord(method, path, query, status, time.perf_counter() - t0)
+        record = RequestRecord(method, path, query, status, time.perf_counter() - t0, t0)
         with self._recorded:
             self._records.append(record)
             self._recorded.notify_all()

@@ -18,7 +18,7 @@ The model, and where it is conservative:
   retention, an upper bound on the run records' size, with point-in-time recovery.
 * CloudWatch: EMF metrics cost no API call, but every metric name x dimension set
   is a custom metric billed per month (``Healthy`` and ``LatencyMs`` per check;
-  five per group); logs are billed per GB ingested and stored (30-day retention).
+  six per group); logs are billed per GB ingested and stored (30-day retention).
 * SNS: an alert is published only on a confirmed transition. Counted at
   ``ALERTS_PER_CHECK_MONTH`` alerts per check per month (a failure and its
   recovery about five times a month, a pessimistic rate for a service worth
@@ -52,7 +52,7 @@ PRICES = {  # us-east-1, USD
     "sns_https_delivery": 0.60 / 1e6,
 }
 ALERTS_PER_CHECK_MONTH = 10
-GROUP_METRICS = 5  # HealthyChecks, DegradedChecks, UnhealthyChecks, ErrorChecks, RunDurationMs
+GROUP_METRICS = 6  # Healthy/Degraded/Unhealthy/ErrorChecks, RunDurationMs, AlertsPending
 CHECK_METRICS = 2  # Healthy, LatencyMs
 
 # Published prices of the alternatives, per health check (or canary) per month.

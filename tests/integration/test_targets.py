@@ -11,7 +11,7 @@ import pg8000.exceptions
 import pg8000.native
 import pytest
 
-from vigil_cli.targets import HttpTarget, TcpTarget, free_port, refused_port
+from vigil_cli.targets import HttpTarget, RequestRecord, TcpTarget, free_port, refused_port
 
 
 def connect_refused(port: int) -> bool:
@@ -105,13 +105,25 @@ def test_500_concurrent_slow_requests(http_target: HttpTarget) -> None:
     async def burst() -> list[bytes]:
         return await asyncio.gather(*(one() for _ in range(500)))
 
-    started = time.perf_counter()
     status_lines = asyncio.run(burst())
-    elapsed = time.perf_counter() - started
     assert status_lines == [b"HTTP/1.1 200 OK"] * 500
     records = http_target.wait_records(500, "/slow")
-    assert all(0.2 <= r.seconds < 1.5 for r in records)
-    assert elapsed < 5  # served concurrently, not one after another (that would be 100 s)
+    assert all(r.seconds >= 0.2 for r in records)
+    # Served concurrently, not one after another: most requests were in the server at once.
+    assert most_at_once(records) >= 250
+
+
+def most_at_once(records: list[RequestRecord]) -> int:
+    """The largest number of requests the server was handling at the same moment."""
+    edges = sorted(
+        [(r.started, 1) for r in records] + [(r.started + r.seconds, -1) for r in records],
+        key=lambda edge: (edge[0], edge[1]),  # an end before a start at the same instant
+    )
+    current = peak = 0
+    for _, change in edges:
+        current += change
+        peak = max(peak, current)
+    return peak
 
 
 def test_https_self_signed(https_target: HttpTarget) -> None:
