@@ -17,9 +17,9 @@ Limits (AWS): an asynchronous invocation's payload may be 256 KB (ours is under
 200 bytes); each shard uses one concurrent execution of the function (the
 account's regional concurrency, 1,000 by default and less on new accounts, is
 shared with every other function; reserved concurrency on the runner caps it);
-Lambda queues asynchronous events and retries a failed shard run up to twice
-(the function's ``MaximumRetryAttempts`` / ``MaximumEventAgeInSeconds`` bound
-that); the configuration allows at most 100 shards per group.
+Lambda queues asynchronous events and retries a failed shard run (template.yaml's
+``EventInvokeConfig``: once, and never when older than 60 s); the configuration
+allows at most 100 shards per group.
 """
 
 from __future__ import annotations

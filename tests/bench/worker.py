@@ -25,11 +25,11 @@ import resource
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
+FUNCTION_NAME = "vigil-bench-runner"
 
 
 def check_name(index: int) -> str:
@@ -38,19 +38,6 @@ def check_name(index: int) -> str:
 
 def check_index(name: str) -> str:
     return str(int(name[1:]))
-
-
-class LambdaContext:
-    function_name = "vigil-bench-runner"
-    memory_limit_in_mb = 256
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:vigil-bench-runner"
-
-    def __init__(self, remaining_ms: int = 60_000):
-        self.aws_request_id = str(uuid.uuid4())
-        self._remaining_ms = remaining_ms
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self._remaining_ms
 
 
 def write_config(directory: Path, n: int, delay_ms: int, base_url: str) -> Path:
@@ -95,11 +82,15 @@ class Protocol:
 
 
 def serve_runner(args: argparse.Namespace, protocol: Protocol) -> None:
-    from vigil_cli.local_aws import LocalAws
+    from vigil_cli.harness import LambdaContext, function_timeout
+    from vigil_cli.local_aws import TEMPLATE, LocalAws
+    from vigil_cli.template import load_template
+
+    timeout_s = function_timeout(load_template(TEMPLATE))
 
     # As inside Lambda, where the runner freezes its long-lived objects out of the
     # garbage collector's reach (vigil.runner.freeze_long_lived_objects).
-    os.environ["AWS_LAMBDA_FUNCTION_NAME"] = LambdaContext.function_name
+    os.environ["AWS_LAMBDA_FUNCTION_NAME"] = FUNCTION_NAME
     with tempfile.TemporaryDirectory(prefix="vigil-bench-") as tmp:
         config = write_config(Path(tmp), args.n, args.delay_ms, args.base_url)
         with LocalAws(config=config):
@@ -123,7 +114,8 @@ def serve_runner(args: argparse.Namespace, protocol: Protocol) -> None:
                 logged, cpu_before = protocol.log_bytes(), cpu_s()
                 started = time.perf_counter()
                 summary = app.handler(
-                    {"group": group, "scheduled_time": scheduled}, LambdaContext()
+                    {"group": group, "scheduled_time": scheduled},
+                    LambdaContext(timeout_s, FUNCTION_NAME),
                 )
                 wall = time.perf_counter() - started
                 cpu = cpu_s() - cpu_before
