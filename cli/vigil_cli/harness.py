@@ -33,18 +33,31 @@ from vigil_cli.local_aws import REPO
 from vigil_cli.template import RUNNER_FUNCTION
 
 LAMBDA_DEFAULT_TIMEOUT = 3  # seconds, when neither the function nor Globals set Timeout
+LAMBDA_DEFAULT_MEMORY_MB = 128  # when neither the function nor Globals set MemorySize
 
 
-def function_timeout(template: Mapping[str, Any], function: str = RUNNER_FUNCTION) -> int:
-    """The function's ``Timeout`` in seconds (its own, else ``Globals``, else Lambda's 3)."""
+def function_setting(
+    template: Mapping[str, Any], name: str, default: int, function: str = RUNNER_FUNCTION
+) -> int:
+    """A whole-number property of the function: its own, else ``Globals``, else ``default``."""
     resource = (template.get("Resources") or {}).get(function) or {}
-    own = (resource.get("Properties") or {}).get("Timeout")
-    inherited = ((template.get("Globals") or {}).get("Function") or {}).get("Timeout")
+    own = (resource.get("Properties") or {}).get(name)
+    inherited = ((template.get("Globals") or {}).get("Function") or {}).get(name)
     value = own if own is not None else inherited
     try:
         return int(value)
     except (TypeError, ValueError):  # absent, or an intrinsic such as !Ref
-        return LAMBDA_DEFAULT_TIMEOUT
+        return default
+
+
+def function_timeout(template: Mapping[str, Any], function: str = RUNNER_FUNCTION) -> int:
+    """The function's ``Timeout`` in seconds (its own, else ``Globals``, else Lambda's 3)."""
+    return function_setting(template, "Timeout", LAMBDA_DEFAULT_TIMEOUT, function)
+
+
+def function_memory_mb(template: Mapping[str, Any], function: str = RUNNER_FUNCTION) -> int:
+    """The function's ``MemorySize`` in MB (its own, else ``Globals``, else Lambda's 128)."""
+    return function_setting(template, "MemorySize", LAMBDA_DEFAULT_MEMORY_MB, function)
 
 
 class LambdaContext:

@@ -36,6 +36,9 @@ from typing import Any
 from tests.bench.costs import print_cost_table
 from tests.bench.target import TargetProcess
 from tests.bench.worker import write_config
+from vigil_cli.harness import function_memory_mb
+from vigil_cli.local_aws import TEMPLATE
+from vigil_cli.template import load_template
 
 REPO = Path(__file__).resolve().parents[2]
 DELAY_MS = 200
@@ -280,15 +283,6 @@ def fmt(value: Any, digits: int = 1) -> str:
     return str(value)
 
 
-def runner_memory_mb() -> int:
-    """The runner's ``MemorySize`` in template.yaml: what Lambda bills."""
-    from vigil_cli.harness import RUNNER_FUNCTION
-    from vigil_cli.template import load_template
-
-    resource = load_template(REPO / "template.yaml")["Resources"][RUNNER_FUNCTION]
-    return int(resource["Properties"]["MemorySize"])
-
-
 def main() -> int:
     started = time.perf_counter()
     with TargetProcess() as target:
@@ -395,7 +389,8 @@ def main() -> int:
             f"{c['log_bytes_no_metrics']:>20}{c['duration_ms_no_metrics']:>21.0f}"
         )
 
-    print_cost_table(cost, memory_mb=runner_memory_mb(), service_ms=COST_DELAY_MS)
+    memory_mb = function_memory_mb(load_template(TEMPLATE))  # what Lambda bills
+    print_cost_table(cost, memory_mb=memory_mb, service_ms=COST_DELAY_MS)
 
     print("\ntargets (issue 4):")
     for name, ok in checks.items():

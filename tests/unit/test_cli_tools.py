@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from vigil.runner import iso
 from vigil_cli.emf import by_check, by_group, compact, metric_points
-from vigil_cli.harness import function_timeout
+from vigil_cli.harness import function_memory_mb, function_timeout
 from vigil_cli.local_state import decode_value, encode_value
 from vigil_cli.run import next_scheduled_time
 
@@ -93,3 +93,14 @@ def test_function_timeout_from_the_function_then_globals():
         == 30
     )
     assert function_timeout({"Resources": {}}) == 3
+
+
+def test_function_memory_from_the_function_then_globals():
+    function = {"Type": "AWS::Serverless::Function", "Properties": {"MemorySize": 256}}
+    assert function_memory_mb({"Resources": {"RunnerFunction": function}}) == 256
+    globals_only = {
+        "Globals": {"Function": {"MemorySize": 512}},
+        "Resources": {"RunnerFunction": {"Properties": {}}},
+    }
+    assert function_memory_mb(globals_only) == 512
+    assert function_memory_mb({"Resources": {}}) == 128
