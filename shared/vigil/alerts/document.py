@@ -1,0 +1,95 @@
+"""The alert document: the one JSON shape every message on the alert topic carries.
+
+Subscribers other than email receive it as the SNS ``default`` message; the
+notifier parses it back with ``AlertDocument.from_dict``. Vigil's own CloudWatch
+alarms are turned into documents of the same shape (event ``monitor``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class AlertEvent(StrEnum):
+    FAILURE = "failure"
+    DEGRADED = "degraded"
+    RECOVERY = "recovery"
+    REMINDER = "reminder"
+    ERROR_RATE = "error_rate"
+    ERROR_RATE_CLEARED = "error_rate_cleared"
+    MONITOR = "monitor"  # one of Vigil's own CloudWatch alarms changed state
+
+
+SEVERITY: dict[AlertEvent, str] = {
+    AlertEvent.FAILURE: "critical",
+    AlertEvent.DEGRADED: "warning",
+    AlertEvent.RECOVERY: "info",
+    AlertEvent.REMINDER: "critical",
+    AlertEvent.ERROR_RATE: "warning",
+    AlertEvent.ERROR_RATE_CLEARED: "info",
+}
+
+ATTRIBUTE_KEYS = ("event", "group", "check", "severity")  # SNS message attributes
+
+
+def severity_of(event: AlertEvent | str, status: str) -> str:
+    """``critical``, ``warning`` or ``info``; a ``monitor`` alert is critical unless healthy."""
+    event = AlertEvent(event)
+    if event is AlertEvent.MONITOR:
+        return "info" if status == "healthy" else "critical"
+    return SEVERITY[event]
+
+
+@dataclass(frozen=True)
+class AlertDocument:
+    """One alert. ``alert_id`` is stable: every copy of the same alert carries the same id."""
+
+    event: AlertEvent
+    group: str
+    check: str
+    status: str
+    previous_status: str
+    timestamp: str  # ISO 8601, UTC: the scheduled time of the run that raised it
+    reason: str
+    alert_id: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def severity(self) -> str:
+        return severity_of(self.event, self.status)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "event": str(self.event),
+            "group": self.group,
+            "check": self.check,
+            "status": self.status,
+            "previous_status": self.previous_status,
+            "severity": self.severity,
+            "timestamp": self.timestamp,
+            "reason": self.reason,
+            "details": self.details,
+            "alert_id": self.alert_id,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AlertDocument:
+        """Parse a document; raises ``KeyError``/``ValueError`` naming what is missing or bad."""
+        return cls(
+            event=AlertEvent(data["event"]),
+            group=str(data["group"]),
+            check=str(data["check"]),
+            status=str(data["status"]),
+            previous_status=str(data["previous_status"]),
+            timestamp=str(data["timestamp"]),
+            reason=str(data.get("reason", "")),
+            alert_id=str(data["alert_id"]),
+            details=dict(data.get("details") or {}),
+        )
+
+    def attributes(self) -> dict[str, str]:
+        """The SNS message attributes that subscription filter policies match on."""
+        values = self.to_dict()
+        return {key: str(values[key]) for key in ATTRIBUTE_KEYS}
