@@ -35,8 +35,8 @@ from typing import Any
 import pg8000.exceptions
 
 from vigil.config import VigilConfig, load_config
-from vigil.runner import iso
 from vigil.store.dynamodb import DynamoDBStore
+from vigil.times import iso
 from vigil_cli.emf import all_points
 from vigil_cli.harness import RunnerHarness, function_timeout
 from vigil_cli.local_aws import REGION, TEMPLATE, LocalAws, scan_items

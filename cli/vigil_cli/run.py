@@ -16,8 +16,8 @@ from typing import Any
 import yaml
 
 from vigil.config import GroupConfig
-from vigil.runner import iso
 from vigil.store.dynamodb import DynamoDBStore
+from vigil.times import iso
 from vigil_cli.backend import Backend, chosen_groups, on_backend
 from vigil_cli.harness import RunnerHarness, function_timeout
 from vigil_cli.local_aws import LocalAws

@@ -9,6 +9,7 @@ from typing import Any
 
 from rich.text import Text
 
+from vigil.alerts.document import AlertDocument
 from vigil.alerts.message import email_body, email_subject
 from vigil.config import GroupConfig
 from vigil.durations import format_duration
@@ -224,8 +225,9 @@ def show_alert(screen: Screen, document: dict[str, Any], subject: str | None = N
     """One alert as an email subscriber reads it and as chat/webhook subscribers get it."""
     event = str(document.get("event", ""))
     style = EVENT_STYLES.get(event, "bold")
-    subject = subject or email_subject(document)
-    screen.block(f"ALERT · email · subject: {subject}", email_body(document), style=style)
+    alert = AlertDocument.from_dict(document)
+    subject = subject or email_subject(alert)
+    screen.block(f"ALERT · email · subject: {subject}", email_body(alert), style=style)
     screen.line("  chat / webhook JSON (the SNS default message):", "dim")
     screen.line("  " + json.dumps(document, sort_keys=True))
 

@@ -1,26 +1,33 @@
 """Runner Lambda: runs one check group per scheduled event.
 
-Event: {"group": "core", "scheduled_time": "<ISO 8601>"}; see DESIGN.md.
+Event: {"group": "core", "scheduled_time": "<ISO 8601>"}; see README "Runner handler".
 """
 
 from __future__ import annotations
 
+import math
+import time
 from pathlib import Path
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
-from vigil.environment import runner_from_environment
-from vigil.runner import RunRequest, freeze_long_lived_objects
+from vigil.environment import history_days, runner_from_environment
+from vigil.run.event import RunRequest, quote
+from vigil.run.execution import freeze_long_lived_objects
 
 logger = Logger()
 copy_config_to_registered_loggers(source_logger=logger, include={"vigil"})
 DEFAULT_CONFIG = Path(__file__).with_name("checks.yaml")
 
 
-@logger.inject_lambda_context(log_event=True)
+@logger.inject_lambda_context
 def handler(event, context):
-    request = RunRequest.from_event(event)
-    runner = runner_from_environment(DEFAULT_CONFIG, group=request.group)
+    logger.info("event %s", quote(event))  # never the whole event: it may be huge
+    request = RunRequest.from_event(event, now=time.time(), retention_days=history_days())
+    function_timeout_s = math.ceil(context.get_remaining_time_in_millis() / 1000)
+    runner = runner_from_environment(
+        DEFAULT_CONFIG, group=request.group, function_timeout_s=function_timeout_s
+    )
     freeze_long_lived_objects()
-    return runner.run(request, remaining_ms=context.get_remaining_time_in_millis())
+    return runner.run(request, remaining_ms=context.get_remaining_time_in_millis()).to_dict()

@@ -9,7 +9,7 @@ a run started with 3 s left still runs its checks, for about 2 s.
 from __future__ import annotations
 
 HARD_TIMEOUT_GRACE = 1.0  # seconds a check may overrun its own timeout before it is cut
-END_MARGIN = 0.5  # seconds kept back from the very end, for the handler to return
+END_MARGIN = 0.5  # seconds kept back from the very end for the handler to return (5% if less)
 MAX_RESERVE = 15.0
 MIN_RESERVE = 0.5
 
@@ -19,9 +19,18 @@ def reserve_for(remaining_s: float) -> float:
     return min(MAX_RESERVE, max(MIN_RESERVE, 0.25 * remaining_s))
 
 
+def end_margin(remaining_s: float) -> float:
+    return min(END_MARGIN, 0.05 * remaining_s)
+
+
+def work_budget(remaining_s: float) -> float:
+    """Seconds the whole run (checks, storing, alerting) may take: its deadline."""
+    return max(0.0, remaining_s - end_margin(remaining_s))
+
+
 def checks_budget(remaining_s: float) -> float:
     """Seconds the checks of a run started with ``remaining_s`` left may take."""
-    return max(0.0, remaining_s - END_MARGIN - reserve_for(remaining_s))
+    return max(0.0, work_budget(remaining_s) - reserve_for(remaining_s))
 
 
 def longest_check_timeout(function_timeout_s: float) -> float:

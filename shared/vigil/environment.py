@@ -2,7 +2,9 @@
 
 Environment: ``HEALTHCHECK_TABLE``, ``HEALTHCHECK_TOPIC_ARN``, optional
 ``HEALTHCHECK_CONFIG`` (default: ``checks.yaml`` beside the handler) and
-``HEALTHCHECK_HISTORY_DAYS`` (default 30).
+``HEALTHCHECK_HISTORY_DAYS`` (default 30). The AWS clients are bounded by the
+run's deadline (``vigil.run.deadline``), with attempt timeouts scaled to the
+function's timeout.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 from vigil.config import CONFIG_ENV, VigilConfig, load_config
 from vigil.exceptions import ConfigError, VigilError
 from vigil.metrics import emit_config_error
-from vigil.runner import Runner
+from vigil.run.runner import Runner
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +27,19 @@ HISTORY_ENV = "HEALTHCHECK_HISTORY_DAYS"
 # Warm-start cache: one Runner per (config file, its mtime, table, topic), so a warm
 # Lambda container neither re-reads the config nor re-creates its AWS clients.
 _RUNNER_CACHE: dict[tuple[str, float, str, str], Runner] = {}
+DEFAULT_FUNCTION_TIMEOUT_S = 60.0
+
+
+def history_days() -> int:
+    """Days of run history kept (``HEALTHCHECK_HISTORY_DAYS``, default 30)."""
+    value = os.environ.get(HISTORY_ENV) or "30"
+    try:
+        days = int(value)
+    except ValueError:
+        raise VigilError(f"{HISTORY_ENV} must be a whole number of days, got {value!r}") from None
+    if days < 1:
+        raise VigilError(f"{HISTORY_ENV} must be at least 1, got {days}")
+    return days
 
 
 def resolve_config_path(default: Path) -> Path:
@@ -50,8 +65,17 @@ def load_config_or_refuse(path: Path, group: str | None = None) -> VigilConfig:
         raise
 
 
-def runner_from_environment(default_config: Path, group: str | None = None) -> Runner:
-    """The cached ``Runner`` for the current environment and config file."""
+def runner_from_environment(
+    default_config: Path,
+    group: str | None = None,
+    *,
+    function_timeout_s: float = DEFAULT_FUNCTION_TIMEOUT_S,
+) -> Runner:
+    """The cached ``Runner`` for the current environment and config file.
+
+    ``function_timeout_s``: the Lambda's timeout (at a cold start, the time the
+    first invocation has left); it scales the AWS clients' attempt timeouts.
+    """
     path = resolve_config_path(default_config)
     table = _required(TABLE_ENV)
     topic = _required(TOPIC_ENV)
@@ -62,17 +86,23 @@ def runner_from_environment(default_config: Path, group: str | None = None) -> R
     key = (str(path), mtime, table, topic)
     runner = _RUNNER_CACHE.get(key)
     if runner is None:
+        import boto3
+
         from vigil.alerts.sns import SnsPublisher
+        from vigil.run.deadline import RunDeadline, client_config
         from vigil.secrets import fetch_secret
         from vigil.store.dynamodb import DynamoDBStore
 
         config = load_config_or_refuse(path, group)
+        deadline = RunDeadline(function_timeout_s)
+        bounded = client_config(function_timeout_s)
         runner = Runner(
             config,
-            DynamoDBStore(table),
-            SnsPublisher(topic),
-            history_days=int(os.environ.get(HISTORY_ENV) or 30),
+            DynamoDBStore(table, client=deadline.attach(boto3.client("dynamodb", config=bounded))),
+            SnsPublisher(topic, client=deadline.attach(boto3.client("sns", config=bounded))),
+            history_days=history_days(),
             get_secret=fetch_secret,
+            deadline=deadline,
         )
         _RUNNER_CACHE.clear()
         _RUNNER_CACHE[key] = runner

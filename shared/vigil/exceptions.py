@@ -51,3 +51,11 @@ class StoreConflictError(VigilError):
 
 class AlertDeliveryError(VigilError):
     """Publishing an alert failed; it stays pending and is retried later."""
+
+
+class RunDeadlineError(VigilError):
+    """An AWS call was not made (or not retried) because the run's deadline was near."""
+
+
+class HistoryWriteError(VigilError):
+    """The run was counted but its history record could not be written."""

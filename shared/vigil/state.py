@@ -43,6 +43,7 @@ class CheckState:
     streak_status: str | None = None
     streak: int = 0
     last_run: float | None = None  # epoch seconds of the last run (for ``interval``)
+    cuts: int = 0  # consecutive runs whose deadline cut this check short
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"s": self.status}
@@ -52,6 +53,8 @@ class CheckState:
             out["o"], out["n"] = self.streak_status, self.streak
         if self.last_run is not None:
             out["r"] = self.last_run
+        if self.cuts:
+            out["c"] = self.cuts
         return out
 
     @classmethod
@@ -62,6 +65,7 @@ class CheckState:
             streak_status=data.get("o"),
             streak=int(data.get("n", 0)),
             last_run=data.get("r"),
+            cuts=int(data.get("c", 0)),
         )
 
 

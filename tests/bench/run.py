@@ -36,6 +36,7 @@ from typing import Any
 from tests.bench.costs import print_cost_table
 from tests.bench.target import TargetProcess
 from tests.bench.worker import write_config
+from tests.support.times import NEXT_DAY, at
 from vigil_cli.harness import function_memory_mb
 from vigil_cli.local_aws import TEMPLATE
 from vigil_cli.template import load_template
@@ -113,10 +114,10 @@ class Worker:
 
 
 def minute(n: int) -> str:
-    return f"2026-11-28T10:{n:02d}:00Z"
+    return at(f"10:{n:02d}")
 
 
-DAY_END = "2026-11-29T00:00:00Z"  # after minute(n): the first run of a new hour and day
+DAY_END = at("00:00", NEXT_DAY)  # after minute(n): the first run of a new hour and day
 
 
 def measure_run(target: TargetProcess, worker: Worker, group: str, at: str) -> dict[str, Any]:
@@ -149,7 +150,7 @@ def measure_run(target: TargetProcess, worker: Worker, group: str, at: str) -> d
 
 
 def scaling(target: TargetProcess) -> tuple[dict[str, Any], dict[int, dict[str, Any]], dict]:
-    """The floor at N=500 and the runner at each N; the write ledger at N=200."""
+    """The floor at N=500 and the runner at each N; the DynamoDB writes at N=200."""
     floor_worker = Worker("floor", HEADLINE_N, DELAY_MS, target.base_url)
     try:
         floor_runs = [measure_run(target, floor_worker, "-", "-") for _ in range(1 + WARM_RUNS)]

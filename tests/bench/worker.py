@@ -89,7 +89,7 @@ def serve_runner(args: argparse.Namespace, protocol: Protocol) -> None:
     timeout_s = function_timeout(load_template(TEMPLATE))
 
     # As inside Lambda, where the runner freezes its long-lived objects out of the
-    # garbage collector's reach (vigil.runner.freeze_long_lived_objects).
+    # garbage collector's reach (vigil.run.execution.freeze_long_lived_objects).
     os.environ["AWS_LAMBDA_FUNCTION_NAME"] = FUNCTION_NAME
     with tempfile.TemporaryDirectory(prefix="vigil-bench-") as tmp:
         config = write_config(Path(tmp), args.n, args.delay_ms, args.base_url)
@@ -100,8 +100,10 @@ def serve_runner(args: argparse.Namespace, protocol: Protocol) -> None:
             assert spec is not None and spec.loader is not None
             app = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(app)
+            from tests.support.dynamodb_writes import WriteCounter
             from vigil.environment import runner_from_environment
 
+            writes = WriteCounter()
             before_runs_mb = peak_rss_mb()  # interpreter, dependencies, moto, the handler
             for line in sys.stdin:
                 command, *rest = line.split()
@@ -109,8 +111,12 @@ def serve_runner(args: argparse.Namespace, protocol: Protocol) -> None:
                     return
                 group, scheduled = rest
                 # The handler's cached runner (built here on the first run, as the handler would).
-                ledger = runner_from_environment(app.DEFAULT_CONFIG).store.ledger
-                ledger.reset()
+                # Count its DynamoDB writes with a botocore hook (attached once).
+                client = runner_from_environment(app.DEFAULT_CONFIG).store.client
+                if not getattr(client, "_bench_counted", False):
+                    writes.attach(client)
+                    client._bench_counted = True
+                writes.reset()
                 logged, cpu_before = protocol.log_bytes(), cpu_s()
                 started = time.perf_counter()
                 summary = app.handler(
@@ -131,8 +137,8 @@ def serve_runner(args: argparse.Namespace, protocol: Protocol) -> None:
                             [check_index(r["check"]), r["latency_ms"], lags.get(r["check"])]
                             for r in summary["results"]
                         ],
-                        "write_requests": ledger.requests,
-                        "write_units": ledger.units,
+                        "write_requests": writes.requests,
+                        "write_units": writes.units,
                         "log_bytes": protocol.log_bytes() - logged,
                         "peak_rss_mb": peak_rss_mb(),
                         "before_runs_rss_mb": before_runs_mb,

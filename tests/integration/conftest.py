@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.times import at
 from vigil_cli.local_aws import REPO, LocalAws
 
 
@@ -48,10 +49,10 @@ def aws(tmp_path, monkeypatch):
     from aws_lambda_powertools.utilities import parameters
 
     import vigil.environment
-    import vigil.runner
+    import vigil.run.execution
 
     # Tests that set AWS_LAMBDA_FUNCTION_NAME (fan-out) must not gc.freeze the test process.
-    monkeypatch.setattr(vigil.runner, "_LONG_LIVED_FROZEN", True)
+    monkeypatch.setattr(vigil.run.execution, "_LONG_LIVED_FROZEN", True)
 
     vigil.environment._RUNNER_CACHE.clear()
     parameters.clear_caches()
@@ -90,7 +91,7 @@ def invoke(aws, runner_app) -> Callable[..., dict[str, Any]]:
 
 def minute(n: int, hour: int = 10) -> str:
     """Scheduled time of the n-th run of a 1-minute schedule."""
-    return f"2026-11-28T{hour + n // 60:02d}:{n % 60:02d}:00Z"
+    return at(f"{hour + n // 60:02d}:{n % 60:02d}")
 
 
 @pytest.fixture

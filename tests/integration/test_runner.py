@@ -7,6 +7,7 @@ import json
 import pytest
 
 from tests.integration.conftest import minute
+from tests.support.times import DAY, NEXT_DAY, at
 from vigil.exceptions import ConfigError, UnknownGroupError
 
 
@@ -155,7 +156,8 @@ def test_run_stops_before_the_lambda_deadline_and_keeps_what_it_measured(
     store = DynamoDBStore(aws.table_name)
     record = store.get_run("core", 0, minute(0))
     assert [r.check for r in record.results] == ["fast", "hung"]
-    assert "hung" not in store.load_state("core").checks  # a cut check does not count
+    hung = store.load_state("core").checks["hung"]  # a first cut does not count...
+    assert (hung.status, hung.streak, hung.cuts) == ("unknown", 0, 1)  # ...but is remembered
 
 
 def test_interval_is_honoured(aws, invoke, write_config, http_target):
@@ -217,22 +219,17 @@ def test_rollups_close_hours_and_days(aws, invoke, write_config, http_target, re
           - {{name: api, type: http, url: "{http_target.base_url}/ok"}}
           - {{name: down, type: tcp, host: 127.0.0.1, port: {refused}}}
     """)
-    for at in [
-        "2026-11-28T22:58:00Z",
-        "2026-11-28T22:59:00Z",
-        "2026-11-28T23:00:00Z",
-        "2026-11-29T00:00:00Z",
-    ]:
-        invoke("core", at)
+    for scheduled in [at("22:58"), at("22:59"), at("23:00"), at("00:00", NEXT_DAY)]:
+        invoke("core", scheduled)
     from vigil.store.dynamodb import DynamoDBStore
 
     store = DynamoDBStore(aws.table_name)
-    hours = store.get_rollups("core", 0, "hour", "2026-11-28T00")
-    assert [h.period for h in hours] == ["2026-11-28T22", "2026-11-28T23"]
+    hours = store.get_rollups("core", 0, "hour", f"{DAY}T00")
+    assert [h.period for h in hours] == [f"{DAY}T22", f"{DAY}T23"]
     assert hours[0].checks["api"].runs == 2 and hours[0].checks["api"].healthy == 2
     assert hours[0].checks["down"].failures == 2
     assert hours[0].checks["api"].quantile(0.95) > 0
-    days = store.get_rollups("core", 0, "day", "2026-11-01")
-    assert [d.period for d in days] == ["2026-11-28"] and days[0].checks["api"].runs == 3
+    days = store.get_rollups("core", 0, "day", DAY[:8] + "01")
+    assert [d.period for d in days] == [DAY] and days[0].checks["api"].runs == 3
     state = store.load_state("core")
-    assert state.hour.period == "2026-11-29T00" and state.day.checks["api"].runs == 1
+    assert state.hour.period == f"{NEXT_DAY}T00" and state.day.checks["api"].runs == 1

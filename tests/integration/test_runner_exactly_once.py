@@ -92,31 +92,3 @@ def test_alert_survives_sns_failure_and_is_sent_once_next_run(
     ]
     invoke("core", minute(2))
     assert aws.drain_alerts() == []
-
-
-def test_a_transient_sns_error_is_retried_within_the_run(aws, invoke, write_config, refused):
-    import vigil.environment
-
-    write_config(failing_tcp_config(refused, threshold=1))
-
-    class Flaky:
-        def __init__(self, client):
-            self.client, self.failures = client, 2
-
-        def publish(self, **request):
-            if self.failures:
-                self.failures -= 1
-                raise ConnectionError("connection reset by peer")
-            return self.client.publish(**request)
-
-    import boto3
-
-    from vigil.runner import RunRequest
-
-    # The handler's runner, with a publisher whose client fails twice, then works.
-    runner = vigil.environment.runner_from_environment(aws.template_path.parent / "x.yaml")
-    runner.publisher._client = Flaky(boto3.client("sns"))
-    runner.publisher.backoff = 0.01
-    summary = runner.run(RunRequest("core", minute(0)), remaining_ms=30_000)
-    assert summary["alerts"] == {"sent": 1, "pending": 0}
-    assert len(aws.drain_alerts()) == 1

@@ -40,16 +40,16 @@ def test_a_repeated_delivery_reports_no_lags_it_did_not_measure(
 
 
 def test_tls_contexts_outlive_the_run(aws, invoke, write_config, http_target):
-    from vigil import runner
     from vigil.checks import CheckResources
+    from vigil.run import execution
 
     url = http_target.base_url + "/ok"
     write_config(f'groups: {{core: {{checks: [{{name: api, type: http, url: "{url}"}}]}}}}')
     invoke("core", minute(0))
-    kept = dict(runner._TLS_CONTEXTS)
+    kept = dict(execution.TLS_CONTEXTS)
     assert (True, None) in kept  # the run's verifying context was kept for the next runs
     invoke("core", minute(1))
-    assert runner._TLS_CONTEXTS[(True, None)] is kept[(True, None)]
+    assert execution.TLS_CONTEXTS[(True, None)] is kept[(True, None)]
 
     shared: dict = {}
     first = CheckResources(ssl_contexts=shared)

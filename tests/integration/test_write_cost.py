@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.dynamodb_writes import WriteCounter
+from tests.support.times import NEXT_DAY, at
 from vigil.alerts.sns import SnsPublisher
 from vigil.config import parse_config
-from vigil.runner import Runner, RunRequest
+from vigil.run.event import RunRequest
+from vigil.run.runner import Runner
 from vigil.store.dynamodb import DynamoDBStore
 
 
@@ -29,25 +32,27 @@ def test_write_requests_and_units_per_run(aws, tcp_target, refused, n):
     store = DynamoDBStore(aws.table_name)
     config = parse_config(group_of(n, tcp_target.port, refused, failing=n // 10))
     runner = Runner(config, store, SnsPublisher(aws.topic_arn))
+    writes = WriteCounter().attach(store.client)
 
     figures = {}
     # first run (state created, alerts for the failing tenth), a steady run, an hour
     # boundary, and a day boundary (two rollup items in one batch)
-    for label, at in [
-        ("first", "2026-11-28T22:58:00Z"),
-        ("steady", "2026-11-28T22:59:00Z"),
-        ("hour", "2026-11-28T23:00:00Z"),
-        ("day", "2026-11-29T00:00:00Z"),
+    for label, scheduled in [
+        ("first", at("22:58")),
+        ("steady", at("22:59")),
+        ("hour", at("23:00")),
+        ("day", at("00:00", NEXT_DAY)),
     ]:
-        store.ledger.reset()
-        summary = runner.run(RunRequest("core", at), remaining_ms=60_000)
-        assert len(summary["results"]) == n
-        figures[label] = (store.ledger.requests, store.ledger.units)
+        writes.reset()
+        summary = runner.run(RunRequest("core", scheduled), remaining_ms=60_000)
+        assert len(summary.results) == n
+        figures[label] = (writes.requests, writes.units)
     print(f"\nN={n} (write requests, write units) per run: {figures}")
     for label, (requests, units) in figures.items():
         assert requests <= 4, (label, requests)
         if n == 200:
             assert units / n <= 0.25, (label, units)
-    assert figures["day"][0] == 3  # run record + rollup batch + state; no alerts to settle
-    assert figures["steady"][0] == 2  # run record + state
+    assert figures["day"][0] == 3  # rollup batch + state + run record; no alerts to settle
+    assert figures["steady"][0] == 2  # state + run record
+    assert figures["first"][0] == 3  # state + run record + outbox settle (alerts published)
     assert len(aws.drain_alerts()) == n // 10

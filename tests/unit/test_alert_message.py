@@ -1,7 +1,9 @@
 import json
+from dataclasses import replace
 
 import pytest
 
+from vigil.alerts.document import AlertDocument, AlertEvent, severity_of
 from vigil.alerts.message import alert_document, email_body, email_subject, sns_request
 from vigil.state import Event, Transition
 
@@ -28,8 +30,10 @@ def transition(event=Event.FAILURE, status="unhealthy", previous="healthy", chec
     ],
 )
 def test_document_subject_and_severity(event, status, previous, subject, severity):
-    doc = alert_document("core", transition(event, status, previous), "id-1")
+    alert = alert_document("core", transition(event, status, previous), "id-1")
+    doc = alert.to_dict()
     assert doc["event"] == str(event) and doc["severity"] == severity
+    assert AlertDocument.from_dict(doc) == alert
     assert {
         "event",
         "group",
@@ -39,8 +43,23 @@ def test_document_subject_and_severity(event, status, previous, subject, severit
         "timestamp",
         "reason",
         "details",
+        "alert_id",
     } <= doc.keys()
-    assert email_subject(doc) == subject
+    assert email_subject(alert) == subject
+
+
+@pytest.mark.parametrize(
+    ("event", "status", "severity"),
+    [
+        ("reminder", "unhealthy", "critical"),
+        ("error_rate", "unhealthy", "warning"),
+        ("error_rate_cleared", "healthy", "info"),
+        ("monitor", "unhealthy", "critical"),
+        ("monitor", "healthy", "info"),
+    ],
+)
+def test_every_event_has_a_severity(event, status, severity):
+    assert severity_of(AlertEvent(event), status) == severity
 
 
 def test_subject_stays_under_100_characters():
@@ -53,7 +72,7 @@ def test_sns_request_has_json_default_email_text_and_attributes():
     request = sns_request("arn:topic", doc)
     assert request["MessageStructure"] == "json"
     message = json.loads(request["Message"])
-    assert json.loads(message["default"]) == doc
+    assert json.loads(message["default"]) == doc.to_dict()
     status_line = next(line for line in message["email"].splitlines() if line.startswith("Status:"))
     assert status_line.split() == ["Status:", "unhealthy", "(was", "healthy)"]
     assert message["email"] == email_body(doc)
@@ -67,8 +86,10 @@ def test_sns_request_has_json_default_email_text_and_attributes():
 
 
 def test_email_body_aligns_values_after_the_longest_label():
-    doc = alert_document("core", transition(), "id-1")
-    doc["details"] = {"latency_ms": 601.6, "status_code": 500}
+    doc = replace(
+        alert_document("core", transition(), "id-1"),
+        details={"latency_ms": 601.6, "status_code": 500},
+    )
     lines = email_body(doc).splitlines()
     assert "Check:       core/api" in lines
     assert "Latency ms:  601.6" in lines

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from vigil.runner import iso
+from vigil.times import iso
 from vigil_cli.emf import by_check, by_group, compact, metric_points
 from vigil_cli.harness import function_memory_mb, function_timeout
 from vigil_cli.local_state import decode_value, encode_value

@@ -1,8 +1,9 @@
-"""Alert messages, built as pure functions from a ``Transition``.
+"""Alert messages, built as pure functions: the document from a ``Transition``, the
+email text and the SNS request from the document.
 
-Subscribers other than email get the JSON document of DESIGN.md as the SNS
-``default`` message; email subscribers get readable text. Message attributes
-``event``, ``group``, ``check`` and ``severity`` allow subscription filter policies.
+Subscribers other than email get the JSON document as the SNS ``default``
+message; email subscribers get readable text. Message attributes ``event``,
+``group``, ``check`` and ``severity`` allow subscription filter policies.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from vigil.alerts.document import AlertDocument, AlertEvent
 from vigil.state import Transition
 
 SUBJECT_LIMIT = 99  # SNS subjects must be under 100 characters
@@ -21,60 +23,58 @@ _VERB = {
 }
 
 
-def alert_document(group: str, transition: Transition, alert_id: str) -> dict[str, Any]:
-    """The JSON alert every non-email subscriber receives."""
-    return {
-        "event": str(transition.event),
-        "group": group,
-        "check": transition.check,
-        "status": transition.status,
-        "previous_status": transition.previous_status,
-        "severity": transition.severity,
-        "timestamp": transition.at,
-        "reason": transition.reason,
-        "details": transition.details,
-        "alert_id": alert_id,
-    }
+def alert_document(group: str, transition: Transition, alert_id: str) -> AlertDocument:
+    """The alert for a confirmed transition."""
+    return AlertDocument(
+        event=AlertEvent(str(transition.event)),
+        group=group,
+        check=transition.check,
+        status=transition.status,
+        previous_status=transition.previous_status,
+        timestamp=transition.at,
+        reason=transition.reason,
+        alert_id=alert_id,
+        details=dict(transition.details),
+    )
 
 
-def email_subject(doc: dict[str, Any]) -> str:
+def email_subject(alert: AlertDocument) -> str:
     """``[FAILURE] core/api is unhealthy`` — ASCII, one line, under 100 characters."""
-    verb = _VERB.get(doc["status"], f"is {doc['status']}")
-    subject = f"[{doc['event'].upper()}] {doc['group']}/{doc['check']} {verb}"
+    verb = _VERB.get(alert.status, f"is {alert.status}")
+    subject = f"[{str(alert.event).upper()}] {alert.group}/{alert.check} {verb}"
     subject = subject.encode("ascii", "replace").decode().replace("\n", " ")
     return subject if len(subject) <= SUBJECT_LIMIT else subject[: SUBJECT_LIMIT - 3] + "..."
 
 
-def email_body(doc: dict[str, Any]) -> str:
+def email_body(alert: AlertDocument) -> str:
     """Readable text for an email subscriber: one ``Label: value`` per line, aligned."""
-    fields = [
-        ("Check", f"{doc['group']}/{doc['check']}"),
-        ("Status", f"{doc['status']} (was {doc['previous_status']})"),
-        ("Severity", doc["severity"]),
-        ("When", doc["timestamp"]),
-        ("Reason", doc["reason"]),
+    fields: list[tuple[str, Any]] = [
+        ("Check", f"{alert.group}/{alert.check}"),
+        ("Status", f"{alert.status} (was {alert.previous_status})"),
+        ("Severity", alert.severity),
+        ("When", alert.timestamp),
+        ("Reason", alert.reason),
     ]
     fields += [
-        (key.replace("_", " ").capitalize(), value)
-        for key, value in sorted(doc.get("details", {}).items())
+        (key.replace("_", " ").capitalize(), value) for key, value in sorted(alert.details.items())
     ]
     width = max(len(label) for label, _ in fields) + 1  # the colon
-    lines = [email_subject(doc), ""]
+    lines = [email_subject(alert), ""]
     lines += [f"{label + ':':<{width}} {value}" for label, value in fields]
-    lines += ["", f"Alert id: {doc['alert_id']}", "-- Vigil health checks"]
+    lines += ["", f"Alert id: {alert.alert_id}", "-- Vigil health checks"]
     return "\n".join(lines)
 
 
-def sns_request(topic_arn: str, doc: dict[str, Any]) -> dict[str, Any]:
+def sns_request(topic_arn: str, alert: AlertDocument) -> dict[str, Any]:
     """Keyword arguments for ``sns.publish`` carrying one alert."""
-    message = {"default": json.dumps(doc, sort_keys=True), "email": email_body(doc)}
+    message = {"default": json.dumps(alert.to_dict(), sort_keys=True), "email": email_body(alert)}
     attributes = {
-        key: {"DataType": "String", "StringValue": str(doc[key])}
-        for key in ("event", "group", "check", "severity")
+        key: {"DataType": "String", "StringValue": value}
+        for key, value in alert.attributes().items()
     }
     return {
         "TopicArn": topic_arn,
-        "Subject": email_subject(doc),
+        "Subject": email_subject(alert),
         "Message": json.dumps(message),
         "MessageStructure": "json",
         "MessageAttributes": attributes,

@@ -1,29 +1,24 @@
-"""Delivery of alerts to the SNS topic, with retries."""
+"""Delivery of alerts to the SNS topic."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
+from vigil.alerts.document import AlertDocument
 from vigil.alerts.message import sns_request
 from vigil.exceptions import AlertDeliveryError
 
 
 class SnsPublisher:
-    """Publishes alert documents; the boto3 client is created on first use."""
+    """Publishes alert documents; the boto3 client is created on first use.
 
-    def __init__(
-        self,
-        topic_arn: str,
-        *,
-        client: Any = None,
-        attempts: int = 3,
-        backoff: float = 0.2,
-    ):
+    One ``publish`` is one SNS call: botocore retries it (standard mode) within
+    the run's deadline when the client is bounded by ``vigil.run.deadline``.
+    """
+
+    def __init__(self, topic_arn: str, *, client: Any = None):
         self.topic_arn = topic_arn
         self._client = client
-        self.attempts = attempts
-        self.backoff = backoff
 
     @property
     def client(self) -> Any:
@@ -33,26 +28,11 @@ class SnsPublisher:
             self._client = boto3.client("sns")
         return self._client
 
-    def publish(self, doc: dict[str, Any], *, deadline: float | None = None) -> str:
-        """Publish one alert and return its SNS message id.
-
-        Tries up to ``attempts`` times with exponential backoff while time
-        remains before ``deadline`` (a ``time.monotonic`` value); raises
-        ``AlertDeliveryError`` with the last failure otherwise.
-        """
-        request = sns_request(self.topic_arn, doc)
-        last: Exception | None = None
-        for attempt in range(self.attempts):
-            if (
-                attempt
-                and deadline is not None
-                and time.monotonic() + self.backoff * 2**attempt > deadline
-            ):
-                break
-            if attempt:
-                time.sleep(self.backoff * 2 ** (attempt - 1))
-            try:
-                return self.client.publish(**request)["MessageId"]
-            except Exception as exc:  # botocore errors of every kind: retry, then report
-                last = exc
-        raise AlertDeliveryError(f"SNS publish failed: {type(last).__name__}: {last}")
+    def publish(self, alert: AlertDocument) -> str:
+        """Publish one alert and return its SNS message id; raise ``AlertDeliveryError``."""
+        try:
+            return self.client.publish(**sns_request(self.topic_arn, alert))["MessageId"]
+        except Exception as exc:  # botocore errors of every kind: the alert stays pending
+            raise AlertDeliveryError(
+                f"SNS publish of {alert.alert_id} failed: {type(exc).__name__}: {exc}"[:300]
+            ) from exc

@@ -1,5 +1,5 @@
-"""Persistence: the store interface and its DynamoDB implementation."""
+"""Persistence: the store interface, its DynamoDB implementation and an in-memory fake."""
 
-from vigil.store.base import GroupState, PendingAlert, RunRecord, StateStore
+from vigil.store.base import GroupState, RunRecord, StateStore
 
-__all__ = ["GroupState", "PendingAlert", "RunRecord", "StateStore"]
+__all__ = ["GroupState", "RunRecord", "StateStore"]

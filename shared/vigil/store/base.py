@@ -1,61 +1,24 @@
 """What the runner keeps between runs, and the store interface that keeps it.
 
 One group (or one shard of a group) has one ``GroupState``: the confirmed state
-of each check, the rollups of the current hour and day, and the outbox of alerts
-not yet delivered. Each run adds one ``RunRecord``. Writes are fenced:
-``put_run`` refuses a second record for the same run key (a repeated delivery),
-and ``save_state`` only succeeds on the version that was read.
+of each check, the rollups of the current hour and day, the outbox of alerts
+not yet delivered and the fence of runs already counted. Each counted run adds
+one ``RunRecord`` (history, with a TTL).
+
+The state is the only fence: ``save_state`` succeeds only on the version that
+was read. Run records and completed rollups are plain puts, safe to repeat.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any
 
 from vigil.checks.base import CheckResult, Status
 from vigil.rollups import PeriodRollups
+from vigil.run.fence import RunFence
+from vigil.run.outbox import PendingAlert
 from vigil.state import CheckState
-
-
-@dataclass
-class PendingAlert:
-    """An alert recorded in the outbox before it is published.
-
-    A run that saves the state holding the alert's lease publishes it; if it
-    cannot (SNS down, crash) the lease lapses and a later run publishes it.
-    """
-
-    alert_id: str
-    document: dict[str, Any]
-    created_at: str
-    attempts: int = 0
-    lease_owner: str | None = None
-    lease_until: float = 0.0
-    last_error: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.alert_id,
-            "doc": self.document,
-            "created_at": self.created_at,
-            "attempts": self.attempts,
-            "lease_owner": self.lease_owner,
-            "lease_until": self.lease_until,
-            "last_error": self.last_error,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PendingAlert:
-        return cls(
-            alert_id=data["id"],
-            document=data["doc"],
-            created_at=data["created_at"],
-            attempts=data.get("attempts", 0),
-            lease_owner=data.get("lease_owner"),
-            lease_until=data.get("lease_until", 0.0),
-            last_error=data.get("last_error"),
-        )
 
 
 @dataclass
@@ -67,13 +30,14 @@ class GroupState:
     hour: PeriodRollups | None = None
     day: PeriodRollups | None = None
     outbox: list[PendingAlert] = field(default_factory=list)
+    fence: RunFence = field(default_factory=RunFence)
     updated_at: str | None = None
     last_run_key: str | None = None
 
 
 @dataclass
 class RunRecord:
-    """The results of one run, kept as history (with a TTL)."""
+    """The results of one counted run, kept as history (with a TTL)."""
 
     group: str
     shard: int
@@ -90,23 +54,28 @@ class RunRecord:
 
 
 class StateStore(ABC):
-    """Persistence of group state, run history and rollups."""
+    """Persistence of group state, run history and rollups.
+
+    Implementations: ``vigil.store.dynamodb.DynamoDBStore`` and the in-memory
+    ``vigil.store.memory.MemoryStore``; one contract suite tests both.
+    """
 
     @abstractmethod
     def load_state(self, group: str, shard: int = 0) -> GroupState:
-        """The group's state; a fresh ``GroupState`` (version 0) if none is stored."""
+        """The group's state, read consistently; a fresh ``GroupState`` (version 0) if none."""
 
     @abstractmethod
     def save_state(self, state: GroupState) -> GroupState:
         """Store ``state`` if the stored version is still ``state.version``.
 
         Returns the state with its new version; raises ``StoreConflictError`` if
-        another invocation saved first.
+        the stored version differs (another run saved first, or this very save
+        took effect and its answer was lost: re-read to tell which).
         """
 
     @abstractmethod
-    def put_run(self, record: RunRecord, expires_at: int) -> bool:
-        """Store a run record; False if a record with the same key exists (duplicate run)."""
+    def put_run(self, record: RunRecord, expires_at: int) -> None:
+        """Store a run record (replacing one with the same key)."""
 
     @abstractmethod
     def get_run(self, group: str, shard: int, run_key: str) -> RunRecord | None:

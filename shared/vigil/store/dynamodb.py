@@ -3,10 +3,11 @@
 Items of a group shard share the partition key ``G#<group>#<shard>``:
 
 - ``STATE``: version, the outbox of pending alerts (compressed JSON, with its
-  length in ``pending``) and a compressed blob of every check's state and the
-  open hour/day rollups; written once per run, conditional on the version read.
-- ``RUN#<scheduled time>``: compressed results of one run, with a TTL; written
-  once per run, only if absent (the fence against repeated deliveries).
+  length in ``pending``) and a compressed blob of every check's state, the
+  open hour/day rollups and the fence of counted runs; written once per run
+  (twice when alerts were published), conditional on the version read.
+- ``RUN#<scheduled time>``: compressed results of one counted run, with a TTL;
+  written once per run, after the state that counted it.
 - ``HOUR#<yyyy-mm-ddThh>`` / ``DAY#<yyyy-mm-dd>``: compressed rollups of a
   completed period, with a TTL; written once per period, in one batch.
 
@@ -18,15 +19,17 @@ costs a few write units instead of hundreds.
 from __future__ import annotations
 
 import json
-import math
 import zlib
+from dataclasses import replace
 from typing import Any
 
 from vigil.checks.base import CheckResult, Status
 from vigil.exceptions import StoreConflictError
 from vigil.rollups import PeriodRollups
+from vigil.run.fence import RunFence
+from vigil.run.outbox import PendingAlert
 from vigil.state import CheckState
-from vigil.store.base import GroupState, PendingAlert, RunRecord, StateStore
+from vigil.store.base import GroupState, RunRecord, StateStore
 
 STATE_SK = "STATE"
 _STATUS_CODES = {
@@ -50,57 +53,12 @@ def unpack(blob: bytes) -> Any:
     return json.loads(zlib.decompress(blob))
 
 
-def item_size(item: dict[str, Any]) -> int:
-    """Bytes DynamoDB bills for an item in low-level form (names + values)."""
-    return sum(len(name.encode()) + _value_size(value) for name, value in item.items())
-
-
-def _value_size(value: dict[str, Any]) -> int:
-    ((kind, inner),) = value.items()
-    if kind == "S":
-        return len(inner.encode())
-    if kind == "B":
-        return len(inner)
-    if kind == "N":
-        digits = len(inner.lstrip("-").replace(".", "").lstrip("0")) or 1
-        return math.ceil(digits / 2) + 1
-    if kind in ("BOOL", "NULL"):
-        return 1
-    if kind == "L":
-        return 3 + sum(1 + _value_size(v) for v in inner)
-    if kind == "M":
-        return 3 + sum(1 + len(k.encode()) + _value_size(v) for k, v in inner.items())
-    return len(json.dumps(inner))
-
-
-def write_units(size: int) -> int:
-    return max(1, math.ceil(size / 1024))
-
-
-class WriteLedger:
-    """Counts write requests and the write units they are billed (for benchmarks and tests)."""
-
-    def __init__(self) -> None:
-        self.requests = 0
-        self.units = 0
-
-    def add(self, units: int) -> None:
-        self.requests += 1
-        self.units += units
-
-    def reset(self) -> None:
-        self.requests = 0
-        self.units = 0
-
-
 class DynamoDBStore(StateStore):
     """``StateStore`` on one DynamoDB table. The client is created on first use."""
 
     def __init__(self, table_name: str, *, client: Any = None):
         self.table_name = table_name
         self._client = client
-        self.ledger = WriteLedger()
-        self._state_sizes: dict[str, int] = {}  # last known STATE item size per partition
 
     @property
     def client(self) -> Any:
@@ -120,9 +78,7 @@ class DynamoDBStore(StateStore):
         )
         item = response.get("Item")
         if not item:
-            self._state_sizes[pk] = 0
             return GroupState(group=group, shard=shard)
-        self._state_sizes[pk] = item_size(item)
         blob = unpack(item["blob"]["B"])
         hour, day = blob.get("hour"), blob.get("day")
         return GroupState(
@@ -133,6 +89,7 @@ class DynamoDBStore(StateStore):
             hour=PeriodRollups.from_dict("hour", hour) if hour else None,
             day=PeriodRollups.from_dict("day", day) if day else None,
             outbox=[PendingAlert.from_dict(a) for a in unpack(item["outbox"]["B"])],
+            fence=RunFence.from_dict(blob.get("fence")),
             updated_at=item.get("updated_at", {}).get("S"),
             last_run_key=item.get("last_run", {}).get("S"),
         )
@@ -143,6 +100,7 @@ class DynamoDBStore(StateStore):
             "checks": {name: s.to_dict() for name, s in state.checks.items()},
             "hour": state.hour.to_dict() if state.hour else None,
             "day": state.day.to_dict() if state.day else None,
+            "fence": state.fence.to_dict(),
         }
         new_version = state.version + 1
         item = {
@@ -162,22 +120,16 @@ class DynamoDBStore(StateStore):
                 "ConditionExpression": "v = :v",
                 "ExpressionAttributeValues": {":v": {"N": str(state.version)}},
             }
-        size = item_size(item)
         try:
             self.client.put_item(TableName=self.table_name, Item=item, **condition)
         except self.client.exceptions.ConditionalCheckFailedException:
-            self.ledger.add(write_units(size))
             raise StoreConflictError(
-                f"state of {state.group}#{state.shard} changed since version {state.version}"
+                f"state of {state.group}#{state.shard} is no longer at version {state.version}"
             ) from None
-        # A put that replaces an item is billed on the larger of the old and new item.
-        self.ledger.add(write_units(max(size, self._state_sizes.get(pk, 0))))
-        self._state_sizes[pk] = size
-        state.version = new_version
-        return state
+        return replace(state, version=new_version)
 
     # runs --------------------------------------------------------------------------------
-    def put_run(self, record: RunRecord, expires_at: int) -> bool:
+    def put_run(self, record: RunRecord, expires_at: int) -> None:
         item = {
             "pk": {"S": partition_key(record.group, record.shard)},
             "sk": {"S": f"RUN#{record.run_key}"},
@@ -187,16 +139,7 @@ class DynamoDBStore(StateStore):
             "blob": {"B": pack([_encode_result(r) for r in record.results])},
             "expires_at": {"N": str(expires_at)},
         }
-        self.ledger.add(write_units(item_size(item)))
-        try:
-            self.client.put_item(
-                TableName=self.table_name,
-                Item=item,
-                ConditionExpression="attribute_not_exists(sk)",
-            )
-        except self.client.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
+        self.client.put_item(TableName=self.table_name, Item=item)
 
     def get_run(self, group: str, shard: int, run_key: str) -> RunRecord | None:
         response = self.client.get_item(
@@ -226,7 +169,6 @@ class DynamoDBStore(StateStore):
             return
         pk = partition_key(group, shard)
         requests = []
-        units = 0
         for rollup, expires_at in rollups:
             item = {
                 "pk": {"S": pk},
@@ -234,11 +176,9 @@ class DynamoDBStore(StateStore):
                 "blob": {"B": pack(rollup.to_dict())},
                 "expires_at": {"N": str(expires_at)},
             }
-            units += write_units(item_size(item))
             requests.append({"PutRequest": {"Item": item}})
         pending = {self.table_name: requests}
         for _ in range(5):
-            self.ledger.add(units)
             response = self.client.batch_write_item(RequestItems=pending)
             pending = response.get("UnprocessedItems") or {}
             if not pending:

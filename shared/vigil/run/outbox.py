@@ -1,0 +1,209 @@
+"""The outbox: alerts recorded in the group state before they are published.
+
+A confirmed transition becomes a ``PendingAlert`` in the same state save that
+counts the run, so a crash between "status changed" and "alert sent" loses
+nothing. Each pending alert carries a lease: the invocation that holds an
+unexpired lease is the only one that publishes it. Once published, the alert
+is removed by a second, conditional save (``settle``); one that could not be
+published keeps its place, its lease is released, and a later run retries it.
+
+When can an alert reach SNS twice? Only when SNS accepted a publish but its
+answer was lost (botocore retried the call, or the alert stayed pending and a
+later run published it again), or when the settling save kept failing until
+the run's deadline. Every copy carries the same ``alert_id``; consumers Vigil
+owns (the notifier) drop repeats by it.
+
+The pure functions here change an outbox; ``deliver`` does the I/O.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from vigil.alerts.document import AlertDocument
+from vigil.exceptions import AlertDeliveryError, RunDeadlineError, StoreConflictError
+
+if TYPE_CHECKING:
+    from vigil.store.base import GroupState, StateStore
+
+logger = logging.getLogger(__name__)
+
+OUTBOX_LIMIT = 1000  # pending alerts kept per shard: the state item must stay under 400 KB
+SETTLE_ROUNDS = 20
+
+
+@dataclass(frozen=True)
+class PendingAlert:
+    """An alert waiting in the outbox, with its lease and delivery attempts."""
+
+    document: AlertDocument
+    attempts: int = 0
+    lease_owner: str | None = None
+    lease_until: float = 0.0  # epoch seconds
+    last_error: str | None = None
+
+    @property
+    def alert_id(self) -> str:
+        return self.document.alert_id
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"doc": self.document.to_dict(), "attempts": self.attempts}
+        if self.lease_owner:
+            out["lease_owner"], out["lease_until"] = self.lease_owner, self.lease_until
+        if self.last_error:
+            out["last_error"] = self.last_error
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PendingAlert:
+        return cls(
+            document=AlertDocument.from_dict(data["doc"]),
+            attempts=data.get("attempts", 0),
+            lease_owner=data.get("lease_owner"),
+            lease_until=data.get("lease_until", 0.0),
+            last_error=data.get("last_error"),
+        )
+
+
+def take_leases(
+    outbox: list[PendingAlert], owner: str, now: float, lease_until: float
+) -> list[PendingAlert]:
+    """Lease to ``owner`` every alert that is free or whose holder's lease has lapsed."""
+    return [
+        replace(alert, lease_owner=owner, lease_until=lease_until)
+        if alert.lease_until < now
+        else alert
+        for alert in outbox
+    ]
+
+
+def append(
+    outbox: list[PendingAlert], documents: list[AlertDocument], owner: str, lease_until: float
+) -> list[PendingAlert]:
+    """Add new alerts, leased to ``owner``; an alert already pending is not added twice."""
+    known = {alert.alert_id for alert in outbox}
+    added = [
+        PendingAlert(document=doc, lease_owner=owner, lease_until=lease_until)
+        for doc in documents
+        if doc.alert_id not in known
+    ]
+    merged = outbox + added
+    if len(merged) > OUTBOX_LIMIT:
+        logger.error(
+            "outbox holds %d undelivered alerts, more than %d: the oldest %d are dropped",
+            len(merged),
+            OUTBOX_LIMIT,
+            len(merged) - OUTBOX_LIMIT,
+        )
+        merged = merged[-OUTBOX_LIMIT:]
+    return merged
+
+
+def leased_to(outbox: list[PendingAlert], owner: str) -> list[PendingAlert]:
+    return [alert for alert in outbox if alert.lease_owner == owner]
+
+
+def settle(
+    outbox: list[PendingAlert], owner: str, sent: set[str], failed: dict[str, str]
+) -> list[PendingAlert]:
+    """Remove the alerts ``owner`` published; release the lease of those it could not."""
+    settled = []
+    for alert in outbox:
+        if alert.alert_id in sent:
+            continue
+        if alert.lease_owner == owner and alert.alert_id in failed:
+            alert = replace(
+                alert,
+                attempts=alert.attempts + 1,
+                lease_owner=None,
+                lease_until=0.0,
+                last_error=failed[alert.alert_id],
+            )
+        settled.append(alert)
+    return settled
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What one invocation did with the alerts leased to it."""
+
+    sent: tuple[str, ...] = ()
+    failed: dict[str, str] | None = None
+    settled: bool = True
+    pending: int = 0  # alerts left in the outbox afterwards
+
+
+class Publisher:
+    """Anything with ``publish(document) -> message id`` (``vigil.alerts.sns.SnsPublisher``)."""
+
+    def publish(self, document: AlertDocument) -> str: ...  # pragma: no cover
+
+
+def deliver(
+    state: GroupState,
+    owner: str,
+    store: StateStore,
+    publisher: Publisher,
+    *,
+    time_left: Callable[[], float],
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[GroupState, Delivery]:
+    """Publish the alerts of ``state`` leased to ``owner``, then settle the outbox.
+
+    A publish that fails leaves its alert pending (released for the next run).
+    Settling retries conflicts and store errors until ``time_left()`` runs out.
+    """
+    sent: list[str] = []
+    failed: dict[str, str] = {}
+    for alert in leased_to(state.outbox, owner):
+        if time_left() <= 0:
+            failed[alert.alert_id] = "run deadline reached before publishing"
+            continue
+        try:
+            publisher.publish(alert.document)
+        except (AlertDeliveryError, RunDeadlineError) as exc:
+            logger.error("alert %s stays pending: %s", alert.alert_id, exc)
+            failed[alert.alert_id] = str(exc)[:300]
+        else:
+            sent.append(alert.alert_id)
+    if not sent and not failed:
+        return state, Delivery(pending=len(state.outbox))
+
+    attempt = 0
+    for _ in range(SETTLE_ROUNDS):
+        if time_left() <= 0:
+            break
+        outbox = settle(state.outbox, owner, set(sent), failed)
+        if outbox == state.outbox:  # an earlier save took effect (its answer was lost)
+            return state, Delivery(tuple(sent), failed, True, len(outbox))
+        try:
+            state = store.save_state(replace(state, outbox=outbox))
+            return state, Delivery(tuple(sent), failed, True, len(state.outbox))
+        except StoreConflictError:
+            pass  # another run saved, or our save took effect unseen: re-read and settle again
+        except RunDeadlineError as exc:
+            logger.error("outbox not settled before the deadline: %s", exc)
+            break
+        except Exception as exc:  # throttled past retries, timeouts: retry while time allows
+            logger.warning("settling the outbox failed (%s); retrying", type(exc).__name__)
+            attempt += 1
+            pause = min(2.0, 0.1 * 2**attempt) * random.uniform(0.5, 1.0)
+            if time_left() <= pause:
+                break
+            sleep(pause)
+        try:
+            state = store.load_state(state.group, state.shard)
+        except Exception as exc:
+            logger.error("outbox not settled: cannot re-read the state: %s", exc)
+            break
+    logger.error(
+        "outbox not settled: %d published alerts stay leased until their lease ends and "
+        "may be sent again then (same alert_id)",
+        len(sent),
+    )
+    return state, Delivery(tuple(sent), failed, False, len(state.outbox))

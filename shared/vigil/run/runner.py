@@ -1,0 +1,363 @@
+"""One scheduled run of a check group (or of one shard of it), from event to alerts.
+
+An event without ``"shard"`` for a group with ``shards`` > 1 only fans out: one
+asynchronous invocation per shard (``vigil.fanout``), nothing else. Otherwise
+``Runner.run``:
+
+1. reads the group state; if its fence already holds this scheduled time (a
+   repeated delivery) or the run is a day behind the newest one, nothing is
+   counted: it only publishes alerts whose lease has lapsed, and returns;
+2. runs the due checks of this shard concurrently, all before the checks'
+   deadline (``vigil.run.execution``);
+3. counts the run: folds the results into the state (``vigil.run.fold``) and
+   saves it conditionally on the version read, with the rollups of any period
+   the run closed written first. After a failed or unanswered save it re-reads
+   the state, whose fence tells whether the save took effect, whether another
+   delivery counted the run, or whether to fold again;
+4. emits the run's CloudWatch metrics (before any delivery, so a slow SNS
+   cannot lose them);
+5. writes the run record (history), a plain put safe to repeat;
+6. publishes the alerts leased to this invocation and settles the outbox
+   (``vigil.run.outbox``).
+
+Every AWS call of steps 1-6 ends before the run's deadline, retries included
+(``vigil.run.deadline``). Write requests per run: the rollups when a period
+ends, the state, the run record, and the outbox settle when alerts were
+published — at most 4.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from vigil.budget import checks_budget, work_budget
+from vigil.checks import CheckResult
+from vigil.config import GroupConfig, VigilConfig
+from vigil.exceptions import InvalidEventError, RunDeadlineError, StoreConflictError
+from vigil.metrics import emit_run_metrics
+from vigil.pacing import DEFAULT_LAG_TARGET, DEFAULT_LIMIT
+from vigil.rollups import PeriodRollups
+from vigil.run import outbox
+from vigil.run.deadline import RunDeadline
+from vigil.run.event import RunRequest
+from vigil.run.execution import is_due, run_checks, shard_of
+from vigil.run.fold import FoldOutcome, fold
+from vigil.run.summary import RunSummary
+from vigil.store.base import GroupState, RunRecord, StateStore
+from vigil.times import iso_from_epoch, parse_time
+
+logger = logging.getLogger(__name__)
+
+SAVE_ATTEMPTS = 8
+DAY_ROLLUP_DAYS = 400
+DEFAULT_REMAINING_S = 900.0  # outside Lambda, with no context: Lambda's longest timeout
+
+
+class FanOut(Protocol):
+    """Sends one event per shard to the runner function (``vigil.fanout.LambdaFanOut``)."""
+
+    def invoke(self, events: list[dict[str, Any]]) -> None: ...
+
+
+class Runner:
+    """Runs groups of one configuration against one store and one publisher."""
+
+    def __init__(
+        self,
+        config: VigilConfig,
+        store: StateStore,
+        publisher: outbox.Publisher,
+        *,
+        history_days: int = 30,
+        get_secret: Callable[[str], Any] | None = None,
+        clock: Callable[[], float] = time.time,
+        deadline: RunDeadline | None = None,
+        max_concurrency: int = DEFAULT_LIMIT,
+        lag_target: float = DEFAULT_LAG_TARGET,
+        emit_metrics: Callable[..., Any] = emit_run_metrics,
+        fan_out: FanOut | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.config = config
+        self.store = store
+        self.publisher = publisher
+        self.history_days = history_days
+        self.get_secret = get_secret
+        self.clock = clock
+        self.deadline = deadline or RunDeadline()
+        self.max_concurrency = max_concurrency
+        self.lag_target = lag_target
+        self.emit_metrics = emit_metrics
+        self.fan_out = fan_out
+        self.sleep = sleep
+
+    def run(self, request: RunRequest, *, remaining_ms: float | None = None) -> RunSummary:
+        """Run one group (shard) once; see the module docstring for the steps."""
+        group = self.config.group(request.group)
+        if request.shard is None and group.shards > 1:
+            return self.fan_out_run(group, request)
+        shard = request.shard or 0
+        if not 0 <= shard < group.shards:
+            raise InvalidEventError(
+                f"group {group.name!r} has {group.shards} shard(s), got shard {shard}"
+            )
+        started = time.monotonic()
+        remaining_s = DEFAULT_REMAINING_S if remaining_ms is None else remaining_ms / 1000
+        self.deadline.start(started + work_budget(remaining_s))
+        try:
+            return _GroupRun(self, group, shard, request, started, remaining_s).run()
+        finally:
+            self.deadline.clear()
+
+    def fan_out_run(self, group: GroupConfig, request: RunRequest) -> RunSummary:
+        """Invoke this function once per shard of ``group`` and say what was sent.
+
+        Every shard gets the same ``scheduled_time`` (now, if the event had none),
+        so each shard's fence recognises a repeated delivery of this event.
+        """
+        scheduled = request.scheduled_time or iso_from_epoch(self.clock())
+        events = [
+            {"group": group.name, "scheduled_time": scheduled, "shard": shard}
+            for shard in range(group.shards)
+        ]
+        if self.fan_out is None:
+            from vigil.fanout import LambdaFanOut
+
+            self.fan_out = LambdaFanOut()
+        self.fan_out.invoke(events)
+        logger.info("group %s: fanned out to %d shards at %s", group.name, group.shards, scheduled)
+        return RunSummary(group.name, scheduled, fanned_out_shards=group.shards)
+
+    def rollup_expiry(self, rollup: PeriodRollups) -> int:
+        start = parse_time(rollup.period + ("T00" if rollup.kind == "day" else "") + ":00:00Z")
+        days = self.history_days if rollup.kind == "hour" else DAY_ROLLUP_DAYS
+        return int(start.timestamp() + days * 86400)
+
+
+class _GroupRun:
+    """The steps of one run; holds what they share (a ``Runner`` is shared by runs)."""
+
+    def __init__(
+        self,
+        runner: Runner,
+        group: GroupConfig,
+        shard: int,
+        request: RunRequest,
+        started: float,
+        remaining_s: float,
+    ):
+        self.runner, self.store = runner, runner.store
+        self.group, self.shard = group, shard
+        self.started = started
+        self.ends_at = started + work_budget(remaining_s)
+        self.checks_deadline = started + checks_budget(remaining_s)
+        self.now = runner.clock()
+        self.run_key = request.scheduled_time or iso_from_epoch(self.now)
+        self.scheduled_time = request.scheduled_time
+        self.owner = uuid.uuid4().hex  # this invocation, as the fence and the leases know it
+        self.lease_until = self.now + max(1.0, self.ends_at - started)
+        self.run_id = f"{group.name}#{shard}@{self.run_key}"
+
+    def time_left(self) -> float:
+        return self.ends_at - time.monotonic()
+
+    def run(self) -> RunSummary:
+        # 1. the state, and its fence
+        state = self.store.load_state(self.group.name, self.shard)
+        if state.fence.holds(self.run_key) or state.fence.is_stale(self.run_key):
+            return self.not_counted(state, duplicate=state.fence.holds(self.run_key))
+
+        # 2. the due checks of this shard
+        mine = [c for c in self.group.checks if shard_of(c.name, self.group.shards) == self.shard]
+        run_time = parse_time(self.run_key).timestamp()
+        due = [c for c in mine if is_due(c, state.checks.get(c.name), run_time)]
+        results, lag_max = asyncio.run(
+            run_checks(
+                due,
+                self.checks_deadline,
+                get_secret=self.runner.get_secret,
+                max_concurrency=self.runner.max_concurrency,
+                lag_target=self.runner.lag_target,
+            )
+        )
+        duration_ms = (time.monotonic() - self.started) * 1000
+
+        # 3. count the run
+        earlier_pending = len(state.outbox)
+        counted = self.count(state, results)
+        if counted is None:
+            return self.not_counted(self.store.load_state(self.group.name, self.shard), True)
+        outcome, state = counted
+
+        # 4. metrics, before anything can be slow
+        self.runner.emit_metrics(
+            self.group, results, run_duration_ms=duration_ms, alerts_pending=earlier_pending
+        )
+
+        # 5. history
+        record = RunRecord(
+            self.group.name,
+            self.shard,
+            self.run_key,
+            iso_from_epoch(self.now),
+            duration_ms,
+            results,
+        )
+        history_saved = self.save_history(record)
+
+        # 6. alerts
+        state, delivery = outbox.deliver(
+            state,
+            self.owner,
+            self.store,
+            self.runner.publisher,
+            time_left=self.time_left,
+            sleep=self.runner.sleep,
+        )
+        return RunSummary(
+            group=self.group.name,
+            scheduled_time=self.scheduled_time,
+            results=results,
+            shard=self.shard if self.group.shards > 1 else None,
+            not_due=[c.name for c in mine if c not in due],
+            transitions=outcome.transitions,
+            alerts_sent=len(delivery.sent),
+            alerts_pending=delivery.pending,
+            duration_ms=duration_ms,
+            lag_ms_max=round(lag_max * 1000, 1),
+            history_saved=history_saved,
+        )
+
+    def count(
+        self, state: GroupState, results: list[CheckResult]
+    ) -> tuple[FoldOutcome, GroupState] | None:
+        """Fold and save until the state holds this run; None if another delivery counted it."""
+        for attempt in range(SAVE_ATTEMPTS):
+            outcome = fold(
+                self.group,
+                state,
+                results,
+                run_key=self.run_key,
+                owner=self.owner,
+                now=self.now,
+                lease_until=self.lease_until,
+            )
+            try:
+                if outcome.closed:
+                    self.store.put_rollups(
+                        self.group.name,
+                        self.shard,
+                        [(r, self.runner.rollup_expiry(r)) for r in outcome.closed],
+                    )
+                return outcome, self.store.save_state(outcome.state)
+            except RunDeadlineError:
+                raise
+            except StoreConflictError:
+                logger.info("state of %s changed under run %s; re-reading", *self._names())
+            except Exception as exc:  # throttled past retries, no answer: did it take effect?
+                logger.warning(
+                    "saving the state of run %s failed (%s: %s); re-reading",
+                    self.run_id,
+                    type(exc).__name__,
+                    str(exc)[:200],
+                )
+                self.pause(attempt)
+            state = self.store.load_state(self.group.name, self.shard)
+            folded_by = state.fence.owner(self.run_key)
+            if folded_by == self.owner:
+                logger.info("run %s: the save took effect (its answer was lost)", self.run_id)
+                return outcome, state
+            if state.fence.holds(self.run_key):
+                logger.warning("run %s was counted by another delivery", self.run_id)
+                return None
+        raise StoreConflictError(
+            f"could not save the state of {self.run_id} after {SAVE_ATTEMPTS} tries"
+        )
+
+    def save_history(self, record: RunRecord) -> bool:
+        """Write the run record; retried while time allows. False if it could not be written."""
+        expires = int(parse_time(self.run_key).timestamp() + self.runner.history_days * 86400)
+        for attempt in range(SAVE_ATTEMPTS):
+            try:
+                self.store.put_run(record, expires)
+                return True
+            except RunDeadlineError as exc:
+                logger.error("run %s counted, history not written: %s", self.run_id, exc)
+                return False
+            except Exception as exc:
+                logger.warning(
+                    "writing the history of run %s failed (%s); retrying",
+                    self.run_id,
+                    type(exc).__name__,
+                )
+                if not self.pause(attempt):
+                    break
+        logger.error("run %s counted, but its history record could not be written", self.run_id)
+        return False
+
+    def not_counted(self, state: GroupState, duplicate: bool) -> RunSummary:
+        """A repeated delivery or a stale run: report, and publish alerts whose lease lapsed."""
+        if duplicate:
+            logger.warning("run %s was already counted: repeated delivery", self.run_id)
+            stored = self.store.get_run(self.group.name, self.shard, self.run_key)
+            results = stored.results if stored else []
+        else:
+            logger.warning(
+                "run %s is more than a day behind the newest counted run: not counted",
+                self.run_id,
+            )
+            results = []
+        sent, pending = self.deliver_lapsed(state)
+        return RunSummary(
+            group=self.group.name,
+            scheduled_time=self.scheduled_time,
+            results=results,
+            shard=self.shard if self.group.shards > 1 else None,
+            duplicate=duplicate,
+            stale=not duplicate,
+            alerts_sent=sent,
+            alerts_pending=pending,
+        )
+
+    def deliver_lapsed(self, state: GroupState) -> tuple[int, int]:
+        """Lease and publish pending alerts whose holder's lease lapsed (it may have died)."""
+        if not any(alert.lease_until < self.now for alert in state.outbox):
+            return 0, len(state.outbox)
+        leased = outbox.take_leases(state.outbox, self.owner, self.now, self.lease_until)
+        try:
+            state = self.store.save_state(_with_outbox(state, leased))
+        except Exception as exc:  # a run in progress holds the state: it delivers them
+            logger.info("pending alerts left to the run in progress (%s)", type(exc).__name__)
+            return 0, len(state.outbox)
+        state, delivery = outbox.deliver(
+            state,
+            self.owner,
+            self.store,
+            self.runner.publisher,
+            time_left=self.time_left,
+            sleep=self.runner.sleep,
+        )
+        return len(delivery.sent), delivery.pending
+
+    def pause(self, attempt: int) -> bool:
+        """Back off before retrying a store call; False when no time is left for it."""
+        pause = min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.0)
+        if self.time_left() <= pause + self.runner.deadline.attempt_s:
+            return False
+        self.runner.sleep(pause)
+        return True
+
+    def _names(self) -> tuple[str, str]:
+        return self.group.name, self.run_id
+
+
+def _with_outbox(state: GroupState, pending: list[outbox.PendingAlert]) -> GroupState:
+    from dataclasses import replace
+
+    return replace(state, outbox=pending)

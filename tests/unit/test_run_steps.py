@@ -1,0 +1,210 @@
+import pytest
+
+from vigil.alerts.document import AlertDocument, AlertEvent
+from vigil.budget import checks_budget, longest_check_timeout, reserve_for
+from vigil.checks.base import CheckResult, Status
+from vigil.config import parse_config
+from vigil.exceptions import InvalidEventError
+from vigil.run.event import RunRequest
+from vigil.run.execution import is_due, shard_of
+from vigil.run.fold import CUT_LIMIT, fold
+from vigil.run.outbox import PendingAlert
+from vigil.state import CheckState
+from vigil.store.base import GroupState
+from vigil.times import parse_time
+
+CONFIG = parse_config(
+    {
+        "groups": {
+            "core": {
+                "checks": [
+                    {"name": "api", "type": "tcp", "host": "h", "port": 1, "failure_threshold": 1},
+                    {"name": "slow", "type": "tcp", "host": "h", "port": 2, "interval": "5m"},
+                ]
+            }
+        }
+    }
+)
+GROUP = CONFIG.group("core")
+NOW = parse_time("2026-11-28T10:00:00Z").timestamp()
+
+
+@pytest.mark.parametrize(
+    ("interval", "elapsed", "due"),
+    [
+        (None, 1, True),
+        (60, 60, True),
+        (60, 55, True),
+        (60, 53, False),
+        (300, 240, False),
+        (300, 300, True),
+        (120, 60, False),
+        (5, 4, True),
+        (5, 3.9, False),
+    ],
+)
+def test_is_due_tolerates_jitter(interval, elapsed, due):
+    check = GROUP.checks[1].model_copy(update={"interval": interval})
+    assert is_due(check, CheckState(last_run=1000.0), 1000.0 + elapsed) is due
+    assert is_due(check, None, 0) is True
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        (None, "expected an event"),
+        ([1, 2], "expected an event"),
+        ({"group": 3}, "'group' must be a non-empty string"),
+        ({"group": ""}, "'group' must be a non-empty string"),
+        ({"group": "x" * 65}, "at most 64 characters, got 65"),
+        ({"group": "core", "scheduled_time": "yesterday"}, "ISO 8601"),
+        ({"group": "core", "scheduled_time": 12345}, "must be an ISO 8601 string, got int"),
+        ({"group": "core", "scheduled_time": "9999-12-31T23:59:00Z"}, "ahead of now"),
+        ({"group": "core", "scheduled_time": "2026-11-28T10:06:00Z"}, "ahead of now"),
+        ({"group": "core", "scheduled_time": "2026-10-01T00:00:00Z"}, "older than the history"),
+        ({"group": "core", "shard": "1"}, "whole number"),
+        ({"group": "core", "shard": -1}, "whole number"),
+        ({"group": "core", "shard": True}, "whole number"),
+    ],
+)
+def test_bad_events_are_refused(event, message):
+    with pytest.raises(InvalidEventError, match=message):
+        RunRequest.from_event(event, now=NOW, retention_days=30)
+
+
+def test_a_huge_event_is_quoted_in_at_most_200_characters():
+    huge = {"group": "g" * 1_048_576}
+    with pytest.raises(InvalidEventError) as caught:
+        RunRequest.from_event(huge, now=NOW, retention_days=30)
+    assert len(str(caught.value)) < 300
+    with pytest.raises(InvalidEventError) as caught:
+        RunRequest.from_event(["x" * 1_048_576], now=NOW, retention_days=30)
+    assert len(str(caught.value)) < 300
+
+
+def test_times_within_the_bounds_are_accepted():
+    for moment in ("2026-11-28T10:04:59Z", "2026-10-30T10:00:00Z", "2026-11-28T10:00:00+01:00"):
+        assert RunRequest.from_event(
+            {"group": "core", "scheduled_time": moment}, now=NOW, retention_days=30
+        ).scheduled_time
+
+
+def test_event_time_is_normalised():
+    request = RunRequest.from_event(
+        {"group": "core", "scheduled_time": "2026-11-28T10:01:00+00:00"}
+    )
+    assert request.scheduled_time == "2026-11-28T10:01:00Z"
+
+
+def test_shards_partition_checks_stably():
+    names = [f"check-{i}" for i in range(200)]
+    owners = [shard_of(n, 4) for n in names]
+    assert set(owners) == {0, 1, 2, 3}
+    assert owners == [shard_of(n, 4) for n in names]
+    assert all(shard_of(n, 1) == 0 for n in names)
+
+
+def test_reserve_scales_with_what_is_left():
+    assert reserve_for(60) == 15 and reserve_for(900) == 15 and reserve_for(8) == 2
+    # with 3 s or less left the checks still get most of it
+    assert 1.5 < checks_budget(3) < 3 and 0.3 < checks_budget(1) < 1
+    assert longest_check_timeout(60) == pytest.approx(60 - 0.5 - 15 - 1)
+
+
+def alert(alert_id: str, **lease) -> PendingAlert:
+    doc = AlertDocument(
+        AlertEvent.FAILURE, "core", "api", "unhealthy", "healthy", "t", "", alert_id
+    )
+    return PendingAlert(doc, **lease)
+
+
+def test_fold_records_transition_as_leased_pending_alert_and_closes_periods():
+    state = GroupState("core", hour=None, day=None)
+    results = [CheckResult("api", Status.UNHEALTHY, "refused", 3.0)]
+    one = fold(
+        GROUP,
+        state,
+        results,
+        run_key="2026-11-28T10:59:00Z",
+        owner="run-1",
+        now=100.0,
+        lease_until=160.0,
+    )
+    assert [t.event for t in one.transitions] == ["failure"]
+    assert [(a.lease_owner, a.lease_until) for a in one.state.outbox] == [("run-1", 160.0)]
+    assert one.state.outbox[0].document.status == "unhealthy"
+    assert one.state.outbox[0].alert_id == "core/api/failure@2026-11-28T10:59:00Z"
+    assert one.closed == []
+    assert one.state.hour.period == "2026-11-28T10" and one.state.hour.checks["api"].failures == 1
+    assert one.state.fence.owner("2026-11-28T10:59:00Z") == "run-1"
+
+    later = [CheckResult("api", Status.UNHEALTHY, "refused", 3.0)]
+    two = fold(
+        GROUP,
+        one.state,
+        later,
+        run_key="2026-11-28T11:00:00Z",
+        owner="run-2",
+        now=200.0,
+        lease_until=260.0,
+    )
+    assert two.transitions == []  # confirmed status holds: no repeat
+    assert [c.period for c in two.closed] == ["2026-11-28T10"]
+    assert two.state.hour.period == "2026-11-28T11"
+    # run-1 is over (lease 160 < now 200): run-2 takes over the undelivered alert
+    assert two.state.outbox[0].lease_owner == "run-2"
+    assert two.state.fence.holds("2026-11-28T10:59:00Z")
+
+
+def test_fold_leaves_a_live_lease_alone_and_skips_a_first_cut():
+    state = GroupState("core", outbox=[alert("a", lease_owner="other", lease_until=500.0)])
+    cut = CheckResult("api", Status.ERROR, "deadline", observed=False)
+    new = fold(
+        GROUP,
+        state,
+        [cut],
+        run_key="2026-11-28T10:00:00Z",
+        owner="me",
+        now=100.0,
+        lease_until=150.0,
+    )
+    assert new.state.outbox[0].lease_owner == "other"
+    assert new.transitions == [] and new.state.checks["api"].cuts == 1
+    assert new.state.hour.checks == {}
+
+
+def test_a_check_cut_on_consecutive_runs_ends_up_alerting():
+    state = GroupState("core")
+    cut = CheckResult("api", Status.ERROR, "deadline", observed=False)
+    events = []
+    for minute in range(CUT_LIMIT + 1):
+        out = fold(
+            GROUP,
+            state,
+            [cut],
+            run_key=f"2026-11-28T10:0{minute}:00Z",
+            owner="me",
+            now=100.0 + minute,
+            lease_until=200.0,
+        )
+        state = out.state
+        events += [(minute, str(t.event), t.status) for t in out.transitions]
+    # api has failure_threshold 1: the first counted cut (the CUT_LIMIT-th) confirms it
+    assert events == [(CUT_LIMIT - 1, "failure", "error")]
+    assert "cut short by the run's deadline" in state.outbox[0].document.reason
+
+
+def test_long_lived_objects_are_frozen_once_and_only_in_lambda(monkeypatch):
+    import gc
+
+    from vigil.run import execution as runner
+
+    frozen: list[bool] = []
+    monkeypatch.setattr(gc, "freeze", lambda: frozen.append(True))
+    monkeypatch.setattr(runner, "_LONG_LIVED_FROZEN", False)
+    runner.freeze_long_lived_objects({})  # tests, the CLI: would pin everything they hold
+    assert frozen == []
+    lambda_env = {"AWS_LAMBDA_FUNCTION_NAME": "vigil-runner"}
+    runner.freeze_long_lived_objects(lambda_env)
+    runner.freeze_long_lived_objects(lambda_env)
+    assert frozen == [True]
