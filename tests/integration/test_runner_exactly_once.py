@@ -92,3 +92,39 @@ def test_alert_survives_sns_failure_and_is_sent_once_next_run(
     ]
     invoke("core", minute(2))
     assert aws.drain_alerts() == []
+
+
+def test_a_run_that_dies_after_counting_has_its_alert_sent_once_by_the_retry(
+    aws, invoke, write_config, refused, monkeypatch, runner_app
+):
+    """Killed between counting and publishing: Lambda's retry of the same event finds
+    the run counted (nothing counted twice) and, once the lease lapsed, publishes."""
+    import time
+
+    from vigil.environment import runner_from_environment
+    from vigil.run import outbox
+
+    write_config(failing_tcp_config(refused, threshold=1))
+    real_deliver = outbox.deliver
+
+    def killed(*args, **kwargs):
+        raise RuntimeError("Lambda timed out")
+
+    monkeypatch.setattr(outbox, "deliver", killed)
+    with pytest.raises(RuntimeError, match="timed out"):
+        invoke("core", minute(0))
+    monkeypatch.setattr(outbox, "deliver", real_deliver)
+
+    retry = invoke("core", minute(0))  # the lease of the dead invocation still holds
+    assert retry["duplicate"] is True and retry["alerts"] == {"sent": 0, "pending": 1}
+    assert aws.drain_alerts() == []
+
+    runner = runner_from_environment(runner_app.DEFAULT_CONFIG)
+    monkeypatch.setattr(runner, "clock", lambda: time.time() + 120)  # the lease has lapsed
+    retry = invoke("core", minute(0))
+    assert retry["duplicate"] is True and retry["alerts"] == {"sent": 1, "pending": 0}
+    assert [a.document["alert_id"] for a in aws.drain_alerts()] == [
+        f"core/cache/failure@{minute(0)}"
+    ]
+    assert invoke("core", minute(0))["alerts"] == {"sent": 0, "pending": 0}
+    assert aws.drain_alerts() == []

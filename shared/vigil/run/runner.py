@@ -190,10 +190,9 @@ class _GroupRun:
 
         # 3. count the run
         earlier_pending = len(state.outbox)
-        counted = self.count(state, results)
-        if counted is None:
-            return self.not_counted(self.store.load_state(self.group.name, self.shard), True)
-        outcome, state = counted
+        outcome, state = self.count(state, results)
+        if outcome is None:  # another delivery of this run counted it meanwhile
+            return self.not_counted(state, duplicate=True)
 
         # 4. metrics, before anything can be slow
         self.runner.emit_metrics(
@@ -236,8 +235,9 @@ class _GroupRun:
 
     def count(
         self, state: GroupState, results: list[CheckResult]
-    ) -> tuple[FoldOutcome, GroupState] | None:
-        """Fold and save until the state holds this run; None if another delivery counted it."""
+    ) -> tuple[FoldOutcome | None, GroupState]:
+        """Fold and save until the state holds this run; the outcome is None (with the state
+        as read) if another delivery counted it."""
         for attempt in range(SAVE_ATTEMPTS):
             outcome = fold(
                 self.group,
@@ -275,7 +275,7 @@ class _GroupRun:
                 return outcome, state
             if state.fence.holds(self.run_key):
                 logger.warning("run %s was counted by another delivery", self.run_id)
-                return None
+                return None, state
         raise StoreConflictError(
             f"could not save the state of {self.run_id} after {SAVE_ATTEMPTS} tries"
         )

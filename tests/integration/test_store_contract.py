@@ -1,0 +1,106 @@
+"""One contract, every store: the DynamoDB store (on moto) and the in-memory fake."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+
+from vigil.alerts.document import AlertDocument, AlertEvent
+from vigil.checks.base import CheckResult, Status
+from vigil.exceptions import StoreConflictError
+from vigil.rollups import PeriodRollups
+from vigil.run.fence import RunFence
+from vigil.run.outbox import PendingAlert
+from vigil.state import CheckState
+from vigil.store.base import RunRecord, StateStore
+from vigil.store.memory import MemoryStore
+
+
+@pytest.fixture(params=["dynamodb", "memory"])
+def store(request) -> Iterator[StateStore]:
+    if request.param == "memory":
+        yield MemoryStore()
+        return
+    from vigil.store.dynamodb import DynamoDBStore
+
+    aws = request.getfixturevalue("aws")
+    yield DynamoDBStore(aws.table_name)
+
+
+def pending(alert_id: str) -> PendingAlert:
+    doc = AlertDocument(
+        AlertEvent.FAILURE,
+        "core",
+        "api",
+        "unhealthy",
+        "healthy",
+        "2026-11-28T10:00:00Z",
+        "HTTP 500",
+        alert_id,
+        {"status_code": 500},
+    )
+    return PendingAlert(doc, attempts=1, lease_owner="me", lease_until=123.5, last_error="x")
+
+
+def test_a_new_state_is_version_zero_and_saves_once(store):
+    state = store.load_state("core", 0)
+    assert (state.group, state.shard, state.version) == ("core", 0, 0)
+    assert state.checks == {} and state.outbox == [] and state.fence == RunFence()
+    saved = store.save_state(state)
+    assert saved.version == 1
+    with pytest.raises(StoreConflictError):
+        store.save_state(state)  # still version 0: another run saved first
+
+
+def test_state_round_trips_checks_outbox_and_fence(store):
+    fence = RunFence().add("2026-11-28T10:00:00Z", "a").add("2026-11-28T10:01:00Z", "b")
+    state = replace(
+        store.load_state("core", 1),
+        checks={"api": CheckState("unhealthy", "2026-11-28T10:01:00Z", "healthy", 1, 5.0, 1)},
+        outbox=[pending("id-1"), pending("id-2")],
+        fence=fence,
+        last_run_key="2026-11-28T10:01:00Z",
+    )
+    saved = store.save_state(state)
+    loaded = store.load_state("core", 1)
+    assert loaded.version == saved.version == 1
+    assert loaded.checks == state.checks and loaded.outbox == state.outbox
+    assert loaded.fence == fence and loaded.fence.owner("2026-11-28T10:01:00Z") == "b"
+    assert loaded.last_run_key == "2026-11-28T10:01:00Z"
+    assert store.load_state("core", 0).version == 0  # shards are separate
+    loaded.outbox.clear()  # the caller's copy, not the store's
+    assert store.load_state("core", 1).outbox == state.outbox
+
+
+def test_run_records_are_plain_puts_listed_newest_first(store):
+    def record(key: str, status: Status) -> RunRecord:
+        result = CheckResult("api", status, "why", 12.5, {"status_code": 500})
+        return RunRecord("core", 0, key, key, 10.0, [result])
+
+    store.put_run(record("2026-11-28T10:00:00Z", Status.HEALTHY), 2_000_000_000)
+    store.put_run(record("2026-11-28T10:01:00Z", Status.UNHEALTHY), 2_000_000_000)
+    store.put_run(record("2026-11-28T10:01:00Z", Status.DEGRADED), 2_000_000_000)  # replaces
+    got = store.get_run("core", 0, "2026-11-28T10:01:00Z")
+    assert got.results[0].status == Status.DEGRADED and got.results[0].latency_ms == 12.5
+    assert store.get_run("core", 0, "2026-11-28T09:00:00Z") is None
+    assert [r.run_key for r in store.recent_runs("core", 0)] == [
+        "2026-11-28T10:01:00Z",
+        "2026-11-28T10:00:00Z",
+    ]
+    assert [r.run_key for r in store.recent_runs("core", 0, limit=1)] == ["2026-11-28T10:01:00Z"]
+
+
+def test_rollups_since_a_period_oldest_first(store):
+    rollups = []
+    for hour in ("08", "09", "10"):
+        rollup = PeriodRollups("hour", f"2026-11-28T{hour}")
+        rollup.add(CheckResult("api", Status.HEALTHY, "ok", 10.0))
+        rollups.append((rollup, 2_000_000_000))
+    store.put_rollups("core", 0, rollups)
+    store.put_rollups("core", 0, rollups[1:])  # repeated: harmless
+    got = store.get_rollups("core", 0, "hour", "2026-11-28T09")
+    assert [r.period for r in got] == ["2026-11-28T09", "2026-11-28T10"]
+    assert got[0].checks["api"].runs == 1
+    assert store.get_rollups("core", 0, "day", "2026-11-01") == []
