@@ -11,24 +11,30 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Union
 
 import yaml
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PositiveInt,
-    TypeAdapter,
-    ValidationError,
-    field_validator,
-)
+from pydantic import Field, PositiveInt, TypeAdapter, ValidationError
 
-from vigil.durations import parse_duration
+from vigil.checks.model import NAME_PATTERN, CheckConfig, Defaults, StrictModel
+from vigil.checks.registry import check_types, config_models
 from vigil.exceptions import ConfigError, UnknownGroupError
 from vigil.redact import redact_url
+
+__all__ = [
+    "CONFIG_ENV",
+    "DEFAULT_CONFIG",
+    "CheckConfig",
+    "ConfigError",
+    "Defaults",
+    "GroupConfig",
+    "VigilConfig",
+    "config_path",
+    "load_config",
+    "parse_config",
+]
 
 DEFAULT_CONFIG = "checks.yaml"
 CONFIG_ENV = "HEALTHCHECK_CONFIG"
@@ -36,107 +42,21 @@ CONFIG_ENV = "HEALTHCHECK_CONFIG"
 # subset of YAML, ~8x faster on a large config, which the cold start pays for.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-Duration = Annotated[float, BeforeValidator(parse_duration)]
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 _NAME_RE = re.compile(NAME_PATTERN)
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Defaults(_Strict):
-    """Settings every check inherits unless it sets its own."""
-
-    timeout: Duration = Field(default=5.0, gt=0)
-    failure_threshold: PositiveInt = 2
-    success_threshold: PositiveInt = 1
-    degraded_after: Duration | None = Field(default=None, gt=0)
-    interval: Duration | None = Field(default=None, gt=0)
-    metrics: bool = True  # per-check CloudWatch metrics: the main cost of a deployment
-
-
-class CheckConfig(Defaults):
-    """Fields common to every check type."""
-
-    name: str = Field(pattern=NAME_PATTERN)
-    type: str
-    description: str | None = None
-
-    @property
-    def target(self) -> str:
-        """What the check points at, safe to show (no credentials)."""
-        raise NotImplementedError
-
-
-class HttpCheckConfig(CheckConfig):
-    type: Literal["http"]
-    url: str
-    method: Literal["GET", "HEAD", "POST", "PUT", "OPTIONS"] = "GET"
-    headers: dict[str, str] = Field(default_factory=dict)
-    body: str | None = None
-    expect_status: list[Annotated[int, Field(ge=100, le=599)]] | None = None
-    body_contains: str | None = None
-    follow_redirects: bool = True
-    verify_tls: bool = True
-    max_body_bytes: PositiveInt = 1_048_576
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^/\s?#]+", value):
-            raise ValueError("expected an http:// or https:// URL with a host")
-        return value
-
-    @field_validator("expect_status", mode="before")
-    @classmethod
-    def _one_status(cls, value: Any) -> Any:
-        return [value] if isinstance(value, int) else value
-
-    @property
-    def target(self) -> str:
-        return redact_url(self.url)
-
-
-class PostgresCheckConfig(CheckConfig):
-    type: Literal["postgres"]
-    host: str = Field(min_length=1)
-    port: int = Field(default=5432, ge=1, le=65535)
-    database: str = Field(min_length=1)
-    user: str | None = None
-    password_secret: str | None = None
-    query: str = "SELECT 1"
-    # As libpq's sslmode: no TLS, TLS without verifying the server, or TLS verifying
-    # the certificate and host name (against ssl_root_cert, e.g. the RDS CA bundle).
-    sslmode: Literal["disable", "require", "verify-full"] = "disable"
-    ssl_root_cert: str | None = None
-
-    @property
-    def target(self) -> str:
-        return f"postgres://{self.host}:{self.port}/{self.database}"
-
-
-class TcpCheckConfig(CheckConfig):
-    type: Literal["tcp"]
-    host: str = Field(min_length=1)
-    port: int = Field(ge=1, le=65535)
-
-    @property
-    def target(self) -> str:
-        return f"tcp://{self.host}:{self.port}"
-
-
-AnyCheckConfig = Annotated[
-    HttpCheckConfig | PostgresCheckConfig | TcpCheckConfig, Field(discriminator="type")
-]
-_CHECK_ADAPTER: TypeAdapter[Any] = TypeAdapter(AnyCheckConfig)
-CHECK_TYPES = ("http", "postgres", "tcp")
 _SECRET_KEYS = {"password", "secret", "token", "api_key", "dsn"}
 
 
-class GroupConfig(_Strict):
+@cache
+def _check_adapter() -> TypeAdapter[Any]:
+    """One check's validator: the union of every registered type's model, told apart by ``type``."""
+    models = config_models()
+    union: Any = models[0] if len(models) == 1 else Union[models]  # noqa: UP007 (built at runtime)
+    return TypeAdapter(Annotated[union, Field(discriminator="type")])
+
+
+class GroupConfig(StrictModel):
     name: str
-    checks: tuple[AnyCheckConfig, ...]
+    checks: tuple[CheckConfig, ...]
     shards: PositiveInt = 1
 
     def check(self, name: str) -> CheckConfig:
@@ -146,7 +66,7 @@ class GroupConfig(_Strict):
         raise KeyError(name)
 
 
-class VigilConfig(_Strict):
+class VigilConfig(StrictModel):
     source: str
     defaults: Defaults
     groups: dict[str, GroupConfig]
@@ -263,7 +183,7 @@ def _parse_group(
                 )
             seen.setdefault(check_name, index)
         try:
-            checks.append(_CHECK_ADAPTER.validate_python({**defaults_raw, **check_raw}))
+            checks.append(_check_adapter().validate_python({**defaults_raw, **check_raw}))
         except ValidationError as exc:
             problems.extend(_problems(exc, check_path, check_raw))
     if len(problems) > start:
@@ -278,14 +198,15 @@ def _problems(exc: ValidationError, prefix: str, raw: Mapping[str, Any]) -> list
         loc = list(err["loc"])
         if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
             got = raw.get("type")
+            known = ", ".join(check_types())
             message = (
-                f"unknown check type {got!r}; expected one of: {', '.join(CHECK_TYPES)}"
+                f"unknown check type {got!r}; expected one of: {known}"
                 if got is not None
-                else f"missing 'type'; expected one of: {', '.join(CHECK_TYPES)}"
+                else f"missing 'type'; expected one of: {known}"
             )
             found.append((f"{prefix}.type", message))
             continue
-        if loc and loc[0] in CHECK_TYPES:
+        if loc and loc[0] in check_types():
             loc = loc[1:]  # drop the discriminator pydantic puts first
         path = prefix + "".join(
             f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc

@@ -6,8 +6,8 @@ import pytest
 
 from vigil.checks import REGISTRY, CheckResources, Probe, Status, build_check
 from vigil.checks.base import Check
-from vigil.checks.http import HttpCheck
-from vigil.checks.postgres import _parse_secret, _pg_message
+from vigil.checks.http.check import HttpCheck
+from vigil.checks.postgres.check import _parse_secret, _pg_message
 from vigil.config import parse_config
 from vigil.exceptions import CheckSetupError
 
@@ -133,3 +133,56 @@ def test_pg_server_errors_are_one_line():
 def test_missing_secret_store_is_a_setup_error(resources):
     with pytest.raises(CheckSetupError):
         resources.secret("x")
+
+
+def test_registry_gives_model_and_check_of_every_type():
+    from vigil.checks.model import CheckConfig
+    from vigil.checks.registry import config_models
+
+    assert [model.model_fields["type"].annotation.__args__[0] for model in config_models()] == list(
+        sorted(REGISTRY)
+    )
+    for type_name, entry in REGISTRY.items():
+        assert issubclass(entry.config_model(), CheckConfig)
+        assert entry.check_class().type_name == type_name
+
+
+def test_loading_a_config_imports_no_check_library(tmp_path):
+    """Cold start: the config models are light; httpx and pg8000 come with their checks only."""
+    import subprocess
+    import sys
+    import textwrap
+
+    path = tmp_path / "checks.yaml"
+    path.write_text(
+        textwrap.dedent(
+            """
+            groups:
+              core:
+                checks:
+                  - {name: api, type: http, url: "https://h/"}
+                  - {name: db, type: postgres, host: h, database: d, user: u}
+                  - {name: port, type: tcp, host: h, port: 1}
+            """
+        )
+    )
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from vigil.config import load_config
+        from vigil.checks import build_check, CheckResources
+        config = load_config({str(path)!r})
+        loaded = sorted(m for m in ("httpx", "httpcore", "pg8000") if m in sys.modules)
+        assert not loaded, loaded
+        build_check(config.group("core").check("port"), CheckResources())
+        assert "pg8000" not in sys.modules and "httpx" not in sys.modules
+        build_check(config.group("core").check("api"), CheckResources())
+        assert "httpx" in sys.modules and "pg8000" not in sys.modules
+        print("ok")
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"

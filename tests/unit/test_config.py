@@ -2,7 +2,9 @@ import textwrap
 
 import pytest
 
-from vigil.config import HttpCheckConfig, PostgresCheckConfig, load_config, parse_config
+from vigil.checks.http.config import HttpCheckConfig
+from vigil.checks.postgres.config import PostgresCheckConfig
+from vigil.config import load_config, parse_config
 from vigil.exceptions import ConfigError, UnknownGroupError
 
 

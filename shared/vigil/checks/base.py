@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from vigil.config import CheckConfig
+from vigil.checks.model import CheckConfig
 from vigil.exceptions import CheckSetupError
 from vigil.redact import scrub
 

@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from vigil.checks.base import Check, Probe
-from vigil.config import PostgresCheckConfig
+from vigil.checks.postgres.config import PostgresCheckConfig
 from vigil.exceptions import CheckSetupError
 
 

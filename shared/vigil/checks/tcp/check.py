@@ -7,7 +7,7 @@ import contextlib
 import time
 
 from vigil.checks.base import Check, Probe
-from vigil.config import TcpCheckConfig
+from vigil.checks.tcp.config import TcpCheckConfig
 
 
 class TcpCheck(Check):

@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from vigil.checks.base import Check, Probe
-from vigil.config import HttpCheckConfig
+from vigil.checks.http.config import HttpCheckConfig
 
 # httpcore runs ``import sniffio`` each time it sets up a lock - several times per
 # request - and falls back to asyncio when that fails. Without sniffio installed
