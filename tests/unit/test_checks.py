@@ -186,3 +186,44 @@ def test_loading_a_config_imports_no_check_library(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+def test_every_encoding_of_a_remembered_secret_is_masked_in_reason_and_nested_details(resources):
+    import base64
+    import json
+    from urllib.parse import quote, quote_plus
+
+    check = HttpCheck(
+        config_of(
+            name="c",
+            type="http",
+            url="http://h/",
+            headers={"Authorization": "Basic " + base64.b64encode(b"ann:pa ss/1").decode()},
+        ),
+        resources,
+    )
+    encodings = [
+        "pa ss/1",
+        quote("pa ss/1", safe=""),
+        quote_plus("pa ss/1"),
+        base64.b64encode(b"ann:pa ss/1").decode(),
+        base64.b64encode(b"pa ss/1").decode(),
+        json.dumps("ann:pa ss/1")[1:-1],
+    ]
+    for shown in encodings:
+        result = check.judge(Probe(False, f"echo {shown}", 1.0, {"seen": [{"line": shown}]}))
+        assert shown not in result.reason and "***" in result.reason
+        assert result.details["seen"] == [{"line": "***"}]
+
+
+def test_an_unforeseen_error_quotes_only_a_short_printable_masked_excerpt(resources):
+    check = Exploding(
+        config_of(name="c", type="http", url="http://u:hunter22@h/"),
+        resources,
+        ValueError("junk \x00\x1b" + "hunter22" + "z" * 500),
+    )
+    check.remember_url(check.config.url)
+    result = asyncio.run(check.run())
+    assert result.reason.startswith("check failed to run: ValueError: junk ??***zzz")
+    assert result.reason.endswith("...") and len(result.reason) <= 40 + 80
+    assert "hunter22" not in result.reason

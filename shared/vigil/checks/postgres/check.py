@@ -36,7 +36,7 @@ class PostgresCheck(Check):
                 value = value.decode()
             password, secret_user = _parse_secret(value)
             user = user or secret_user
-            self.remember_secret(password)
+            self.remember_credentials(user or "", password)
         if not user:
             raise CheckSetupError("no user: set 'user' or store 'username' in the secret")
         return user, password
