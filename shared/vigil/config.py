@@ -125,7 +125,7 @@ def load_config(
         )
         for dup in duplicates
     ]
-    config, found = _validate(raw, function_timeout)
+    config, found = _validate(raw, function_timeout, Path(path).parent)
     problems += found
     if problems or config is None:
         raise ConfigError(source, problems)
@@ -133,10 +133,18 @@ def load_config(
 
 
 def parse_config(
-    raw: Any, *, source: str = "<config>", function_timeout: float | None = None
+    raw: Any,
+    *,
+    source: str = "<config>",
+    function_timeout: float | None = None,
+    base_dir: str | os.PathLike[str] | None = None,
 ) -> VigilConfig:
-    """Validate an already-parsed config document (see ``load_config``)."""
-    config, problems = _validate(raw, function_timeout)
+    """Validate an already-parsed config document (see ``load_config``).
+
+    ``base_dir``: where relative file paths (``ca_bundle``) are read from;
+    default the working directory.
+    """
+    config, problems = _validate(raw, function_timeout, Path(base_dir or "."))
     if problems or config is None:
         raise ConfigError(source, problems)
     return config.model_copy(update={"source": source})
@@ -150,7 +158,9 @@ class _Inherited:
     checks: list[str] = field(default_factory=list)
 
 
-def _validate(raw: Any, function_timeout: float | None) -> tuple[VigilConfig | None, Problems]:
+def _validate(
+    raw: Any, function_timeout: float | None, base_dir: Path
+) -> tuple[VigilConfig | None, Problems]:
     problems: Problems = []
     if not isinstance(raw, dict):
         return None, [("(top level)", "expected a mapping with a 'groups' key")]
@@ -180,7 +190,13 @@ def _validate(raw: Any, function_timeout: float | None) -> tuple[VigilConfig | N
         groups_raw = {}
     for group_name, group_raw in groups_raw.items():
         group = _parse_group(
-            str(group_name), group_raw, defaults_raw, function_timeout, problems, inherited
+            str(group_name),
+            group_raw,
+            defaults_raw,
+            function_timeout,
+            base_dir,
+            problems,
+            inherited,
         )
         if group is not None:
             groups[group.name] = group
@@ -200,6 +216,7 @@ def _parse_group(
     raw: Any,
     defaults_raw: dict[str, Any],
     function_timeout: float | None,
+    base_dir: Path,
     problems: Problems,
     inherited: dict[str, _Inherited],
 ) -> GroupConfig | None:
@@ -242,7 +259,9 @@ def _parse_group(
                 )
             seen.setdefault(check_name, index)
         try:
-            check = _check_adapter().validate_python({**defaults_raw, **check_raw})
+            check = _check_adapter().validate_python(
+                {**defaults_raw, **check_raw}, context={"base_dir": base_dir}
+            )
         except ValidationError as exc:
             problems.extend(_problems(exc, check_path, check_raw, _model_for(check_raw)))
             continue

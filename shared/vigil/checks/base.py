@@ -39,12 +39,18 @@ class Status(StrEnum):
 
 @dataclass(frozen=True)
 class Probe:
-    """What one measurement of a target found."""
+    """What one measurement of a target found.
+
+    ``passed``: every condition held. ``warning``: it passed, but with a soft
+    failure that makes it ``degraded`` (a TLS certificate expiring soon); the
+    warning is then the result's reason.
+    """
 
     passed: bool
     reason: str
     latency_ms: float | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    warning: str | None = None
 
 
 @dataclass(frozen=True)
@@ -193,13 +199,16 @@ class Check(ABC):
         )
 
     def judge(self, probe: Probe) -> CheckResult:
-        """Failed conditions: unhealthy; passing but slower than ``degraded_after``: degraded."""
+        """Failed conditions: unhealthy; passing with a warning or slower than
+        ``degraded_after``: degraded (the warning first); else healthy."""
         if not probe.passed:
             return self._result(Status.UNHEALTHY, probe.reason, probe.latency_ms, probe.details)
+        soft = [probe.warning] if probe.warning else []
         limit = self.config.degraded_after
         if limit is not None and probe.latency_ms is not None and probe.latency_ms > limit * 1000:
-            reason = f"slow: {probe.latency_ms:.0f} ms > {limit * 1000:.0f} ms ({probe.reason})"
-            return self._result(Status.DEGRADED, reason, probe.latency_ms, probe.details)
+            soft.append(f"slow: {probe.latency_ms:.0f} ms > {limit * 1000:.0f} ms ({probe.reason})")
+        if soft:
+            return self._result(Status.DEGRADED, "; ".join(soft), probe.latency_ms, probe.details)
         return self._result(Status.HEALTHY, probe.reason, probe.latency_ms, probe.details)
 
     def _result(
