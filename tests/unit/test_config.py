@@ -501,3 +501,20 @@ def test_function_timeout_applies_to_inherited_timeouts_and_is_optional():
     # the built-in default 5s is judged too: a 3 s function leaves a check 750 ms
     with pytest.raises(ConfigError, match=r"timeout 5s \(the built-in default\).*at most 750ms"):
         parse_config({"groups": raw["groups"]}, function_timeout=3)
+
+
+@pytest.mark.parametrize(
+    ("expect", "path", "message"),
+    [
+        ({"equal": 5}, "expect.equal", "unknown key; did you mean `equals`?"),
+        ({"equals": 5, "exists": True}, "expect", "expected exactly one of"),
+        ({"less_than": "5"}, "expect.less_than", "expected a number"),
+        ({"matches": "(["}, "expect.matches", "not a valid regular expression"),
+    ],
+)
+def test_postgres_expect_errors_name_their_key_path(expect, path, message):
+    check = {"name": "db", "type": "postgres", "host": "h", "database": "d", "expect": expect}
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"groups": {"g": {"checks": [check]}}})
+    problems = dict(caught.value.problems)
+    assert message in problems[f"groups.g.checks[0].{path}"], problems

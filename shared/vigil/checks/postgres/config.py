@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from vigil.checks.expect import Expectation
 from vigil.checks.model import CheckConfig
 
 
@@ -17,6 +18,8 @@ class PostgresCheckConfig(CheckConfig):
     user: str | None = None
     password_secret: str | None = None
     query: str = "SELECT 1"
+    # judged on the first column of the first row, as a JSON value (see checks/expect.py)
+    expect: Expectation | None = None
     # As libpq's sslmode: no TLS, TLS without verifying the server, or TLS verifying
     # the certificate and host name (against ssl_root_cert, e.g. the RDS CA bundle).
     sslmode: Literal["disable", "require", "verify-full"] = "disable"
