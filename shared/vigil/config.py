@@ -1,142 +1,76 @@
-"""Check configuration: the YAML file of DESIGN.md, validated with pydantic.
+"""Check configuration: the YAML file described in the README, validated with pydantic.
 
 ``load_config(path)`` returns a ``VigilConfig`` or raises ``ConfigError`` naming
 the file and every bad key path at once (``groups.core.checks[1].url: ...``).
 Defaults are merged into each check before it is validated, so a check that
-inherits a value is judged exactly as if it had written it itself.
+inherits a value is judged exactly as if it had written it itself; a problem
+with an inherited value says where the value came from.
+
+Refused besides what each model refuses: a key written twice in one mapping
+(both lines named), an unknown key at any level (with the nearest known key
+suggested), a ``degraded_after`` not below its ``timeout``, and, when the
+function's timeout is given, a ``timeout`` too long to finish inside it.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
-from collections.abc import Mapping
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Union
 
-import yaml
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PositiveInt,
-    TypeAdapter,
-    ValidationError,
-    field_validator,
-)
+from pydantic import BaseModel, Field, PositiveInt, TypeAdapter, ValidationError
 
-from vigil.durations import parse_duration
+from vigil import budget
+from vigil.checks.model import NAME_PATTERN, CheckConfig, Defaults, StrictModel
+from vigil.checks.registry import REGISTRY, check_types, config_models
+from vigil.durations import format_duration
 from vigil.exceptions import ConfigError, UnknownGroupError
 from vigil.redact import redact_url
+from vigil.yaml_source import YamlSyntaxError, load_yaml
+
+__all__ = [
+    "CONFIG_ENV",
+    "DEFAULT_CONFIG",
+    "CheckConfig",
+    "ConfigError",
+    "Defaults",
+    "GroupConfig",
+    "VigilConfig",
+    "config_path",
+    "load_config",
+    "parse_config",
+]
 
 DEFAULT_CONFIG = "checks.yaml"
 CONFIG_ENV = "HEALTHCHECK_CONFIG"
-# libyaml's loader when PyYAML was built with it (the Lambda wheels are): same safe
-# subset of YAML, ~8x faster on a large config, which the cold start pays for.
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+TOP_LEVEL_KEYS = ("defaults", "groups")
+GROUP_KEYS = ("checks", "shards")
 
-Duration = Annotated[float, BeforeValidator(parse_duration)]
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 _NAME_RE = re.compile(NAME_PATTERN)
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Defaults(_Strict):
-    """Settings every check inherits unless it sets its own."""
-
-    timeout: Duration = Field(default=5.0, gt=0)
-    failure_threshold: PositiveInt = 2
-    success_threshold: PositiveInt = 1
-    degraded_after: Duration | None = Field(default=None, gt=0)
-    interval: Duration | None = Field(default=None, gt=0)
-    metrics: bool = True  # per-check CloudWatch metrics: the main cost of a deployment
-
-
-class CheckConfig(Defaults):
-    """Fields common to every check type."""
-
-    name: str = Field(pattern=NAME_PATTERN)
-    type: str
-    description: str | None = None
-
-    @property
-    def target(self) -> str:
-        """What the check points at, safe to show (no credentials)."""
-        raise NotImplementedError
-
-
-class HttpCheckConfig(CheckConfig):
-    type: Literal["http"]
-    url: str
-    method: Literal["GET", "HEAD", "POST", "PUT", "OPTIONS"] = "GET"
-    headers: dict[str, str] = Field(default_factory=dict)
-    body: str | None = None
-    expect_status: list[Annotated[int, Field(ge=100, le=599)]] | None = None
-    body_contains: str | None = None
-    follow_redirects: bool = True
-    verify_tls: bool = True
-    max_body_bytes: PositiveInt = 1_048_576
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^/\s?#]+", value):
-            raise ValueError("expected an http:// or https:// URL with a host")
-        return value
-
-    @field_validator("expect_status", mode="before")
-    @classmethod
-    def _one_status(cls, value: Any) -> Any:
-        return [value] if isinstance(value, int) else value
-
-    @property
-    def target(self) -> str:
-        return redact_url(self.url)
-
-
-class PostgresCheckConfig(CheckConfig):
-    type: Literal["postgres"]
-    host: str = Field(min_length=1)
-    port: int = Field(default=5432, ge=1, le=65535)
-    database: str = Field(min_length=1)
-    user: str | None = None
-    password_secret: str | None = None
-    query: str = "SELECT 1"
-    # As libpq's sslmode: no TLS, TLS without verifying the server, or TLS verifying
-    # the certificate and host name (against ssl_root_cert, e.g. the RDS CA bundle).
-    sslmode: Literal["disable", "require", "verify-full"] = "disable"
-    ssl_root_cert: str | None = None
-
-    @property
-    def target(self) -> str:
-        return f"postgres://{self.host}:{self.port}/{self.database}"
-
-
-class TcpCheckConfig(CheckConfig):
-    type: Literal["tcp"]
-    host: str = Field(min_length=1)
-    port: int = Field(ge=1, le=65535)
-
-    @property
-    def target(self) -> str:
-        return f"tcp://{self.host}:{self.port}"
-
-
-AnyCheckConfig = Annotated[
-    HttpCheckConfig | PostgresCheckConfig | TcpCheckConfig, Field(discriminator="type")
-]
-_CHECK_ADAPTER: TypeAdapter[Any] = TypeAdapter(AnyCheckConfig)
-CHECK_TYPES = ("http", "postgres", "tcp")
 _SECRET_KEYS = {"password", "secret", "token", "api_key", "dsn"}
+_LISTED_KEYS_AT_MOST = 6  # an unknown key with no near match lists the known ones up to this many
+
+Problems = list[tuple[str, str]]
 
 
-class GroupConfig(_Strict):
+@cache
+def _check_adapter() -> TypeAdapter[Any]:
+    """One check's validator: the union of every registered type's model, told apart by ``type``."""
+    models = config_models()
+    union: Any = models[0] if len(models) == 1 else Union[models]  # noqa: UP007 (built at runtime)
+    return TypeAdapter(Annotated[union, Field(discriminator="type")])
+
+
+class GroupConfig(StrictModel):
     name: str
-    checks: tuple[AnyCheckConfig, ...]
+    checks: tuple[CheckConfig, ...]
     shards: PositiveInt = 1
 
     def check(self, name: str) -> CheckConfig:
@@ -146,7 +80,7 @@ class GroupConfig(_Strict):
         raise KeyError(name)
 
 
-class VigilConfig(_Strict):
+class VigilConfig(StrictModel):
     source: str
     defaults: Defaults
     groups: dict[str, GroupConfig]
@@ -165,31 +99,74 @@ def config_path(environ: Mapping[str, str] | None = None) -> Path:
     return Path(environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
 
 
-def load_config(path: str | os.PathLike[str]) -> VigilConfig:
-    """Read and validate a config file; raise ``ConfigError`` listing every problem."""
+def load_config(
+    path: str | os.PathLike[str], *, function_timeout: float | None = None
+) -> VigilConfig:
+    """Read and validate a config file; raise ``ConfigError`` listing every problem.
+
+    ``function_timeout``: the Lambda function's timeout in seconds. When given,
+    every check's ``timeout`` must be at most ``budget.longest_check_timeout``
+    of it, or the run's deadline would cut the check on every run.
+    """
     source = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(source, [("(file)", f"cannot read the file: {exc.strerror}")]) from None
     try:
-        raw = yaml.load(text, Loader=_YAML_LOADER)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(source, [(where, f"not valid YAML: {problem}")]) from None
-    return parse_config(raw, source=source)
+        raw, duplicates = load_yaml(text)
+    except YamlSyntaxError as exc:
+        raise ConfigError(source, [(exc.where, f"not valid YAML: {exc.problem}")]) from None
+    problems: Problems = [
+        (
+            dup.key if dup.path == "(top level)" else f"{dup.path}.{dup.key}",
+            f"duplicate key {dup.key!r} (lines {dup.first_line} and {dup.second_line}); "
+            "YAML would silently keep only the last one",
+        )
+        for dup in duplicates
+    ]
+    config, found = _validate(raw, function_timeout, Path(path).parent)
+    problems += found
+    if problems or config is None:
+        raise ConfigError(source, problems)
+    return config.model_copy(update={"source": source})
 
 
-def parse_config(raw: Any, *, source: str = "<config>") -> VigilConfig:
-    """Validate an already-parsed config document (see ``load_config``)."""
-    problems: list[tuple[str, str]] = []
+def parse_config(
+    raw: Any,
+    *,
+    source: str = "<config>",
+    function_timeout: float | None = None,
+    base_dir: str | os.PathLike[str] | None = None,
+) -> VigilConfig:
+    """Validate an already-parsed config document (see ``load_config``).
+
+    ``base_dir``: where relative file paths (``ca_bundle``) are read from;
+    default the working directory.
+    """
+    config, problems = _validate(raw, function_timeout, Path(base_dir or "."))
+    if problems or config is None:
+        raise ConfigError(source, problems)
+    return config.model_copy(update={"source": source})
+
+
+@dataclass
+class _Inherited:
+    """Problems with a value every affected check took from ``defaults``: reported once there."""
+
+    message: str
+    checks: list[str] = field(default_factory=list)
+
+
+def _validate(
+    raw: Any, function_timeout: float | None, base_dir: Path
+) -> tuple[VigilConfig | None, Problems]:
+    problems: Problems = []
     if not isinstance(raw, dict):
-        raise ConfigError(source, [("(top level)", "expected a mapping with a 'groups' key")])
+        return None, [("(top level)", "expected a mapping with a 'groups' key")]
     for key in raw:
-        if key not in ("defaults", "groups"):
-            problems.append((str(key), "unknown key; expected 'defaults' or 'groups'"))
+        if key not in TOP_LEVEL_KEYS:
+            problems.append((str(key), _unknown_key(str(key), TOP_LEVEL_KEYS)))
 
     defaults_raw = raw.get("defaults") or {}
     defaults = Defaults()
@@ -200,29 +177,48 @@ def parse_config(raw: Any, *, source: str = "<config>") -> VigilConfig:
         try:
             defaults = Defaults.model_validate(defaults_raw)
         except ValidationError as exc:
-            bad = _problems(exc, "defaults", defaults_raw)
-            problems.extend(bad)
+            problems.extend(_problems(exc, "defaults", defaults_raw, Defaults))
             bad_keys = {str(err["loc"][0]) for err in exc.errors() if err["loc"]}
             defaults_raw = {k: v for k, v in defaults_raw.items() if k not in bad_keys}
             defaults = Defaults.model_validate(defaults_raw)
 
+    inherited: dict[str, _Inherited] = {}
     groups: dict[str, GroupConfig] = {}
     groups_raw = raw.get("groups")
     if not isinstance(groups_raw, dict) or not groups_raw:
         problems.append(("groups", "expected a mapping of at least one group name to its checks"))
         groups_raw = {}
     for group_name, group_raw in groups_raw.items():
-        group = _parse_group(str(group_name), group_raw, defaults_raw, problems)
+        group = _parse_group(
+            str(group_name),
+            group_raw,
+            defaults_raw,
+            function_timeout,
+            base_dir,
+            problems,
+            inherited,
+        )
         if group is not None:
             groups[group.name] = group
+    for path, finding in inherited.items():
+        shown = ", ".join(finding.checks[:3]) + (
+            f" and {len(finding.checks) - 3} more" if len(finding.checks) > 3 else ""
+        )
+        problems.append((path, f"{finding.message} (inherited by {shown})"))
 
     if problems:
-        raise ConfigError(source, problems)
-    return VigilConfig(source=source, defaults=defaults, groups=groups)
+        return None, problems
+    return VigilConfig(source="<config>", defaults=defaults, groups=groups), []
 
 
 def _parse_group(
-    name: str, raw: Any, defaults_raw: dict[str, Any], problems: list[tuple[str, str]]
+    name: str,
+    raw: Any,
+    defaults_raw: dict[str, Any],
+    function_timeout: float | None,
+    base_dir: Path,
+    problems: Problems,
+    inherited: dict[str, _Inherited],
 ) -> GroupConfig | None:
     path = f"groups.{name}"
     start = len(problems)
@@ -232,8 +228,8 @@ def _parse_group(
         problems.append((path, "expected a mapping with a 'checks' list"))
         return None
     for key in raw:
-        if key not in ("checks", "shards"):
-            problems.append((f"{path}.{key}", "unknown key; expected 'checks' or 'shards'"))
+        if key not in GROUP_KEYS:
+            problems.append((f"{path}.{key}", _unknown_key(str(key), GROUP_KEYS)))
     shards = raw.get("shards", 1)
     if isinstance(shards, bool) or not isinstance(shards, int) or not 1 <= shards <= 100:
         problems.append(
@@ -263,29 +259,148 @@ def _parse_group(
                 )
             seen.setdefault(check_name, index)
         try:
-            checks.append(_CHECK_ADAPTER.validate_python({**defaults_raw, **check_raw}))
+            check = _check_adapter().validate_python(
+                {**defaults_raw, **check_raw}, context={"base_dir": base_dir}
+            )
         except ValidationError as exc:
-            problems.extend(_problems(exc, check_path, check_raw))
+            problems.extend(_problems(exc, check_path, check_raw, _model_for(check_raw)))
+            continue
+        _check_timeouts(
+            check, check_path, check_raw, defaults_raw, function_timeout, problems, inherited
+        )
+        checks.append(check)
     if len(problems) > start:
         return None
     return GroupConfig(name=name, checks=tuple(checks), shards=shards)
 
 
-def _problems(exc: ValidationError, prefix: str, raw: Mapping[str, Any]) -> list[tuple[str, str]]:
+def _check_timeouts(
+    check: CheckConfig,
+    path: str,
+    raw: Mapping[str, Any],
+    defaults_raw: Mapping[str, Any],
+    function_timeout: float | None,
+    problems: Problems,
+    inherited: dict[str, _Inherited],
+) -> None:
+    """Refuse a ``degraded_after`` not below ``timeout`` and a ``timeout`` the function cannot hold.
+
+    A value the check wrote is reported at the check's key; a value it took
+    from ``defaults`` is reported once at ``defaults.<key>``, naming the checks.
+    """
+
+    def origin(key: str) -> str:
+        if key in raw:
+            return ""
+        if key in defaults_raw:
+            return f" (from defaults.{key})"
+        return " (the built-in default)"
+
+    def report(key: str, message: str) -> None:
+        if key in raw:
+            problems.append((f"{path}.{key}", message))
+        else:
+            where = f"defaults.{key}"
+            inherited.setdefault(where, _Inherited(message)).checks.append(path)
+
+    limit = None if function_timeout is None else budget.longest_check_timeout(function_timeout)
+    if limit is not None and check.timeout > limit:
+        reserve = budget.reserve_for(function_timeout)
+        report(
+            "timeout",
+            f"timeout {format_duration(check.timeout)}{origin('timeout')} cannot finish inside "
+            f"the function's timeout of {format_duration(function_timeout)}: a check's timeout "
+            f"may be at most {format_duration(limit)} (each run keeps "
+            f"{format_duration(reserve)} to store results and send alerts and "
+            f"{format_duration(budget.END_MARGIN)} to return, and a check may overrun its "
+            f"timeout by {format_duration(budget.HARD_TIMEOUT_GRACE)} before it is cut); "
+            "lower the timeout or raise the function's Timeout",
+        )
+    slow = check.degraded_after
+    if slow is not None and slow >= check.timeout:
+        # Reported at the key the check wrote itself (degraded_after first); if it wrote
+        # neither, both came from defaults and the finding belongs there.
+        key = "degraded_after" if "degraded_after" in raw or "timeout" not in raw else "timeout"
+        report(
+            key,
+            f"degraded_after {format_duration(slow)}{origin('degraded_after')} is not below "
+            f"timeout {format_duration(check.timeout)}{origin('timeout')}: a check is cut at its "
+            "timeout, so it could never be reported degraded; set degraded_after below timeout",
+        )
+
+
+def _model_for(raw: Mapping[str, Any]) -> type[BaseModel]:
+    entry = REGISTRY.get(raw.get("type")) if isinstance(raw.get("type"), str) else None
+    return entry.config_model() if entry is not None else CheckConfig
+
+
+def _unknown_key(key: str, known: Sequence[str]) -> str:
+    """``unknown key; did you mean `timeout`?``, or the known keys when none is near."""
+    lowered = {name.lower(): name for name in known}
+    near = difflib.get_close_matches(key.lower(), list(lowered), n=1, cutoff=0.6)
+    if near:
+        return f"unknown key; did you mean `{lowered[near[0]]}`?"
+    if len(known) <= _LISTED_KEYS_AT_MOST:
+        return f"unknown key; expected one of: {', '.join(sorted(known))}"
+    return "unknown key (see the README's key tables for this check type)"
+
+
+def _known_keys(model: type[BaseModel], loc: Sequence[Any]) -> list[str]:
+    """The keys allowed in the mapping at ``loc`` inside ``model`` (nested models included)."""
+    annotation: Any = model
+    for part in loc:
+        annotation = _step(annotation, part)
+        if annotation is None:
+            return []
+    return sorted({name for m in _models_in(annotation) for name in m.model_fields})
+
+
+def _step(annotation: Any, part: Any) -> Any:
+    for candidate in _unwrap(annotation):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            if isinstance(part, str) and part in candidate.model_fields:
+                return candidate.model_fields[part].annotation
+            continue
+        origin, args = typing.get_origin(candidate), typing.get_args(candidate)
+        if origin in (list, tuple, set, frozenset) and args and isinstance(part, int):
+            return args[0]
+        if origin is dict and len(args) == 2:
+            return args[1]
+    return None
+
+
+def _unwrap(annotation: Any) -> list[Any]:
+    """The alternatives of an annotation: ``Annotated``, ``X | None`` and unions unwrapped."""
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _unwrap(typing.get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
+        return [alt for arg in typing.get_args(annotation) for alt in _unwrap(arg)]
+    return [annotation]
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    return [a for a in _unwrap(annotation) if isinstance(a, type) and issubclass(a, BaseModel)]
+
+
+def _problems(
+    exc: ValidationError, prefix: str, raw: Mapping[str, Any], model: type[BaseModel]
+) -> Problems:
     """Turn pydantic errors into ``(key path, message)`` pairs without echoing secrets."""
-    found: list[tuple[str, str]] = []
+    found: Problems = []
     for err in exc.errors(include_url=False):
         loc = list(err["loc"])
         if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
             got = raw.get("type")
+            known = ", ".join(check_types())
             message = (
-                f"unknown check type {got!r}; expected one of: {', '.join(CHECK_TYPES)}"
+                f"unknown check type {got!r}; expected one of: {known}"
                 if got is not None
-                else f"missing 'type'; expected one of: {', '.join(CHECK_TYPES)}"
+                else f"missing 'type'; expected one of: {known}"
             )
             found.append((f"{prefix}.type", message))
             continue
-        if loc and loc[0] in CHECK_TYPES:
+        if model is not Defaults and loc and loc[0] in check_types():
             loc = loc[1:]  # drop the discriminator pydantic puts first
         path = prefix + "".join(
             f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc
@@ -293,11 +408,12 @@ def _problems(exc: ValidationError, prefix: str, raw: Mapping[str, Any]) -> list
         key = str(loc[0]) if loc else ""
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            if key in _SECRET_KEYS or "password" in key:
+            extra = str(loc[-1])
+            if extra in _SECRET_KEYS or "password" in extra:
                 message = "inline secrets are not allowed; name a Secrets Manager secret instead"
-                message += " (password_secret)" if "password" in key else ""
+                message += " (password_secret)" if "password" in extra else ""
             else:
-                message = "unknown key for this check type"
+                message = _unknown_key(extra, _known_keys(model, loc[:-1]))
         elif err["type"] == "missing":
             message = "required key is missing"
         elif "input" in err and key not in _SECRET_KEYS and err["type"] != "value_error":

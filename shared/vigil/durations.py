@@ -36,7 +36,7 @@ def format_duration(seconds: float) -> str:
     """Render seconds the way a person would write them in the config."""
     if seconds < 1:
         return f"{round(seconds * 1000)}ms"
-    for unit, size in (("h", 3600), ("m", 60)):
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size and seconds % size == 0:
             return f"{int(seconds // size)}{unit}"
     return f"{seconds:g}s"

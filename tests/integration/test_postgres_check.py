@@ -79,7 +79,9 @@ def test_failing_query_is_unhealthy(aws, invoke, write_config, postgres_server):
 def test_missing_secret_is_error(aws, invoke, write_config, postgres_server):
     write_config(pg_config(postgres_server, secret="vigil/db/absent"))
     result = invoke("databases", minute(0))["results"][0]
-    assert result["status"] == "error" and "vigil/db/absent" in result["reason"]
+    assert result["status"] == "error"
+    assert result["reason"].startswith("secret 'vigil/db/absent': not found")
+    assert "GetParameterError" not in result["reason"]
 
 
 def test_stopped_server_is_unhealthy_then_recovers(aws, invoke, write_config, postgres_server):
@@ -106,3 +108,64 @@ def test_sslmode_require_against_a_server_without_tls_is_unhealthy(
     result = invoke("databases", minute(0))["results"][0]
     assert result["status"] == "unhealthy"
     assert result["reason"].startswith("connection failed")
+
+
+EXPECT_CASES = {
+    # name: (query, expect, status, reason)
+    "int-ok": ("SELECT 42", "{equals: 42}", "healthy", "query succeeded: first value 42"),
+    "int-vs-text": (
+        "SELECT '42'",
+        "{equals: 42}",
+        "unhealthy",
+        'first value is "42" (a string), expected 42 (a number)',
+    ),
+    "numeric": ("SELECT 1.50::numeric", "{less_than: 2}", "healthy", None),
+    "lag-too-high": (
+        "SELECT interval '90 seconds'",
+        "{less_than: 30}",
+        "unhealthy",
+        "first value is 90.0, expected less than 30",
+    ),
+    "depth": ("SELECT count(*) FROM pg_stat_activity", "{greater_than: 0}", "healthy", None),
+    "bool": ("SELECT true", "{equals: true}", "healthy", None),
+    "bool-vs-int": ("SELECT 1", "{equals: true}", "unhealthy", None),
+    "version": ("SELECT version()", "{matches: '^PostgreSQL [0-9]+'}", "healthy", None),
+    "jsonb": ("""SELECT '{"a": [1, "x"]}'::jsonb""", "{equals: {a: [1, x]}}", "healthy", None),
+    "null-exists": (
+        "SELECT NULL",
+        "{exists: true}",
+        "unhealthy",
+        "first value is null, expected to exist",
+    ),
+    "no-rows": (
+        "SELECT 1 WHERE false",
+        "{equals: 1}",
+        "unhealthy",
+        "query returned no rows, expected 1",
+    ),
+    "no-rows-ok": ("SELECT 1 WHERE false", "{exists: false}", "healthy", None),
+    "date": ("SELECT date '2026-01-02'", "{equals: 2026-01-02}", "healthy", None),
+}
+
+
+def test_expect_judges_the_first_value_by_json_type(aws, invoke, write_config, postgres_server):
+    aws.put_secret("vigil/db/monitor", postgres_server.monitor_password)
+    checks = "".join(
+        f"""
+          - name: {name}
+            type: postgres
+            host: {postgres_server.host}
+            port: {postgres_server.port}
+            database: app
+            user: monitor
+            password_secret: vigil/db/monitor
+            query: {json.dumps(query)}
+            expect: {expect}"""
+        for name, (query, expect, _, _) in EXPECT_CASES.items()
+    )
+    write_config(f"groups:\n  databases:\n    checks:{checks}\n")
+    results = {r["check"]: r for r in invoke("databases", minute(0))["results"]}
+    for name, (_, _, status, reason) in EXPECT_CASES.items():
+        assert results[name]["status"] == status, (name, results[name])
+        if reason is not None:
+            assert results[name]["reason"] == reason, name

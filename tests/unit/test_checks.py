@@ -6,8 +6,8 @@ import pytest
 
 from vigil.checks import REGISTRY, CheckResources, Probe, Status, build_check
 from vigil.checks.base import Check
-from vigil.checks.http import HttpCheck
-from vigil.checks.postgres import _parse_secret, _pg_message
+from vigil.checks.http.check import HttpCheck
+from vigil.checks.postgres.check import _parse_secret, _pg_message
 from vigil.config import parse_config
 from vigil.exceptions import CheckSetupError
 
@@ -133,3 +133,97 @@ def test_pg_server_errors_are_one_line():
 def test_missing_secret_store_is_a_setup_error(resources):
     with pytest.raises(CheckSetupError):
         resources.secret("x")
+
+
+def test_registry_gives_model_and_check_of_every_type():
+    from vigil.checks.model import CheckConfig
+    from vigil.checks.registry import config_models
+
+    assert [model.model_fields["type"].annotation.__args__[0] for model in config_models()] == list(
+        sorted(REGISTRY)
+    )
+    for type_name, entry in REGISTRY.items():
+        assert issubclass(entry.config_model(), CheckConfig)
+        assert entry.check_class().type_name == type_name
+
+
+def test_loading_a_config_imports_no_check_library(tmp_path):
+    """Cold start: the config models are light; httpx and pg8000 come with their checks only."""
+    import subprocess
+    import sys
+    import textwrap
+
+    path = tmp_path / "checks.yaml"
+    path.write_text(
+        textwrap.dedent(
+            """
+            groups:
+              core:
+                checks:
+                  - {name: api, type: http, url: "https://h/"}
+                  - {name: db, type: postgres, host: h, database: d, user: u}
+                  - {name: port, type: tcp, host: h, port: 1}
+            """
+        )
+    )
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from vigil.config import load_config
+        from vigil.checks import build_check, CheckResources
+        config = load_config({str(path)!r})
+        loaded = sorted(m for m in ("httpx", "httpcore", "pg8000") if m in sys.modules)
+        assert not loaded, loaded
+        build_check(config.group("core").check("port"), CheckResources())
+        assert "pg8000" not in sys.modules and "httpx" not in sys.modules
+        build_check(config.group("core").check("api"), CheckResources())
+        assert "httpx" in sys.modules and "pg8000" not in sys.modules
+        print("ok")
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+
+
+def test_every_encoding_of_a_remembered_secret_is_masked_in_reason_and_nested_details(resources):
+    import base64
+    import json
+    from urllib.parse import quote, quote_plus
+
+    check = HttpCheck(
+        config_of(
+            name="c",
+            type="http",
+            url="http://h/",
+            headers={"Authorization": "Basic " + base64.b64encode(b"ann:pa ss/1").decode()},
+        ),
+        resources,
+    )
+    encodings = [
+        "pa ss/1",
+        quote("pa ss/1", safe=""),
+        quote_plus("pa ss/1"),
+        base64.b64encode(b"ann:pa ss/1").decode(),
+        base64.b64encode(b"pa ss/1").decode(),
+        json.dumps("ann:pa ss/1")[1:-1],
+    ]
+    for shown in encodings:
+        result = check.judge(Probe(False, f"echo {shown}", 1.0, {"seen": [{"line": shown}]}))
+        assert shown not in result.reason and "***" in result.reason
+        assert result.details["seen"] == [{"line": "***"}]
+
+
+def test_an_unforeseen_error_quotes_only_a_short_printable_masked_excerpt(resources):
+    check = Exploding(
+        config_of(name="c", type="http", url="http://u:hunter22@h/"),
+        resources,
+        ValueError("junk \x00\x1b" + "hunter22" + "z" * 500),
+    )
+    check.remember_url(check.config.url)
+    result = asyncio.run(check.run())
+    assert result.reason.startswith("check failed to run: ValueError: junk ??***zzz")
+    assert result.reason.endswith("...") and len(result.reason) <= 40 + 80
+    assert "hunter22" not in result.reason

@@ -2,7 +2,9 @@ import textwrap
 
 import pytest
 
-from vigil.config import HttpCheckConfig, PostgresCheckConfig, load_config, parse_config
+from vigil.checks.http.config import HttpCheckConfig
+from vigil.checks.postgres.config import PostgresCheckConfig
+from vigil.config import load_config, parse_config
 from vigil.exceptions import ConfigError, UnknownGroupError
 
 
@@ -196,3 +198,323 @@ def test_example_config_in_repository_is_valid():
 
     config = load_config(Path(__file__).parents[2] / "functions" / "runner" / "checks.yaml")
     assert config.groups
+
+
+# --- refusals: duplicate keys, unknown keys, timeouts -------------------------------------
+
+
+def problems_of(tmp_path, text, **kwargs):
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, text), **kwargs)
+    return dict(caught.value.problems), str(caught.value)
+
+
+def test_duplicate_keys_are_refused_with_both_lines_and_every_other_problem(tmp_path):
+    problems, message = problems_of(
+        tmp_path,
+        """
+        groups:
+          core:
+            checks:
+              - name: api
+                type: http
+                url: https://a.example/
+                url: https://b.example/
+          core:
+            checks:
+              - {name: db, type: tcp, host: h, port: 1, port: 2}
+        groups:
+          other: {checks: [{name: x, type: tcp, host: h, port: 1, timout: 2s}]}
+        """,
+    )
+    assert problems["groups.core.checks[0].url"] == (
+        "duplicate key 'url' (lines 7 and 8); YAML would silently keep only the last one"
+    )
+    assert "duplicate key 'core' (lines 3 and 9)" in problems["groups.core"]
+    assert "lines 2 and 12" in problems["groups"]
+    assert "(lines 11 and 11)" in problems["groups.core.checks[0].port"]
+    # the rest of the document is still judged: every problem at once
+    assert problems["groups.other.checks[0].timout"] == "unknown key; did you mean `timeout`?"
+    assert "5 problems" in message
+
+
+def test_merge_keys_may_be_overridden_without_a_duplicate(tmp_path):
+    config = load_config(
+        write(
+            tmp_path,
+            """
+            groups:
+              core:
+                checks:
+                  - &base {name: a, type: tcp, host: h, port: 1}
+                  - <<: *base
+                    name: b
+                    port: 2
+            """,
+        )
+    )
+    assert [c.port for c in config.group("core").checks] == [1, 2]
+
+
+def test_duplicate_detection_keeps_libyaml_when_available():
+    import yaml
+
+    from vigil.yaml_source import _DuplicateRefusingLoader
+
+    if hasattr(yaml, "CSafeLoader"):
+        assert issubclass(_DuplicateRefusingLoader, yaml.CSafeLoader)
+    else:  # pragma: no cover - PyYAML without libyaml
+        assert issubclass(_DuplicateRefusingLoader, yaml.SafeLoader)
+
+
+@pytest.mark.parametrize(
+    ("raw", "path", "message"),
+    [
+        (
+            {
+                "group": {},
+                "groups": {"g": {"checks": [{"name": "a", "type": "tcp", "host": "h", "port": 1}]}},
+            },
+            "group",
+            "unknown key; did you mean `groups`?",
+        ),
+        (
+            {
+                "defualts": {},
+                "groups": {"g": {"checks": [{"name": "a", "type": "tcp", "host": "h", "port": 1}]}},
+            },
+            "defualts",
+            "unknown key; did you mean `defaults`?",
+        ),
+        (
+            {
+                "groups": {
+                    "g": {
+                        "shard": 2,
+                        "checks": [{"name": "a", "type": "tcp", "host": "h", "port": 1}],
+                    }
+                }
+            },
+            "groups.g.shard",
+            "unknown key; did you mean `shards`?",
+        ),
+        (
+            {
+                "groups": {
+                    "g": {
+                        "cheks": [],
+                        "checks": [{"name": "a", "type": "tcp", "host": "h", "port": 1}],
+                    }
+                }
+            },
+            "groups.g.cheks",
+            "unknown key; did you mean `checks`?",
+        ),
+        (
+            {
+                "defaults": {"Timeout": "2s"},
+                "groups": {"g": {"checks": [{"name": "a", "type": "tcp", "host": "h", "port": 1}]}},
+            },
+            "defaults.Timeout",
+            "unknown key; did you mean `timeout`?",
+        ),
+        (
+            {
+                "groups": {
+                    "g": {
+                        "checks": [
+                            {"name": "a", "type": "http", "url": "http://h/", "expect_staus": 200}
+                        ]
+                    }
+                }
+            },
+            "groups.g.checks[0].expect_staus",
+            "unknown key; did you mean `expect_status`?",
+        ),
+        (
+            {
+                "groups": {
+                    "g": {
+                        "checks": [
+                            {
+                                "name": "a",
+                                "type": "postgres",
+                                "host": "h",
+                                "database": "d",
+                                "querry": "x",
+                            }
+                        ]
+                    }
+                }
+            },
+            "groups.g.checks[0].querry",
+            "unknown key; did you mean `query`?",
+        ),
+        (
+            {
+                "groups": {
+                    "g": {
+                        "checks": [{"name": "a", "type": "tcp", "host": "h", "port": 1, "zzz": 1}]
+                    }
+                }
+            },
+            "groups.g.checks[0].zzz",
+            "unknown key (see the README's key tables for this check type)",
+        ),
+        (
+            {
+                "nonsense": 1,
+                "groups": {"g": {"checks": [{"name": "a", "type": "tcp", "host": "h", "port": 1}]}},
+            },
+            "nonsense",
+            "unknown key; expected one of: defaults, groups",
+        ),
+    ],
+)
+def test_unknown_keys_suggest_the_nearest_known_key(raw, path, message):
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw)
+    assert dict(caught.value.problems)[path] == message
+
+
+def test_unknown_keys_of_one_type_are_suggested_from_that_type_only():
+    # `port` is a key of tcp checks, not of http ones: no suggestion points at another type
+    with pytest.raises(ConfigError) as caught:
+        parse_config(
+            {
+                "groups": {
+                    "g": {
+                        "checks": [{"name": "a", "type": "http", "url": "http://h/", "host": "h"}]
+                    }
+                }
+            }
+        )
+    assert "host" not in dict(caught.value.problems)["groups.g.checks[0].host"].split("`")[1:2]
+
+
+def test_degraded_after_not_below_timeout_is_refused_at_the_key_the_check_wrote():
+    with pytest.raises(ConfigError) as caught:
+        parse_config(
+            {
+                "groups": {
+                    "g": {
+                        "checks": [
+                            {
+                                "name": "a",
+                                "type": "tcp",
+                                "host": "h",
+                                "port": 1,
+                                "timeout": "2s",
+                                "degraded_after": "2s",
+                            },
+                            {
+                                "name": "b",
+                                "type": "tcp",
+                                "host": "h",
+                                "port": 1,
+                                "degraded_after": "6s",
+                            },
+                        ]
+                    }
+                }
+            }
+        )
+    problems = dict(caught.value.problems)
+    assert problems["groups.g.checks[0].degraded_after"].startswith(
+        "degraded_after 2s is not below timeout 2s: a check is cut at its timeout"
+    )
+    assert problems["groups.g.checks[1].degraded_after"].startswith(
+        "degraded_after 6s is not below timeout 5s (the built-in default)"
+    )
+
+
+def test_degraded_after_inherited_from_defaults_says_where_it_came_from():
+    checks = [
+        {"name": "short", "type": "tcp", "host": "h", "port": 1, "timeout": "1s"},
+        {"name": "long", "type": "tcp", "host": "h", "port": 1, "timeout": "10s"},
+    ]
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"defaults": {"degraded_after": "3s"}, "groups": {"g": {"checks": checks}}})
+    assert dict(caught.value.problems) == {
+        "groups.g.checks[0].timeout": "degraded_after 3s (from defaults.degraded_after) is not "
+        "below timeout 1s: a check is cut at its timeout, so it could never be reported "
+        "degraded; set degraded_after below timeout"
+    }
+
+
+def test_degraded_after_and_timeout_both_from_defaults_are_reported_once_at_defaults():
+    checks = [{"name": f"c{i}", "type": "tcp", "host": "h", "port": 1} for i in range(5)]
+    with pytest.raises(ConfigError) as caught:
+        parse_config(
+            {
+                "defaults": {"degraded_after": "4s", "timeout": "4s"},
+                "groups": {"g": {"checks": checks}},
+            }
+        )
+    problems = caught.value.problems
+    assert [path for path, _ in problems] == ["defaults.degraded_after"]
+    assert problems[0][1].startswith(
+        "degraded_after 4s (from defaults.degraded_after) is not below timeout 4s "
+        "(from defaults.timeout)"
+    )
+    assert problems[0][1].endswith(
+        "(inherited by groups.g.checks[0], groups.g.checks[1], groups.g.checks[2] and 2 more)"
+    )
+
+
+def test_a_timeout_the_function_cannot_hold_is_refused_with_the_limit_and_why(tmp_path):
+    from vigil.budget import longest_check_timeout
+
+    assert longest_check_timeout(60) == 43.5  # the figure the message below quotes
+    problems, _ = problems_of(
+        tmp_path,
+        """
+        groups:
+          core:
+            checks:
+              - {name: slow, type: tcp, host: h, port: 1, timeout: 2m}
+              - {name: fine, type: tcp, host: h, port: 1, timeout: 43.5s}
+        """,
+        function_timeout=60,
+    )
+    assert problems == {
+        "groups.core.checks[0].timeout": "timeout 2m cannot finish inside the function's timeout "
+        "of 1m: a check's timeout may be at most 43.5s (each run keeps 15s to store results and "
+        "send alerts and 500ms to return, and a check may overrun its timeout by 1s before it "
+        "is cut); lower the timeout or raise the function's Timeout"
+    }
+
+
+def test_function_timeout_applies_to_inherited_timeouts_and_is_optional():
+    raw = {
+        "defaults": {"timeout": "30s"},
+        "groups": {"g": {"checks": [{"name": "a", "type": "tcp", "host": "h", "port": 1}]}},
+    }
+    assert parse_config(raw).group("g").check("a").timeout == 30  # no function timeout given
+    assert parse_config(raw, function_timeout=60).group("g").check("a").timeout == 30
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw, function_timeout=30)
+    [(path, message)] = caught.value.problems
+    assert path == "defaults.timeout"
+    assert message.startswith("timeout 30s (from defaults.timeout) cannot finish inside")
+    assert "at most 21s" in message and message.endswith("(inherited by groups.g.checks[0])")
+    # the built-in default 5s is judged too: a 3 s function leaves a check 750 ms
+    with pytest.raises(ConfigError, match=r"timeout 5s \(the built-in default\).*at most 750ms"):
+        parse_config({"groups": raw["groups"]}, function_timeout=3)
+
+
+@pytest.mark.parametrize(
+    ("expect", "path", "message"),
+    [
+        ({"equal": 5}, "expect.equal", "unknown key; did you mean `equals`?"),
+        ({"equals": 5, "exists": True}, "expect", "expected exactly one of"),
+        ({"less_than": "5"}, "expect.less_than", "expected a number"),
+        ({"matches": "(["}, "expect.matches", "not a valid regular expression"),
+    ],
+)
+def test_postgres_expect_errors_name_their_key_path(expect, path, message):
+    check = {"name": "db", "type": "postgres", "host": "h", "database": "d", "expect": expect}
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"groups": {"g": {"checks": [check]}}})
+    problems = dict(caught.value.problems)
+    assert message in problems[f"groups.g.checks[0].{path}"], problems

@@ -29,7 +29,8 @@ def test_parse_duration_refuses(bad):
 
 
 @pytest.mark.parametrize(
-    ("seconds", "text"), [(0.5, "500ms"), (60, "1m"), (3600, "1h"), (90, "90s")]
+    ("seconds", "text"),
+    [(0.5, "500ms"), (60, "1m"), (3600, "1h"), (90, "90s"), (86400 * 14, "14d"), (90000, "25h")],
 )
 def test_format_duration(seconds, text):
     assert format_duration(seconds) == text

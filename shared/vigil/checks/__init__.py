@@ -1,29 +1,32 @@
-"""Check types, registered once by their config ``type``.
+"""Check types, registered once by their config ``type`` (see ``vigil.checks.registry``).
 
-Modules are imported on first use so that a group without a postgres check
-never pays for importing pg8000.
+Each type's check module is imported on first use, so that a group without a
+postgres check never pays for importing pg8000.
 """
 
 from __future__ import annotations
 
-import importlib
-
 from vigil.checks.base import Check, CheckResources, CheckResult, Probe, Status
-from vigil.config import CheckConfig
+from vigil.checks.model import CheckConfig
+from vigil.checks.registry import REGISTRY, CheckType, check_types
 
-# type -> "module:Class". One line to add a check type (plus its config model).
-REGISTRY: dict[str, str] = {
-    "http": "vigil.checks.http:HttpCheck",
-    "postgres": "vigil.checks.postgres:PostgresCheck",
-    "tcp": "vigil.checks.tcp:TcpCheck",
-}
-
-__all__ = ["REGISTRY", "Check", "CheckResources", "CheckResult", "Probe", "Status", "build_check"]
+__all__ = [
+    "REGISTRY",
+    "Check",
+    "CheckResources",
+    "CheckResult",
+    "CheckType",
+    "Probe",
+    "Status",
+    "build_check",
+    "check_class",
+    "check_types",
+]
 
 
 def check_class(type_name: str) -> type[Check]:
-    module_name, _, class_name = REGISTRY[type_name].partition(":")
-    return getattr(importlib.import_module(module_name), class_name)
+    """The check class registered for ``type_name`` (imports its module on first use)."""
+    return REGISTRY[type_name].check_class()
 
 
 def build_check(config: CheckConfig, resources: CheckResources) -> Check:

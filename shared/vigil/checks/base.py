@@ -16,9 +16,18 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from vigil.config import CheckConfig
+from vigil.checks.model import CheckConfig
 from vigil.exceptions import CheckSetupError
-from vigil.redact import scrub
+from vigil.redact import (
+    authorization_forms,
+    credential_forms,
+    excerpt,
+    header_forms,
+    printable,
+    scrub,
+    secret_forms,
+    url_credential_forms,
+)
 
 
 class Status(StrEnum):
@@ -30,12 +39,18 @@ class Status(StrEnum):
 
 @dataclass(frozen=True)
 class Probe:
-    """What one measurement of a target found."""
+    """What one measurement of a target found.
+
+    ``passed``: every condition held. ``warning``: it passed, but with a soft
+    failure that makes it ``degraded`` (a TLS certificate expiring soon); the
+    warning is then the result's reason.
+    """
 
     passed: bool
     reason: str
     latency_ms: float | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    warning: str | None = None
 
 
 @dataclass(frozen=True)
@@ -125,15 +140,38 @@ class Check(ABC):
     def __init__(self, config: CheckConfig, resources: CheckResources):
         self.config = config
         self.resources = resources
-        self._secrets: list[str] = []
+        self._secrets: set[str] = set()
 
     @property
     def name(self) -> str:
         return self.config.name
 
     def remember_secret(self, value: str) -> None:
-        """Register a credential so that no reason or detail can ever show it."""
-        self._secrets.append(value)
+        """Register a credential so that no reason or detail can ever show it, in any form.
+
+        Every form is registered: plain, URL-encoded, base64, JSON-escaped.
+        """
+        self._secrets |= secret_forms(value)
+
+    def remember_credentials(self, user: str, password: str) -> None:
+        """Register a password and ``user:password`` (as HTTP Basic auth sends it)."""
+        self._secrets |= credential_forms(user, password)
+
+    def remember_authorization(self, value: str) -> None:
+        """Register an ``Authorization`` value and its credential (``Basic``: user:password)."""
+        self._secrets |= authorization_forms(value)
+
+    def remember_header(self, name: str, value: str) -> None:
+        """Register a request header's value if the header carries a credential."""
+        self._secrets |= header_forms(name, value)
+
+    def remember_url(self, url: str) -> None:
+        """Register the user:password written in a URL, if any."""
+        self._secrets |= url_credential_forms(url)
+
+    def excerpt(self, text: str | bytes) -> str:
+        """A short printable quote of what the target sent, credentials masked first."""
+        return excerpt(text, self._secrets)
 
     @abstractmethod
     async def probe(self) -> Probe:
@@ -149,7 +187,9 @@ class Check(ABC):
         except CheckSetupError as exc:
             return self._result(Status.ERROR, str(exc))
         except Exception as exc:  # a bug or an unforeseen library error: this check only
-            return self._result(Status.ERROR, f"check failed to run: {type(exc).__name__}: {exc}")
+            # the message may quote what the target sent: a short, masked excerpt only
+            reason = f"check failed to run: {type(exc).__name__}: {self.excerpt(str(exc))}"
+            return self._result(Status.ERROR, reason)
         return self.judge(probe)
 
     def timed_out(self, hard_timeout: float, elapsed_ms: float) -> CheckResult:
@@ -159,13 +199,16 @@ class Check(ABC):
         )
 
     def judge(self, probe: Probe) -> CheckResult:
-        """Failed conditions: unhealthy; passing but slower than ``degraded_after``: degraded."""
+        """Failed conditions: unhealthy; passing with a warning or slower than
+        ``degraded_after``: degraded (the warning first); else healthy."""
         if not probe.passed:
             return self._result(Status.UNHEALTHY, probe.reason, probe.latency_ms, probe.details)
+        soft = [probe.warning] if probe.warning else []
         limit = self.config.degraded_after
         if limit is not None and probe.latency_ms is not None and probe.latency_ms > limit * 1000:
-            reason = f"slow: {probe.latency_ms:.0f} ms > {limit * 1000:.0f} ms ({probe.reason})"
-            return self._result(Status.DEGRADED, reason, probe.latency_ms, probe.details)
+            soft.append(f"slow: {probe.latency_ms:.0f} ms > {limit * 1000:.0f} ms ({probe.reason})")
+        if soft:
+            return self._result(Status.DEGRADED, "; ".join(soft), probe.latency_ms, probe.details)
         return self._result(Status.HEALTHY, probe.reason, probe.latency_ms, probe.details)
 
     def _result(
@@ -176,8 +219,17 @@ class Check(ABC):
         details: dict[str, Any] | None = None,
     ) -> CheckResult:
         details = {"target": self.config.target, **(details or {})}
-        reason = scrub(reason.splitlines()[0] if reason else "", self._secrets)[:300]
-        details = {
-            k: scrub(v, self._secrets) if isinstance(v, str) else v for k, v in details.items()
-        }
-        return CheckResult(self.name, status, reason, latency_ms, details)
+        reason = printable(scrub(reason.splitlines()[0] if reason else "", self._secrets))[:300]
+        return CheckResult(self.name, status, reason, latency_ms, self._scrubbed(details))
+
+    def _scrubbed(self, value: Any) -> Any:
+        """``value`` with every registered credential masked in every string it holds."""
+        if not self._secrets:
+            return value
+        if isinstance(value, str):
+            return scrub(value, self._secrets)
+        if isinstance(value, dict):
+            return {k: self._scrubbed(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self._scrubbed(v) for v in value]
+        return value

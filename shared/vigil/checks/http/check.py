@@ -24,10 +24,9 @@ import ssl
 import sys
 import time
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from vigil.checks.base import Check, Probe
-from vigil.config import HttpCheckConfig
+from vigil.checks.http.config import HttpCheckConfig
 
 # httpcore runs ``import sniffio`` each time it sets up a lock - several times per
 # request - and falls back to asyncio when that fails. Without sniffio installed
@@ -72,13 +71,9 @@ class HttpCheck(Check):
 
     def __init__(self, config: HttpCheckConfig, resources) -> None:
         super().__init__(config, resources)
-        parts = urlsplit(config.url)
-        if parts.password:
-            self.remember_secret(parts.password)
-            self.remember_secret(unquote(parts.password))
+        self.remember_url(config.url)  # httpx sends its user:password as Basic auth
         for key, value in config.headers.items():
-            if key.lower() in ("authorization", "proxy-authorization", "cookie", "x-api-key"):
-                self.remember_secret(value)
+            self.remember_header(key, value)
 
     async def probe(self) -> Probe:
         cfg = self.config
@@ -112,9 +107,10 @@ class HttpCheck(Check):
             except httpx.ConnectError as exc:
                 return self._failed(_connect_reason(exc), started)
             except (httpx.RemoteProtocolError, httpx.LocalProtocolError) as exc:
-                return self._failed(f"invalid HTTP response: {exc}", started)
+                return self._failed(f"invalid HTTP response: {self.excerpt(str(exc))}", started)
             except httpx.TransportError as exc:
-                return self._failed(f"request failed: {type(exc).__name__}: {exc}", started)
+                reason = f"request failed: {type(exc).__name__}: {self.excerpt(str(exc))}"
+                return self._failed(reason, started)
         if failures:
             return Probe(False, "; ".join(failures), latency_ms, details)
         return Probe(True, f"HTTP {response.status_code}", latency_ms, details)

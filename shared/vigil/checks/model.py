@@ -1,0 +1,46 @@
+"""The configuration every check type shares: ``Defaults`` and the ``CheckConfig`` base.
+
+Light on purpose (pydantic and the standard library only): configuration
+loading imports it and every type's config model, never a check's I/O code.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PositiveInt
+
+from vigil.durations import parse_duration
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+
+class StrictModel(BaseModel):
+    """A frozen model that refuses unknown keys (the loader suggests the nearest known one)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Defaults(StrictModel):
+    """Settings every check inherits unless it sets its own."""
+
+    timeout: Duration = Field(default=5.0, gt=0)
+    failure_threshold: PositiveInt = 2
+    success_threshold: PositiveInt = 1
+    degraded_after: Duration | None = Field(default=None, gt=0)
+    interval: Duration | None = Field(default=None, gt=0)
+    metrics: bool = True  # per-check CloudWatch metrics: the main cost of a deployment
+
+
+class CheckConfig(Defaults):
+    """Fields common to every check type; each type's model adds a ``Literal`` ``type``."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    type: str
+    description: str | None = None
+
+    @property
+    def target(self) -> str:
+        """What the check points at, safe to show (no credentials)."""
+        raise NotImplementedError

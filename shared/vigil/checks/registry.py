@@ -1,0 +1,60 @@
+"""The check types, each registered once: ``type`` name -> the package that implements it.
+
+A check type is a package ``vigil/checks/<type>/`` of two modules:
+
+- ``config.py``: its config model, a ``CheckConfig`` subclass with
+  ``type: Literal["<type>"]``. Light (pydantic only): configuration loading
+  imports every type's model to build its union of types.
+- ``check.py``: its ``Check`` subclass, the I/O. It may import heavy libraries
+  (httpx, pg8000, dnspython) at module level: it is imported only when a
+  check of that type is built, so a group without postgres checks never
+  imports pg8000 and the cold start stays low.
+
+Adding a type touches its package, one line below, its tests and the README.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from vigil.checks.base import Check
+    from vigil.checks.model import CheckConfig
+
+
+@dataclass(frozen=True)
+class CheckType:
+    """Where one check type lives: ``<package>.config:<model>`` and ``<package>.check:<check>``."""
+
+    package: str
+    model: str
+    check: str
+
+    def config_model(self) -> type[CheckConfig]:
+        """The type's config model (imports only its light ``config`` module)."""
+        return getattr(importlib.import_module(f"{self.package}.config"), self.model)
+
+    def check_class(self) -> type[Check]:
+        """The type's check class (imports its ``check`` module, and the libraries it needs)."""
+        return getattr(importlib.import_module(f"{self.package}.check"), self.check)
+
+
+REGISTRY: dict[str, CheckType] = {
+    "http": CheckType("vigil.checks.http", "HttpCheckConfig", "HttpCheck"),
+    "postgres": CheckType("vigil.checks.postgres", "PostgresCheckConfig", "PostgresCheck"),
+    "tcp": CheckType("vigil.checks.tcp", "TcpCheckConfig", "TcpCheck"),
+}
+
+
+def check_types() -> tuple[str, ...]:
+    """The registered type names, sorted."""
+    return tuple(sorted(REGISTRY))
+
+
+@cache
+def config_models() -> tuple[type[CheckConfig], ...]:
+    """Every registered type's config model, in ``check_types()`` order."""
+    return tuple(REGISTRY[name].config_model() for name in check_types())
