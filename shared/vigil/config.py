@@ -32,6 +32,7 @@ from vigil.checks.model import NAME_PATTERN, CheckConfig, Defaults, StrictModel
 from vigil.checks.registry import REGISTRY, check_types, config_models
 from vigil.durations import format_duration
 from vigil.exceptions import ConfigError, UnknownGroupError
+from vigil.policy.config import MaintenanceWindow, parent_ref
 from vigil.redact import redact_url
 from vigil.yaml_source import YamlSyntaxError, load_yaml
 
@@ -50,7 +51,7 @@ __all__ = [
 
 DEFAULT_CONFIG = "checks.yaml"
 CONFIG_ENV = "HEALTHCHECK_CONFIG"
-TOP_LEVEL_KEYS = ("defaults", "groups")
+TOP_LEVEL_KEYS = ("defaults", "groups", "maintenance")
 GROUP_KEYS = ("checks", "shards")
 
 _NAME_RE = re.compile(NAME_PATTERN)
@@ -84,6 +85,7 @@ class VigilConfig(StrictModel):
     source: str
     defaults: Defaults
     groups: dict[str, GroupConfig]
+    maintenance: tuple[MaintenanceWindow, ...] = ()
 
     def group(self, name: str) -> GroupConfig:
         """Return the group or raise ``UnknownGroupError`` naming the known groups."""
@@ -206,9 +208,91 @@ def _validate(
         )
         problems.append((path, f"{finding.message} (inherited by {shown})"))
 
+    maintenance = _maintenance(raw.get("maintenance"), problems)
+    problems.extend(_dependency_problems(groups))
     if problems:
         return None, problems
-    return VigilConfig(source="<config>", defaults=defaults, groups=groups), []
+    config = VigilConfig(
+        source="<config>", defaults=defaults, groups=groups, maintenance=maintenance
+    )
+    return config, []
+
+
+_WINDOWS: TypeAdapter[tuple[MaintenanceWindow, ...]] = TypeAdapter(tuple[MaintenanceWindow, ...])
+
+
+def _maintenance(raw: Any, problems: Problems) -> tuple[MaintenanceWindow, ...]:
+    """The top-level ``maintenance:`` list of windows (empty when absent)."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        problems.append(("maintenance", "expected a list of maintenance windows"))
+        return ()
+    try:
+        return _WINDOWS.validate_python(raw)
+    except ValidationError as exc:
+        for err in exc.errors(include_url=False):
+            loc = list(err["loc"])
+            path = "maintenance" + "".join(
+                f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc
+            )
+            message = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                message = _unknown_key(str(loc[-1]), tuple(MaintenanceWindow.model_fields))
+            elif err["type"] == "missing":
+                message = "required key is missing"
+            problems.append((path, message))
+        return ()
+
+
+def _dependency_problems(groups: Mapping[str, GroupConfig]) -> Problems:
+    """``depends_on`` naming a check that does not exist, or forming a cycle."""
+    problems: Problems = []
+    parents: dict[str, list[str]] = {}
+    paths: dict[str, str] = {}
+    for group in groups.values():
+        for index, check in enumerate(group.checks):
+            ref = f"{group.name}/{check.name}"
+            paths[ref] = f"groups.{group.name}.checks[{index}].depends_on"
+            parents[ref] = [parent_ref(group.name, p) for p in check.depends_on]
+    for ref, refs in parents.items():
+        for parent in refs:
+            if parent not in parents:
+                known = ", ".join(sorted(parents)[:8])
+                problems.append(
+                    (
+                        paths[ref],
+                        f"check {ref} depends on unknown check {parent!r} "
+                        f"(write 'name' for the same group or 'group/name'; known: {known})",
+                    )
+                )
+    reported: set[frozenset[str]] = set()
+    for start in parents:
+        cycle = _cycle_from(start, parents)
+        if cycle and frozenset(cycle) not in reported:
+            reported.add(frozenset(cycle))
+            problems.append(
+                (
+                    paths[cycle[0]],
+                    f"depends_on forms a cycle: {' -> '.join([*cycle, cycle[0]])}",
+                )
+            )
+    return problems
+
+
+def _cycle_from(start: str, parents: Mapping[str, list[str]]) -> list[str] | None:
+    """A cycle through ``start`` (as a path of checks), or None."""
+    stack: list[tuple[str, list[str]]] = [(start, [start])]
+    seen: set[str] = set()
+    while stack:
+        node, path = stack.pop()
+        for parent in parents.get(node, []):
+            if parent == start:
+                return path
+            if parent not in seen and parent in parents:
+                seen.add(parent)
+                stack.append((parent, [*path, parent]))
+    return None
 
 
 def _parse_group(
@@ -306,13 +390,14 @@ def _check_timeouts(
     limit = None if function_timeout is None else budget.longest_check_timeout(function_timeout)
     if limit is not None and check.timeout > limit:
         reserve = budget.reserve_for(function_timeout)
+        margin = budget.end_margin(function_timeout)
         report(
             "timeout",
             f"timeout {format_duration(check.timeout)}{origin('timeout')} cannot finish inside "
             f"the function's timeout of {format_duration(function_timeout)}: a check's timeout "
             f"may be at most {format_duration(limit)} (each run keeps "
             f"{format_duration(reserve)} to store results and send alerts and "
-            f"{format_duration(budget.END_MARGIN)} to return, and a check may overrun its "
+            f"{format_duration(margin)} to return, and a check may overrun its "
             f"timeout by {format_duration(budget.HARD_TIMEOUT_GRACE)} before it is cut); "
             "lower the timeout or raise the function's Timeout",
         )

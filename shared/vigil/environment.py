@@ -52,13 +52,15 @@ def resolve_config_path(default: Path) -> Path:
     return path
 
 
-def load_config_or_refuse(path: Path, group: str | None = None) -> VigilConfig:
+def load_config_or_refuse(
+    path: Path, group: str | None = None, *, function_timeout: float | None = None
+) -> VigilConfig:
     """Load the config; if it is invalid, log it, emit ``ConfigErrors`` and re-raise.
 
     Nothing has been written at that point: the run is refused as a whole.
     """
     try:
-        return load_config(path)
+        return load_config(path, function_timeout=function_timeout)
     except ConfigError as exc:
         logger.error("configuration refused: %s", exc, extra={"problems": exc.problems})
         emit_config_error(group)
@@ -93,7 +95,7 @@ def runner_from_environment(
         from vigil.secrets import fetch_secret
         from vigil.store.dynamodb import DynamoDBStore
 
-        config = load_config_or_refuse(path, group)
+        config = load_config_or_refuse(path, group, function_timeout=function_timeout_s)
         deadline = RunDeadline(function_timeout_s)
         bounded = client_config(function_timeout_s)
         runner = Runner(

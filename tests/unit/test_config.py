@@ -367,7 +367,7 @@ def test_duplicate_detection_keeps_libyaml_when_available():
                 "groups": {"g": {"checks": [{"name": "a", "type": "tcp", "host": "h", "port": 1}]}},
             },
             "nonsense",
-            "unknown key; expected one of: defaults, groups",
+            "unknown key; expected one of: defaults, groups, maintenance",
         ),
     ],
 )
@@ -499,7 +499,7 @@ def test_function_timeout_applies_to_inherited_timeouts_and_is_optional():
     assert message.startswith("timeout 30s (from defaults.timeout) cannot finish inside")
     assert "at most 21s" in message and message.endswith("(inherited by groups.g.checks[0])")
     # the built-in default 5s is judged too: a 3 s function leaves a check 750 ms
-    with pytest.raises(ConfigError, match=r"timeout 5s \(the built-in default\).*at most 750ms"):
+    with pytest.raises(ConfigError, match=r"timeout 5s \(the built-in default\).*at most 1.1s"):
         parse_config({"groups": raw["groups"]}, function_timeout=3)
 
 

@@ -58,7 +58,9 @@ class CheckResult:
     """The outcome of one check on one run; ``status`` is what this run observed.
 
     ``observed`` is False when the run's deadline cut the check short: such a
-    result is reported but does not count toward thresholds.
+    result is reported but does not count toward thresholds. ``maintenance`` is
+    True for a run inside a maintenance window: it counts toward thresholds but
+    is alerted on by nobody and left out of availability.
     """
 
     check: str
@@ -68,6 +70,7 @@ class CheckResult:
     details: dict[str, Any] = field(default_factory=dict)
     observed: bool = True
     lag_ms: float | None = None
+    maintenance: bool = False  # run inside a maintenance window: stored, not alerted
 
     def summary(self) -> dict[str, Any]:
         """The JSON-serialisable form returned by the handler."""
@@ -81,6 +84,8 @@ class CheckResult:
             out["details"] = self.details
         if not self.observed:
             out["counted"] = False
+        if self.maintenance:
+            out["maintenance"] = True
         return out
 
 

@@ -11,6 +11,7 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PositiveInt
 
 from vigil.durations import parse_duration
+from vigil.policy.config import DependsOn, ErrorRate
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -31,6 +32,10 @@ class Defaults(StrictModel):
     degraded_after: Duration | None = Field(default=None, gt=0)
     interval: Duration | None = Field(default=None, gt=0)
     metrics: bool = True  # per-check CloudWatch metrics: the main cost of a deployment
+    # the alert policy (vigil.policy)
+    reminder_every: Duration | None = Field(default=None, gt=0)
+    error_rate: ErrorRate | None = None
+    depends_on: DependsOn = ()
 
 
 class CheckConfig(Defaults):

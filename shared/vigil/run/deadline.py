@@ -22,7 +22,7 @@ from typing import Any
 
 from vigil.exceptions import RunDeadlineError
 
-MAX_ATTEMPTS = 3  # botocore standard mode: one call and two retries
+MAX_ATTEMPTS = 3  # botocore standard mode: one attempt and two retries (total_max_attempts)
 
 
 def attempt_timeouts(function_timeout_s: float) -> tuple[float, float]:
@@ -38,7 +38,7 @@ def client_config(function_timeout_s: float, **extra: Any) -> Any:
     return Config(
         connect_timeout=connect,
         read_timeout=read,
-        retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
+        retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
         **extra,
     )
 
@@ -53,15 +53,23 @@ class RunDeadline:
     def __init__(self, function_timeout_s: float = 60.0, *, clock: Any = time.monotonic):
         connect, read = attempt_timeouts(function_timeout_s)
         self.attempt_s = connect + read
+        self.needed_s = self.attempt_s  # left before an attempt may start
         self.ends_at: float | None = None
         self._clock = clock
         self._retry_conditions: Any = None
 
-    def start(self, ends_at: float) -> None:
+    def start(self, ends_at: float, reserve_s: float | None = None) -> None:
+        """Bound calls by ``ends_at``. ``reserve_s``: the time the run keeps after its checks;
+        a run that starts late (less time than the function's timeout) may start an
+        attempt with 80% of that reserve left even if its timeouts would not fit."""
         self.ends_at = ends_at
+        self.needed_s = (
+            self.attempt_s if reserve_s is None else min(self.attempt_s, 0.8 * reserve_s)
+        )
 
     def clear(self) -> None:
         self.ends_at = None
+        self.needed_s = self.attempt_s
 
     def left(self) -> float:
         """Seconds until the deadline (infinite when none is set)."""
@@ -77,10 +85,10 @@ class RunDeadline:
     # botocore event handlers ---------------------------------------------------------------
     def _before_send(self, request: Any = None, event_name: str = "", **_: Any) -> None:
         left = self.left()
-        if left < self.attempt_s:
+        if left < self.needed_s:
             raise RunDeadlineError(
                 f"{_operation(event_name)} not sent: {max(0.0, left):.2f}s left before the run's "
-                f"deadline, an attempt may take {self.attempt_s:.1f}s"
+                f"deadline, an attempt may take {self.needed_s:.1f}s"
             )
 
     def _before_retry(
@@ -96,7 +104,7 @@ class RunDeadline:
         if self.ends_at is None:
             return
         backoff_max = 2.0 ** (attempts - 1)  # botocore's standard backoff: rand * 2^(n-1)
-        if self.left() >= backoff_max + self.attempt_s:
+        if self.left() >= backoff_max + self.needed_s:
             return
         if not self._retryable(attempts, operation, response, caught_exception, request_dict):
             return

@@ -1,11 +1,15 @@
 """Folding a run's results into the group state: pure, so a failed save can fold again.
 
-For each counted result: the state machine (``vigil.state.observe``) with the
-check's thresholds; the open hour and day rollups; the fence records the run;
-each confirmed transition becomes an alert document in the outbox, leased to
-the invocation that folds. A result the deadline cut short is not counted,
-unless the same check was cut on ``CUT_LIMIT`` consecutive runs: then it
-counts as ``error``, so a check that can never finish ends up alerting.
+1. each counted result goes through the state machine (``vigil.state.observe``)
+   with its check's thresholds; a result the deadline cut short is not counted,
+   unless the same check was cut on ``CUT_LIMIT`` consecutive runs: then it
+   counts as ``error``, so a check that can never finish ends up alerting;
+2. with every check's new confirmed status known (so the order of the results
+   never matters), the alert policy (``vigil.policy``) decides per check what
+   is alerted: maintenance windows, error rate, reminders, dependencies;
+3. results outside maintenance go into the open hour and day rollups;
+4. the fence records the run, and each alert goes into the outbox, leased to
+   the invocation that folds.
 """
 
 from __future__ import annotations
@@ -16,9 +20,15 @@ from vigil.alerts.document import AlertDocument
 from vigil.alerts.message import alert_document
 from vigil.checks.base import CheckResult, Status
 from vigil.config import GroupConfig
+from vigil.policy.config import MaintenanceWindow, parent_ref
+from vigil.policy.decide import decide
+from vigil.policy.maintenance import window_for
+from vigil.policy.memory import AlertMemory
+from vigil.policy.run import CheckRun, ParentView
 from vigil.rollups import PeriodRollups, period_of
 from vigil.run import outbox
-from vigil.state import CheckState, Thresholds, Transition, observe
+from vigil.run.execution import shard_of
+from vigil.state import UNKNOWN, CheckState, Thresholds, Transition, observe
 from vigil.store.base import GroupState
 from vigil.times import iso_from_epoch, parse_time
 
@@ -27,13 +37,13 @@ CUT_LIMIT = 2
 
 @dataclass(frozen=True)
 class FoldOutcome:
-    """The state after a run, what it confirmed, and the periods it closed."""
+    """The state after a run, what it confirmed and alerted, and the periods it closed."""
 
     state: GroupState
-    transitions: list[Transition]
-    alerts: list[AlertDocument]
+    transitions: list[Transition]  # confirmed changes of status
+    alerts: list[AlertDocument]  # what the policy decided to send
     closed: list[PeriodRollups]  # completed rollups to store (before the state)
-    counted: list[CheckResult]  # the results as counted (cut ones left out or made errors)
+    results: list[CheckResult]  # the run's results, marked ``maintenance`` where it applies
 
 
 def alert_id(group: str, transition: Transition, run_key: str) -> str:
@@ -52,7 +62,8 @@ def counted_result(result: CheckResult, current: CheckState) -> tuple[CheckResul
         f"cut short by the run's deadline on {cuts} consecutive runs: its timeout does not "
         "fit in the time the function leaves for checks"
     )
-    return CheckResult(result.check, Status.ERROR, reason, details=result.details), cuts
+    counted = CheckResult(result.check, Status.ERROR, reason, details=result.details)
+    return replace(counted, maintenance=result.maintenance), cuts
 
 
 def fold(
@@ -64,13 +75,28 @@ def fold(
     owner: str,
     now: float,
     lease_until: float,
+    windows: tuple[MaintenanceWindow, ...] = (),
+    external: dict[str, ParentView] | None = None,
 ) -> FoldOutcome:
-    """Count ``results`` of the run ``run_key`` into ``state`` (see the module docstring)."""
-    run_time = parse_time(run_key).timestamp()
+    """Count ``results`` of the run ``run_key`` into ``state`` (see the module docstring).
+
+    ``external``: the ``depends_on`` parents outside this group shard
+    (``group/check`` -> what their last saved state says).
+    """
+    moment = parse_time(run_key)
+    run_time = moment.timestamp()
     configs = {c.name: c for c in group.checks}
     checks = {name: s for name, s in state.checks.items() if name in configs}
-    transitions: list[Transition] = []
+    results = [
+        replace(r, maintenance=True)
+        if r.check in configs and window_for(windows, group.name, r.check, moment)
+        else r
+        for r in results
+    ]
+
+    # 1. thresholds
     counted: list[CheckResult] = []
+    transitions: dict[str, Transition] = {}
     for result in results:
         if result.check not in configs:
             continue
@@ -99,8 +125,43 @@ def fold(
         )
         checks[result.check] = replace(new, last_run=run_time, cuts=cuts)
         if transition is not None:
-            transitions.append(transition)
+            transitions[result.check] = transition
 
+    # 2. the alert policy, over every check's new confirmed status
+    memory = {name: m for name, m in state.memory.items() if name in configs}
+    alerts: list[AlertDocument] = []
+    for result in counted:
+        config = configs[result.check]
+        parents = {}
+        for ref in config.depends_on:
+            full = parent_ref(group.name, ref)
+            parent_group, _, parent = full.partition("/")
+            local = parent_group == group.name and shard_of(parent, group.shards) == state.shard
+            if local:
+                parents[full] = ParentView(checks.get(parent, CheckState()).status)
+            else:
+                parents[full] = (external or {}).get(full, ParentView(UNKNOWN, current=False))
+        transition = transitions.get(result.check)
+        run = CheckRun(
+            group=group.name,
+            config=config,
+            run_key=run_key,
+            run_time=run_time,
+            observed=str(result.status),
+            status=checks[result.check].status,
+            transition=transition,
+            window=window_for(windows, group.name, result.check, moment),
+            parents=parents,
+        )
+        first = (
+            alert_document(group.name, transition, alert_id(group.name, transition, run_key))
+            if transition is not None
+            else None
+        )
+        memory[result.check], decided = decide(run, memory.get(result.check, AlertMemory()), first)
+        alerts += decided
+
+    # 3. rollups
     closed: list[PeriodRollups] = []
     rollups: dict[str, PeriodRollups] = {}
     for kind, open_rollup in (("hour", state.hour), ("day", state.day)):
@@ -114,13 +175,14 @@ def fold(
         else:
             open_rollup = PeriodRollups.from_dict(kind, open_rollup.to_dict())
         for result in counted:
-            open_rollup.add(result)
+            if not result.maintenance:  # maintenance runs are left out of availability
+                open_rollup.add(result)
         rollups[kind] = open_rollup
 
-    alerts = [alert_document(group.name, t, alert_id(group.name, t, run_key)) for t in transitions]
+    # 4. fence and outbox
     pending = outbox.take_leases(state.outbox, owner, now, lease_until)
     pending = outbox.append(pending, alerts, owner, lease_until)
-    newest = max(filter(None, (state.last_run_key, run_key)), key=lambda k: parse_time(k))
+    newest = max(filter(None, (state.last_run_key, run_key)), key=parse_time)
     new_state = replace(
         state,
         checks=checks,
@@ -128,7 +190,8 @@ def fold(
         day=rollups["day"],
         outbox=pending,
         fence=state.fence.add(run_key, owner),
+        memory=memory,
         updated_at=iso_from_epoch(now),
         last_run_key=newest,
     )
-    return FoldOutcome(new_state, transitions, alerts, closed, counted)
+    return FoldOutcome(new_state, list(transitions.values()), alerts, closed, results)

@@ -36,12 +36,14 @@ import uuid
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from vigil.budget import checks_budget, work_budget
+from vigil.budget import checks_budget, reserve_for, work_budget
 from vigil.checks import CheckResult
 from vigil.config import GroupConfig, VigilConfig
 from vigil.exceptions import InvalidEventError, RunDeadlineError, StoreConflictError
 from vigil.metrics import emit_run_metrics
 from vigil.pacing import DEFAULT_LAG_TARGET, DEFAULT_LIMIT
+from vigil.policy.config import parent_ref
+from vigil.policy.run import ParentView
 from vigil.rollups import PeriodRollups
 from vigil.run import outbox
 from vigil.run.deadline import RunDeadline
@@ -49,6 +51,7 @@ from vigil.run.event import RunRequest
 from vigil.run.execution import is_due, run_checks, shard_of
 from vigil.run.fold import FoldOutcome, fold
 from vigil.run.summary import RunSummary
+from vigil.state import UNKNOWN
 from vigil.store.base import GroupState, RunRecord, StateStore
 from vigil.times import iso_from_epoch, parse_time
 
@@ -109,7 +112,7 @@ class Runner:
             )
         started = time.monotonic()
         remaining_s = DEFAULT_REMAINING_S if remaining_ms is None else remaining_ms / 1000
-        self.deadline.start(started + work_budget(remaining_s))
+        self.deadline.start(started + work_budget(remaining_s), reserve_for(remaining_s))
         try:
             return _GroupRun(self, group, shard, request, started, remaining_s).run()
         finally:
@@ -226,6 +229,7 @@ class _GroupRun:
             shard=self.shard if self.group.shards > 1 else None,
             not_due=[c.name for c in mine if c not in due],
             transitions=outcome.transitions,
+            alerts_raised=outcome.alerts,
             alerts_sent=len(delivery.sent),
             alerts_pending=delivery.pending,
             duration_ms=duration_ms,
@@ -238,6 +242,7 @@ class _GroupRun:
     ) -> tuple[FoldOutcome | None, GroupState]:
         """Fold and save until the state holds this run; the outcome is None (with the state
         as read) if another delivery counted it."""
+        external = self.external_parents()
         for attempt in range(SAVE_ATTEMPTS):
             outcome = fold(
                 self.group,
@@ -247,6 +252,8 @@ class _GroupRun:
                 owner=self.owner,
                 now=self.now,
                 lease_until=self.lease_until,
+                windows=self.runner.config.maintenance,
+                external=external,
             )
             try:
                 if outcome.closed:
@@ -279,6 +286,32 @@ class _GroupRun:
         raise StoreConflictError(
             f"could not save the state of {self.run_id} after {SAVE_ATTEMPTS} tries"
         )
+
+    def external_parents(self) -> dict[str, ParentView]:
+        """The ``depends_on`` parents outside this group shard, from their last saved state.
+
+        ``current`` says whether that state holds a run at or after this one.
+        """
+        wanted: dict[tuple[str, int], list[str]] = {}
+        for check in self.group.checks:
+            for ref in check.depends_on:
+                full = parent_ref(self.group.name, ref)
+                group_name, _, name = full.partition("/")
+                parent_group = self.runner.config.groups.get(group_name)
+                if parent_group is None:
+                    continue
+                shard = shard_of(name, parent_group.shards)
+                if (group_name, shard) != (self.group.name, self.shard):
+                    wanted.setdefault((group_name, shard), []).append(name)
+        views: dict[str, ParentView] = {}
+        run_time = parse_time(self.run_key)
+        for (group_name, shard), names in wanted.items():
+            state = self.store.load_state(group_name, shard)
+            current = state.last_run_key is not None and parse_time(state.last_run_key) >= run_time
+            for name in names:
+                status = state.checks[name].status if name in state.checks else UNKNOWN
+                views[f"{group_name}/{name}"] = ParentView(status, current)
+        return views
 
     def save_history(self, record: RunRecord) -> bool:
         """Write the run record; retried while time allows. False if it could not be written."""
@@ -348,7 +381,7 @@ class _GroupRun:
     def pause(self, attempt: int) -> bool:
         """Back off before retrying a store call; False when no time is left for it."""
         pause = min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.0)
-        if self.time_left() <= pause + self.runner.deadline.attempt_s:
+        if self.time_left() <= pause + self.runner.deadline.needed_s:
             return False
         self.runner.sleep(pause)
         return True

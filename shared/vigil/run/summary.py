@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from vigil.alerts.document import AlertDocument
 from vigil.checks.base import CheckResult
 from vigil.state import Transition
 
@@ -21,6 +22,7 @@ class RunSummary:
     shard: int | None = None  # set for a group with shards
     not_due: list[str] = field(default_factory=list)
     transitions: list[Transition] = field(default_factory=list)
+    alerts_raised: list[AlertDocument] = field(default_factory=list)  # by this run's policy
     alerts_sent: int = 0
     alerts_pending: int = 0
     duration_ms: float | None = None
@@ -57,6 +59,17 @@ class RunSummary:
                     "previous_status": t.previous_status,
                 }
                 for t in self.transitions
+            ]
+            # the alerts this run's policy raised (published now, or pending)
+            out["alerted"] = [
+                {
+                    "check": a.check,
+                    "event": str(a.event),
+                    "severity": a.severity,
+                    "status": a.status,
+                    "alert_id": a.alert_id,
+                }
+                for a in self.alerts_raised
             ]
         out["alerts"] = {"sent": self.alerts_sent, "pending": self.alerts_pending}
         if not self.history_saved:

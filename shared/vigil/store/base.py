@@ -2,7 +2,8 @@
 
 One group (or one shard of a group) has one ``GroupState``: the confirmed state
 of each check, the rollups of the current hour and day, the outbox of alerts
-not yet delivered and the fence of runs already counted. Each counted run adds
+not yet delivered, the fence of runs already counted and what the alert
+policy remembers of each check. Each counted run adds
 one ``RunRecord`` (history, with a TTL).
 
 The state is the only fence: ``save_state`` succeeds only on the version that
@@ -15,6 +16,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 from vigil.checks.base import CheckResult, Status
+from vigil.policy.memory import AlertMemory
 from vigil.rollups import PeriodRollups
 from vigil.run.fence import RunFence
 from vigil.run.outbox import PendingAlert
@@ -31,6 +33,7 @@ class GroupState:
     day: PeriodRollups | None = None
     outbox: list[PendingAlert] = field(default_factory=list)
     fence: RunFence = field(default_factory=RunFence)
+    memory: dict[str, AlertMemory] = field(default_factory=dict)  # the alert policy's, per check
     updated_at: str | None = None
     last_run_key: str | None = None
 

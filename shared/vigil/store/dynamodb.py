@@ -25,6 +25,7 @@ from typing import Any
 
 from vigil.checks.base import CheckResult, Status
 from vigil.exceptions import StoreConflictError
+from vigil.policy.memory import AlertMemory
 from vigil.rollups import PeriodRollups
 from vigil.run.fence import RunFence
 from vigil.run.outbox import PendingAlert
@@ -90,6 +91,7 @@ class DynamoDBStore(StateStore):
             day=PeriodRollups.from_dict("day", day) if day else None,
             outbox=[PendingAlert.from_dict(a) for a in unpack(item["outbox"]["B"])],
             fence=RunFence.from_dict(blob.get("fence")),
+            memory={n: AlertMemory.from_dict(m) for n, m in blob.get("alerting", {}).items()},
             updated_at=item.get("updated_at", {}).get("S"),
             last_run_key=item.get("last_run", {}).get("S"),
         )
@@ -101,6 +103,7 @@ class DynamoDBStore(StateStore):
             "hour": state.hour.to_dict() if state.hour else None,
             "day": state.day.to_dict() if state.day else None,
             "fence": state.fence.to_dict(),
+            "alerting": {n: m.to_dict() for n, m in state.memory.items() if m.to_dict()},
         }
         new_version = state.version + 1
         item = {
@@ -209,15 +212,20 @@ class DynamoDBStore(StateStore):
 def _encode_result(result: CheckResult) -> list[Any]:
     latency = None if result.latency_ms is None else round(result.latency_ms, 1)
     row: list[Any] = [result.check, _STATUS_CODES[result.status], latency]
-    if result.status != Status.HEALTHY or not result.observed:
+    if result.status != Status.HEALTHY or not result.observed or result.maintenance:
         row += [result.reason, result.details, result.observed]
+    if result.maintenance:
+        row.append(True)
     return row
 
 
 def _decode_result(row: list[Any]) -> CheckResult:
     name, code, latency = row[:3]
     reason, details, observed = row[3:6] if len(row) >= 6 else ("", {}, True)
-    return CheckResult(name, _CODE_STATUS[code], reason, latency, details, observed)
+    maintenance = bool(row[6]) if len(row) >= 7 else False
+    return CheckResult(
+        name, _CODE_STATUS[code], reason, latency, details, observed, maintenance=maintenance
+    )
 
 
 def _decode_run(group: str, shard: int, item: dict[str, Any]) -> RunRecord:

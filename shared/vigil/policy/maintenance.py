@@ -1,0 +1,65 @@
+"""Maintenance windows: inside one, nothing is alerted; when it ends, one alert says
+where the check stands if that differs from what was last alerted.
+
+"When the window ends" is the check's first run at or after its end. The
+alert's event follows from the last alerted status to the confirmed one
+(``failure``, ``degraded`` or ``recovery``), with ``details.after_maintenance``
+naming the window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from vigil.alerts.document import AlertDocument, AlertEvent
+from vigil.policy.config import MaintenanceWindow
+from vigil.policy.memory import FAILING, HEALTHY, AlertMemory
+from vigil.policy.run import CheckRun
+
+
+def window_for(
+    windows: tuple[MaintenanceWindow, ...], group: str, check: str, moment: datetime
+) -> str | None:
+    """The name of the first window covering ``group/check`` at ``moment``, if any."""
+    for window in windows:
+        if window.covers(group, check) and window.active_at(moment):
+            return window.name
+    return None
+
+
+def event_between(alerted: str, status: str) -> AlertEvent | None:
+    if status == alerted:
+        return None
+    if status == HEALTHY:
+        return AlertEvent.RECOVERY
+    if status in FAILING:
+        return AlertEvent.FAILURE
+    if status == "degraded":
+        return AlertEvent.DEGRADED
+    return None  # unknown: nothing confirmed yet
+
+
+def inside(run: CheckRun, memory: AlertMemory) -> tuple[AlertMemory, list[AlertDocument]]:
+    """Inside a window: remember it, send nothing."""
+    return replace(memory, maintenance=run.window), []
+
+
+def ended(
+    run: CheckRun, memory: AlertMemory, docs: list[AlertDocument]
+) -> tuple[AlertMemory, list[AlertDocument]]:
+    """The first run after a window: one alert for where the check now stands, or none."""
+    if memory.maintenance is None:
+        return memory, docs
+    window, memory = memory.maintenance, replace(memory, maintenance=None, held=None)
+    event = event_between(memory.alerted, run.status)
+    if event is None:
+        return memory, []
+    reason = (
+        run.transition.reason
+        if run.transition is not None
+        else f"{run.status} when maintenance window {window!r} ended"
+    )
+    return memory, [
+        run.alert(event, run.status, memory.alerted, reason, {"after_maintenance": window})
+    ]

@@ -1,0 +1,64 @@
+"""What every alert rule sees of one check on one run, and how rules make alerts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from vigil.alerts.document import AlertDocument, AlertEvent
+
+if TYPE_CHECKING:
+    from vigil.checks.model import CheckConfig
+    from vigil.state import Transition
+
+
+@dataclass(frozen=True)
+class ParentView:
+    """A ``depends_on`` parent as the child's run sees it.
+
+    ``status``: its confirmed status; ``current``: its state already holds a run
+    at or after the child's scheduled time (always true in the same group).
+    """
+
+    status: str
+    current: bool = True
+
+
+@dataclass(frozen=True)
+class CheckRun:
+    """One check on one counted run, after the thresholds."""
+
+    group: str
+    config: CheckConfig
+    run_key: str  # the scheduled time, ISO 8601: every time in the policy is this one
+    run_time: float  # the same, epoch seconds
+    observed: str  # the status observed on this run
+    status: str  # the confirmed status after this run
+    transition: Transition | None = None
+    window: str | None = None  # the maintenance window covering this run
+    parents: dict[str, ParentView] = field(default_factory=dict)  # group/check -> view
+
+    @property
+    def check(self) -> str:
+        return self.config.name
+
+    def alert(
+        self,
+        event: AlertEvent,
+        status: str,
+        previous_status: str,
+        reason: str,
+        details: dict[str, Any] | None = None,
+    ) -> AlertDocument:
+        """A new alert of this run; its id is stable across retries of the run."""
+        return AlertDocument(
+            event=event,
+            group=self.group,
+            check=self.check,
+            status=status,
+            previous_status=previous_status,
+            timestamp=self.run_key,
+            reason=reason,
+            alert_id=f"{self.group}/{self.check}/{event}@{self.run_key}",
+            details=dict(details or {}),
+        )
