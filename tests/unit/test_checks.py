@@ -25,6 +25,7 @@ def resources():
 
 def test_registry_builds_every_type(resources):
     examples = {
+        "dns": {"query": "example.com"},
         "http": {"url": "http://h/"},
         "postgres": {"host": "h", "database": "d", "user": "u"},
         "tcp": {"host": "h", "port": 1},
@@ -163,6 +164,7 @@ def test_loading_a_config_imports_no_check_library(tmp_path):
                   - {name: api, type: http, url: "https://h/"}
                   - {name: db, type: postgres, host: h, database: d, user: u}
                   - {name: port, type: tcp, host: h, port: 1}
+                  - {name: name, type: dns, query: example.com, expect: 192.0.2.1}
             """
         )
     )
@@ -172,12 +174,14 @@ def test_loading_a_config_imports_no_check_library(tmp_path):
         from vigil.config import load_config
         from vigil.checks import build_check, CheckResources
         config = load_config({str(path)!r})
-        loaded = sorted(m for m in ("httpx", "httpcore", "pg8000") if m in sys.modules)
+        loaded = sorted(m for m in ("httpx", "httpcore", "pg8000", "dns") if m in sys.modules)
         assert not loaded, loaded
         build_check(config.group("core").check("port"), CheckResources())
         assert "pg8000" not in sys.modules and "httpx" not in sys.modules
         build_check(config.group("core").check("api"), CheckResources())
-        assert "httpx" in sys.modules and "pg8000" not in sys.modules
+        assert "httpx" in sys.modules and "pg8000" not in sys.modules and "dns" not in sys.modules
+        build_check(config.group("core").check("name"), CheckResources())
+        assert "dns" in sys.modules and "pg8000" not in sys.modules
         print("ok")
         """
     )
