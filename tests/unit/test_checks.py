@@ -231,3 +231,26 @@ def test_an_unforeseen_error_quotes_only_a_short_printable_masked_excerpt(resour
     assert result.reason.startswith("check failed to run: ValueError: junk ??***zzz")
     assert result.reason.endswith("...") and len(result.reason) <= 40 + 80
     assert "hunter22" not in result.reason
+
+
+def test_a_config_builds_only_the_models_of_the_types_it_uses(tmp_path):
+    import subprocess
+    import sys
+    import textwrap
+
+    path = tmp_path / "checks.yaml"
+    path.write_text("groups: {core: {checks: [{name: api, type: http, url: 'https://h/'}]}}\n")
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from vigil.config import load_config
+        load_config({str(path)!r})
+        unused = ("vigil.checks.dns.config", "vigil.checks.postgres.config", "vigil.checks.tls")
+        print(sorted(m for m in unused if m in sys.modules))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
