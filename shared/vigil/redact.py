@@ -148,9 +148,18 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
-def printable(text: str) -> str:
-    """``text`` with every character outside printable ASCII replaced by ``?``."""
-    return _UNPRINTABLE.sub("?", text)
+def printable(text: str, *, ascii_only: bool = True) -> str:
+    """``text`` with every character outside printable ASCII replaced by ``?``.
+
+    ``ascii_only=False`` keeps printable non-ASCII characters (accents, CJK) and
+    replaces only control and format characters (including bidirectional
+    overrides, which could make a line read as something else).
+    """
+    if ascii_only:
+        return _UNPRINTABLE.sub("?", text)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else "?" for c in text)
 
 
 def excerpt(text: str | bytes, secrets: Iterable[str] = (), limit: int = EXCERPT_CHARS) -> str:

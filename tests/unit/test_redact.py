@@ -114,3 +114,10 @@ def test_excerpt_masks_before_cutting_and_stays_printable():
 def test_no_encoding_of_a_secret_survives_scrub(secret, before, after, encode):
     shown = scrub(before + encode(secret) + after, secret_forms(secret))
     assert encode(secret) not in shown
+
+
+def test_printable_keeps_letters_but_never_control_or_bidi_characters():
+    from vigil.redact import printable
+
+    assert printable("café \x1b[31m\u202eevil", ascii_only=False) == "café ?[31m?evil"
+    assert printable("café", ascii_only=True) == "caf?"

@@ -219,7 +219,8 @@ class Check(ABC):
         details: dict[str, Any] | None = None,
     ) -> CheckResult:
         details = {"target": self.config.target, **(details or {})}
-        reason = printable(scrub(reason.splitlines()[0] if reason else "", self._secrets))[:300]
+        line = scrub(reason.splitlines()[0] if reason else "", self._secrets)
+        reason = printable(line, ascii_only=False)[:300]
         return CheckResult(self.name, status, reason, latency_ms, self._scrubbed(details))
 
     def _scrubbed(self, value: Any) -> Any:
