@@ -166,7 +166,7 @@ class Check(ABC):
         self._secrets |= header_forms(name, value)
 
     def remember_url(self, url: str) -> None:
-        """Register the user:password written in a URL, if any."""
+        """Register a URL's user:password and its credential-like query parameter values."""
         self._secrets |= url_credential_forms(url)
 
     def excerpt(self, text: str | bytes) -> str:
