@@ -1,6 +1,8 @@
 import textwrap
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from vigil.checks.http.config import HttpCheckConfig
 from vigil.checks.postgres.config import PostgresCheckConfig
@@ -518,3 +520,22 @@ def test_postgres_expect_errors_name_their_key_path(expect, path, message):
         parse_config({"groups": {"g": {"checks": [check]}}})
     problems = dict(caught.value.problems)
     assert message in problems[f"groups.g.checks[0].{path}"], problems
+
+
+@given(keys=st.lists(st.sampled_from(["a", "b", "c", "timeout", "name"]), min_size=1, max_size=12))
+def test_every_repeated_key_is_reported_with_its_lines(keys):
+    from vigil.yaml_source import load_yaml
+
+    text = "".join(f"{key}: {index}\n" for index, key in enumerate(keys))
+    document, duplicates = load_yaml(text)
+    first_line: dict[str, int] = {}
+    expected = []
+    for line, key in enumerate(keys, start=1):
+        if key in first_line:
+            expected.append((key, first_line[key], line))
+        else:
+            first_line[key] = line
+    assert [(d.key, d.first_line, d.second_line) for d in duplicates] == expected
+    assert all(d.path == "(top level)" for d in duplicates)
+    # the document itself is what YAML makes of it (the last value wins); the loader only reports
+    assert document == {key: max(i for i, k in enumerate(keys) if k == key) for key in keys}
