@@ -19,15 +19,15 @@ import re
 import types
 import typing
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Union
 
-from pydantic import BaseModel, Field, PositiveInt, TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from vigil import budget
-from vigil.checks.model import NAME_PATTERN, CheckConfig, Defaults, StrictModel
+from vigil.checks.model import NAME_PATTERN, CheckConfig, Defaults
 from vigil.checks.registry import REGISTRY, check_types
 from vigil.durations import format_duration
 from vigil.exceptions import ConfigError, UnknownGroupError
@@ -88,10 +88,16 @@ def _used_types(groups_raw: Any) -> frozenset[str]:
     )
 
 
-class GroupConfig(StrictModel):
+@dataclass(frozen=True)
+class GroupConfig:
+    """A validated group: its checks (each its type's model) and its shard count.
+
+    A plain record, built only from validated parts (no schema to build on a cold start).
+    """
+
     name: str
     checks: tuple[CheckConfig, ...]
-    shards: PositiveInt = 1
+    shards: int = 1
 
     def check(self, name: str) -> CheckConfig:
         for check in self.checks:
@@ -100,7 +106,10 @@ class GroupConfig(StrictModel):
         raise KeyError(name)
 
 
-class VigilConfig(StrictModel):
+@dataclass(frozen=True)
+class VigilConfig:
+    """A validated configuration file: ``source`` names it in messages."""
+
     source: str
     defaults: Defaults
     groups: dict[str, GroupConfig]
@@ -149,7 +158,7 @@ def load_config(
     problems += found
     if problems or config is None:
         raise ConfigError(source, problems)
-    return config.model_copy(update={"source": source})
+    return replace(config, source=source)
 
 
 def parse_config(
@@ -167,7 +176,7 @@ def parse_config(
     config, problems = _validate(raw, function_timeout, Path(base_dir or "."))
     if problems or config is None:
         raise ConfigError(source, problems)
-    return config.model_copy(update={"source": source})
+    return replace(config, source=source)
 
 
 @dataclass
