@@ -33,6 +33,7 @@ ZONE: dict[tuple[str, str], list[str]] = {
         "ns1.vigil.test. hostmaster.vigil.test. 2026112801 7200 3600 1209600 300"
     ],
     ("big.vigil.test.", "TXT"): [f'"{"x" * 200}-{i}"' for i in range(10)],
+    ("weird.vigil.test.", "TXT"): ['"\\027[31mred\\000' + "y" * 200 + '"'],
 }
 NAMES = {name for name, _ in ZONE}
 RCODES = {"servfail.vigil.test.": dns.rcode.SERVFAIL, "refused.vigil.test.": dns.rcode.REFUSED}

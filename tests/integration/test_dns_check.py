@@ -117,6 +117,14 @@ def test_a_truncated_udp_answer_is_retried_over_tcp(dns_server):
     assert dns_server.queries == {"udp": 1, "tcp": 1}
 
 
+def test_answers_are_shown_as_short_printable_excerpts(dns_server):
+    result = run_dns(dns_server, "weird.vigil.test", record_type="TXT", expect_matches="^x")
+    assert result.status == "unhealthy"
+    [answer] = result.details["answers"]
+    assert answer.startswith("?[31mred?yyy") and answer.endswith("...") and len(answer) == 80
+    assert result.reason.isprintable() and "\x1b" not in result.reason
+
+
 def test_the_system_resolvers_are_the_default(dns_server, monkeypatch):
     from vigil.checks.dns import check
 

@@ -82,7 +82,8 @@ class DnsCheck(Check):
         details: dict[str, Any] = {
             "resolver": where,
             "rcode": rcode,
-            "answers": answers[:SHOWN_ANSWERS],
+            # what the server sent, so each as a short printable excerpt
+            "answers": [self.excerpt(answer) for answer in answers[:SHOWN_ANSWERS]],
         }
         shown = self._shown(answers)
         if rcode != cfg.expect_rcode:
