@@ -539,3 +539,36 @@ def test_every_repeated_key_is_reported_with_its_lines(keys):
     assert all(d.path == "(top level)" for d in duplicates)
     # the document itself is what YAML makes of it (the last value wins); the loader only reports
     assert document == {key: max(i for i, k in enumerate(keys) if k == key) for key in keys}
+
+
+@given(
+    timeout=st.integers(min_value=1, max_value=60_000),
+    degraded_after=st.integers(min_value=1, max_value=60_000),
+    function_timeout=st.one_of(st.none(), st.integers(min_value=1, max_value=900)),
+)
+def test_timeouts_are_refused_exactly_when_they_cannot_work(
+    timeout, degraded_after, function_timeout
+):
+    from vigil.budget import longest_check_timeout
+
+    check = {
+        "name": "c",
+        "type": "tcp",
+        "host": "h",
+        "port": 1,
+        "timeout": f"{timeout}ms",
+        "degraded_after": f"{degraded_after}ms",
+    }
+    raw = {"groups": {"g": {"checks": [check]}}}
+    too_slow = degraded_after >= timeout
+    too_long = function_timeout is not None and timeout / 1000 > longest_check_timeout(
+        function_timeout
+    )
+    try:
+        parse_config(raw, function_timeout=function_timeout)
+    except ConfigError as exc:
+        paths = dict(exc.problems)
+        assert ("groups.g.checks[0].degraded_after" in paths) is too_slow
+        assert ("groups.g.checks[0].timeout" in paths) is too_long
+    else:
+        assert not too_slow and not too_long
