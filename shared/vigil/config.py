@@ -14,22 +14,21 @@ function's timeout is given, a ``timeout`` too long to finish inside it.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import types
 import typing
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Union
 
-from pydantic import BaseModel, Field, PositiveInt, TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from vigil import budget
-from vigil.checks.model import NAME_PATTERN, CheckConfig, Defaults, StrictModel
-from vigil.checks.registry import REGISTRY, check_types, config_models
+from vigil.checks.model import NAME_PATTERN, CheckConfig, Defaults
+from vigil.checks.registry import REGISTRY, check_types
 from vigil.durations import format_duration
 from vigil.exceptions import ConfigError, UnknownGroupError
 from vigil.policy.config import MaintenanceWindow, parent_ref
@@ -62,17 +61,44 @@ Problems = list[tuple[str, str]]
 
 
 @cache
-def _check_adapter() -> TypeAdapter[Any]:
-    """One check's validator: the union of every registered type's model, told apart by ``type``."""
-    models = config_models()
-    union: Any = models[0] if len(models) == 1 else Union[models]  # noqa: UP007 (built at runtime)
+def _check_adapter(type_names: frozenset[str]) -> TypeAdapter[Any]:
+    """One check's validator: the union of the registered types' models, told apart by ``type``.
+
+    Built from the registry for the types a config uses (cached per set of
+    types): a config without DNS checks never builds, nor imports, their model,
+    which keeps the cold start of every group to what it uses.
+    """
+    models = tuple(REGISTRY[name].config_model() for name in sorted(type_names))
+    if len(models) == 1:
+        return TypeAdapter(models[0])
+    union: Any = Union[models]  # noqa: UP007 (built at runtime)
     return TypeAdapter(Annotated[union, Field(discriminator="type")])
 
 
-class GroupConfig(StrictModel):
+def _used_types(groups_raw: Any) -> frozenset[str]:
+    """The registered check types a config document uses."""
+    groups = groups_raw.values() if isinstance(groups_raw, dict) else ()
+    return frozenset(
+        check["type"]
+        for group in groups
+        if isinstance(group, dict) and isinstance(group.get("checks"), list)
+        for check in group["checks"]
+        if isinstance(check, dict)
+        and isinstance(check.get("type"), str)
+        and check["type"] in REGISTRY
+    )
+
+
+@dataclass(frozen=True)
+class GroupConfig:
+    """A validated group: its checks (each its type's model) and its shard count.
+
+    A plain record, built only from validated parts (no schema to build on a cold start).
+    """
+
     name: str
     checks: tuple[CheckConfig, ...]
-    shards: PositiveInt = 1
+    shards: int = 1
 
     def check(self, name: str) -> CheckConfig:
         for check in self.checks:
@@ -81,7 +107,10 @@ class GroupConfig(StrictModel):
         raise KeyError(name)
 
 
-class VigilConfig(StrictModel):
+@dataclass(frozen=True)
+class VigilConfig:
+    """A validated configuration file: ``source`` names it in messages."""
+
     source: str
     defaults: Defaults
     groups: dict[str, GroupConfig]
@@ -131,7 +160,7 @@ def load_config(
     problems += found
     if problems or config is None:
         raise ConfigError(source, problems)
-    return config.model_copy(update={"source": source})
+    return replace(config, source=source)
 
 
 def parse_config(
@@ -149,7 +178,7 @@ def parse_config(
     config, problems = _validate(raw, function_timeout, Path(base_dir or "."))
     if problems or config is None:
         raise ConfigError(source, problems)
-    return config.model_copy(update={"source": source})
+    return replace(config, source=source)
 
 
 @dataclass
@@ -190,6 +219,7 @@ def _validate(
     if not isinstance(groups_raw, dict) or not groups_raw:
         problems.append(("groups", "expected a mapping of at least one group name to its checks"))
         groups_raw = {}
+    used_types = _used_types(groups_raw)
     for group_name, group_raw in groups_raw.items():
         group = _parse_group(
             str(group_name),
@@ -197,6 +227,7 @@ def _validate(
             defaults_raw,
             function_timeout,
             base_dir,
+            used_types,
             problems,
             inherited,
         )
@@ -301,6 +332,7 @@ def _parse_group(
     defaults_raw: dict[str, Any],
     function_timeout: float | None,
     base_dir: Path,
+    used_types: frozenset[str],
     problems: Problems,
     inherited: dict[str, _Inherited],
 ) -> GroupConfig | None:
@@ -343,7 +375,11 @@ def _parse_group(
                 )
             seen.setdefault(check_name, index)
         try:
-            check = _check_adapter().validate_python(
+            type_name = check_raw.get("type")
+            if not isinstance(type_name, str) or type_name not in REGISTRY:
+                problems.append((f"{check_path}.type", _unknown_type(type_name)))
+                continue
+            check = _check_adapter(used_types).validate_python(
                 {**defaults_raw, **check_raw}, context={"base_dir": base_dir}
             )
         except ValidationError as exc:
@@ -419,8 +455,17 @@ def _model_for(raw: Mapping[str, Any]) -> type[BaseModel]:
     return entry.config_model() if entry is not None else CheckConfig
 
 
+def _unknown_type(got: Any) -> str:
+    known = ", ".join(check_types())
+    if got is None:
+        return f"missing 'type'; expected one of: {known}"
+    return f"unknown check type {got!r}; expected one of: {known}"
+
+
 def _unknown_key(key: str, known: Sequence[str]) -> str:
     """``unknown key; did you mean `timeout`?``, or the known keys when none is near."""
+    import difflib  # only when a key is wrong: not on every cold start
+
     lowered = {name.lower(): name for name in known}
     near = difflib.get_close_matches(key.lower(), list(lowered), n=1, cutoff=0.6)
     if near:
@@ -476,14 +521,7 @@ def _problems(
     for err in exc.errors(include_url=False):
         loc = list(err["loc"])
         if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
-            got = raw.get("type")
-            known = ", ".join(check_types())
-            message = (
-                f"unknown check type {got!r}; expected one of: {known}"
-                if got is not None
-                else f"missing 'type'; expected one of: {known}"
-            )
-            found.append((f"{prefix}.type", message))
+            found.append((f"{prefix}.type", _unknown_type(raw.get("type"))))
             continue
         if model is not Defaults and loc and loc[0] in check_types():
             loc = loc[1:]  # drop the discriminator pydantic puts first

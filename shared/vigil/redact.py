@@ -103,20 +103,24 @@ def authorization_forms(value: str) -> set[str]:
 
 
 def url_credential_forms(url: str) -> set[str]:
-    """The forms of the user:password written in a URL (as written and URL-decoded)."""
+    """The forms of the credentials written in a URL: its user:password (as written and
+    URL-decoded) and the values of query parameters named like credentials
+    (``token``, ``api_key``, ``sig``, ...), which ``redact_url`` masks too."""
     try:
         parts = urlsplit(url)
     except ValueError:
         return set()
-    if parts.password is None:
-        return set()
-    forms = secret_forms(parts.password)
-    user, password = unquote(parts.username or ""), unquote(parts.password)
-    return (
-        forms
-        | credential_forms(user, password)
-        | credential_forms(parts.username or "", parts.password)
-    )
+    forms: set[str] = set()
+    if parts.password is not None:
+        user, password = unquote(parts.username or ""), unquote(parts.password)
+        forms |= secret_forms(parts.password)
+        forms |= credential_forms(user, password)
+        forms |= credential_forms(parts.username or "", parts.password)
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        if _SENSITIVE_PARAMS.search(name):
+            forms |= secret_forms(value)
+            forms |= {f for f in secret_forms(quote(value, safe="")) if len(f) >= MIN_SECRET_CHARS}
+    return forms
 
 
 def header_forms(name: str, value: str) -> set[str]:
@@ -148,9 +152,18 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
-def printable(text: str) -> str:
-    """``text`` with every character outside printable ASCII replaced by ``?``."""
-    return _UNPRINTABLE.sub("?", text)
+def printable(text: str, *, ascii_only: bool = True) -> str:
+    """``text`` with every character outside printable ASCII replaced by ``?``.
+
+    ``ascii_only=False`` keeps printable non-ASCII characters (accents, CJK) and
+    replaces only control and format characters (including bidirectional
+    overrides, which could make a line read as something else).
+    """
+    if ascii_only:
+        return _UNPRINTABLE.sub("?", text)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else "?" for c in text)
 
 
 def excerpt(text: str | bytes, secrets: Iterable[str] = (), limit: int = EXCERPT_CHARS) -> str:

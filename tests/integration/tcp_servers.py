@@ -67,7 +67,9 @@ class Servers:
         self._servers: list[asyncio.Server] = []
         self._writers: list[asyncio.StreamWriter] = []
 
-    def serve(self, handler: Handler, *, tls_days: float | None = None) -> int:
+    def serve(
+        self, handler: Handler, *, tls_days: float | None = None, host: str = "127.0.0.1"
+    ) -> int:
         """Start a server; with ``tls_days``, TLS with a certificate for ``vigil.test`` and
         127.0.0.1 that expires that many days from now (negative: already expired)."""
         context = None
@@ -76,6 +78,7 @@ class Servers:
             leaf = self.ca.issue_cert(
                 "vigil.test",
                 "127.0.0.1",
+                "::1",
                 not_before=now - dt.timedelta(days=30),
                 not_after=now + dt.timedelta(days=tls_days),
             )
@@ -88,7 +91,7 @@ class Servers:
                 await handler(reader, writer)
 
         async def start() -> asyncio.Server:
-            return await asyncio.start_server(tracked, "127.0.0.1", 0, ssl=context)
+            return await asyncio.start_server(tracked, host, 0, ssl=context)
 
         server = asyncio.run_coroutine_threadsafe(start(), self._loop).result(5)
         self._servers.append(server)

@@ -29,6 +29,7 @@ URL_USER, URL_PASSWORD = "svc-monitor", 'p@ss:w0rd/é"x+y'
 BASIC_USER, BASIC_PASSWORD = "alice", "S3cret pass&word"
 BEARER = "tok-9f8e7d6c5b4a-bearer"
 API_KEY = "key-0123456789abcdef"
+QUERY_TOKEN = "qt/0123456789+abc"
 
 
 class _EchoHandler(socketserver.StreamRequestHandler):
@@ -41,7 +42,7 @@ class _EchoHandler(socketserver.StreamRequestHandler):
             name, _, value = line.partition(":")
             headers[name.strip().lower()] = value.strip()
         _, header, form = request_line.split()[1].split("/")[:3]
-        value = headers.get(header, "")
+        value = request_line.strip() if header == "line" else headers.get(header, "")
         if form == "decoded":
             value = base64.b64decode(value.split()[-1]).decode("utf-8", "replace")
         elif form == "quoted":
@@ -89,6 +90,7 @@ FORBIDDEN = (
     | forms("Basic " + base64.b64encode(f"{BASIC_USER}:{BASIC_PASSWORD}".encode()).decode())
     | forms(BEARER)
     | forms(API_KEY)
+    | forms(QUERY_TOKEN)
 )
 
 
@@ -154,6 +156,9 @@ def test_echoed_credentials_reach_no_result_item_alert_or_log(
                 type: http
                 url: {base}/x-api-key/quoted
                 headers: {{X-Api-Key: "{API_KEY}"}}
+              - name: query-token
+                type: http
+                url: "{base}/line/r?token={quote(QUERY_TOKEN, safe="")}"
         """
     )
     summary = invoke("edge", minute(0))
@@ -161,7 +166,8 @@ def test_echoed_credentials_reach_no_result_item_alert_or_log(
 
     results = {r["check"]: r for r in summary["results"]}
     assert set(results) == {
-        "url-raw", "url-decoded", "url-quoted", "basic-json", "basic-decoded", "bearer", "api-key"
+        "url-raw", "url-decoded", "url-quoted", "basic-json", "basic-decoded", "bearer", "api-key",
+        "query-token",
     }  # fmt: skip
     for result in results.values():
         # the target answered, its line was quoted, and what it echoed was masked

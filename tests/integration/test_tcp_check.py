@@ -15,7 +15,7 @@ from vigil.checks import CheckResources, build_check
 from vigil.config import ConfigError, parse_config
 
 
-def run_tcp(port: int, timeout: str = "1s", base_dir=None, **keys):
+def run_tcp(port: int, timeout: str = "1s", base_dir=None, host="127.0.0.1", **keys):
     config = parse_config(
         {
             "groups": {
@@ -24,7 +24,7 @@ def run_tcp(port: int, timeout: str = "1s", base_dir=None, **keys):
                         {
                             "name": "c",
                             "type": "tcp",
-                            "host": "127.0.0.1",
+                            "host": host,
                             "port": port,
                             "timeout": timeout,
                             **keys,
@@ -206,6 +206,26 @@ def test_tls_to_a_plain_server_fails_the_handshake(servers):
     result = run_tcp(port, tls=True)
     assert result.status == "unhealthy"
     assert result.reason.startswith(("TLS handshake failed", "connection lost during the TLS"))
+
+
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback on this machine")
+def test_an_ipv6_peer_with_tls(servers):
+    port = servers.serve(ping, tls_days=30, host="::1")
+    result = run_tcp(
+        port, host="::1", base_dir=servers.workdir, tls=True, ca_bundle="private-ca.pem",
+        send="PING\r\n", expect=r"\+PONG",
+    )  # fmt: skip
+    assert result.status == "healthy", result.reason
+    assert result.details["target"] == f"tls://[::1]:{port}"
 
 
 # --- configuration ------------------------------------------------------------------------

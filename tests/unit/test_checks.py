@@ -25,6 +25,7 @@ def resources():
 
 def test_registry_builds_every_type(resources):
     examples = {
+        "dns": {"query": "example.com"},
         "http": {"url": "http://h/"},
         "postgres": {"host": "h", "database": "d", "user": "u"},
         "tcp": {"host": "h", "port": 1},
@@ -163,6 +164,7 @@ def test_loading_a_config_imports_no_check_library(tmp_path):
                   - {name: api, type: http, url: "https://h/"}
                   - {name: db, type: postgres, host: h, database: d, user: u}
                   - {name: port, type: tcp, host: h, port: 1}
+                  - {name: name, type: dns, query: example.com, expect: 192.0.2.1}
             """
         )
     )
@@ -172,12 +174,14 @@ def test_loading_a_config_imports_no_check_library(tmp_path):
         from vigil.config import load_config
         from vigil.checks import build_check, CheckResources
         config = load_config({str(path)!r})
-        loaded = sorted(m for m in ("httpx", "httpcore", "pg8000") if m in sys.modules)
+        loaded = sorted(m for m in ("httpx", "httpcore", "pg8000", "dns") if m in sys.modules)
         assert not loaded, loaded
         build_check(config.group("core").check("port"), CheckResources())
         assert "pg8000" not in sys.modules and "httpx" not in sys.modules
         build_check(config.group("core").check("api"), CheckResources())
-        assert "httpx" in sys.modules and "pg8000" not in sys.modules
+        assert "httpx" in sys.modules and "pg8000" not in sys.modules and "dns" not in sys.modules
+        build_check(config.group("core").check("name"), CheckResources())
+        assert "dns" in sys.modules and "pg8000" not in sys.modules
         print("ok")
         """
     )
@@ -227,3 +231,26 @@ def test_an_unforeseen_error_quotes_only_a_short_printable_masked_excerpt(resour
     assert result.reason.startswith("check failed to run: ValueError: junk ??***zzz")
     assert result.reason.endswith("...") and len(result.reason) <= 40 + 80
     assert "hunter22" not in result.reason
+
+
+def test_a_config_builds_only_the_models_of_the_types_it_uses(tmp_path):
+    import subprocess
+    import sys
+    import textwrap
+
+    path = tmp_path / "checks.yaml"
+    path.write_text("groups: {core: {checks: [{name: api, type: http, url: 'https://h/'}]}}\n")
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from vigil.config import load_config
+        load_config({str(path)!r})
+        unused = ("vigil.checks.dns.config", "vigil.checks.postgres.config", "vigil.checks.tls")
+        print(sorted(m for m in unused if m in sys.modules))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

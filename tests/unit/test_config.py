@@ -1,6 +1,8 @@
 import textwrap
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from vigil.checks.http.config import HttpCheckConfig
 from vigil.checks.postgres.config import PostgresCheckConfig
@@ -518,3 +520,55 @@ def test_postgres_expect_errors_name_their_key_path(expect, path, message):
         parse_config({"groups": {"g": {"checks": [check]}}})
     problems = dict(caught.value.problems)
     assert message in problems[f"groups.g.checks[0].{path}"], problems
+
+
+@given(keys=st.lists(st.sampled_from(["a", "b", "c", "timeout", "name"]), min_size=1, max_size=12))
+def test_every_repeated_key_is_reported_with_its_lines(keys):
+    from vigil.yaml_source import load_yaml
+
+    text = "".join(f"{key}: {index}\n" for index, key in enumerate(keys))
+    document, duplicates = load_yaml(text)
+    first_line: dict[str, int] = {}
+    expected = []
+    for line, key in enumerate(keys, start=1):
+        if key in first_line:
+            expected.append((key, first_line[key], line))
+        else:
+            first_line[key] = line
+    assert [(d.key, d.first_line, d.second_line) for d in duplicates] == expected
+    assert all(d.path == "(top level)" for d in duplicates)
+    # the document itself is what YAML makes of it (the last value wins); the loader only reports
+    assert document == {key: max(i for i, k in enumerate(keys) if k == key) for key in keys}
+
+
+@given(
+    timeout=st.integers(min_value=1, max_value=60_000),
+    degraded_after=st.integers(min_value=1, max_value=60_000),
+    function_timeout=st.one_of(st.none(), st.integers(min_value=1, max_value=900)),
+)
+def test_timeouts_are_refused_exactly_when_they_cannot_work(
+    timeout, degraded_after, function_timeout
+):
+    from vigil.budget import longest_check_timeout
+
+    check = {
+        "name": "c",
+        "type": "tcp",
+        "host": "h",
+        "port": 1,
+        "timeout": f"{timeout}ms",
+        "degraded_after": f"{degraded_after}ms",
+    }
+    raw = {"groups": {"g": {"checks": [check]}}}
+    too_slow = degraded_after >= timeout
+    too_long = function_timeout is not None and timeout / 1000 > longest_check_timeout(
+        function_timeout
+    )
+    try:
+        parse_config(raw, function_timeout=function_timeout)
+    except ConfigError as exc:
+        paths = dict(exc.problems)
+        assert ("groups.g.checks[0].degraded_after" in paths) is too_slow
+        assert ("groups.g.checks[0].timeout" in paths) is too_long
+    else:
+        assert not too_slow and not too_long

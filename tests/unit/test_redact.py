@@ -114,3 +114,16 @@ def test_excerpt_masks_before_cutting_and_stays_printable():
 def test_no_encoding_of_a_secret_survives_scrub(secret, before, after, encode):
     shown = scrub(before + encode(secret) + after, secret_forms(secret))
     assert encode(secret) not in shown
+
+
+def test_printable_keeps_letters_but_never_control_or_bidi_characters():
+    from vigil.redact import printable
+
+    assert printable("café \x1b[31m\u202eevil", ascii_only=False) == "café ?[31m?evil"
+    assert printable("café", ascii_only=True) == "caf?"
+
+
+def test_credential_query_parameters_of_a_url_are_secrets_too():
+    forms = url_credential_forms("https://h/health?region=eu&api_key=k3y%2Fvalue&token=t0ken")
+    assert {"k3y/value", "k3y%2Fvalue", b64("k3y/value"), "t0ken"} <= forms
+    assert "eu" not in forms and "region" not in forms

@@ -171,7 +171,7 @@ class Check(ABC):
         self._secrets |= header_forms(name, value)
 
     def remember_url(self, url: str) -> None:
-        """Register the user:password written in a URL, if any."""
+        """Register a URL's user:password and its credential-like query parameter values."""
         self._secrets |= url_credential_forms(url)
 
     def excerpt(self, text: str | bytes) -> str:
@@ -224,7 +224,8 @@ class Check(ABC):
         details: dict[str, Any] | None = None,
     ) -> CheckResult:
         details = {"target": self.config.target, **(details or {})}
-        reason = printable(scrub(reason.splitlines()[0] if reason else "", self._secrets))[:300]
+        line = scrub(reason.splitlines()[0] if reason else "", self._secrets)
+        reason = printable(line, ascii_only=False)[:300]
         return CheckResult(self.name, status, reason, latency_ms, self._scrubbed(details))
 
     def _scrubbed(self, value: Any) -> Any:

@@ -43,6 +43,7 @@ class CheckType:
 
 
 REGISTRY: dict[str, CheckType] = {
+    "dns": CheckType("vigil.checks.dns", "DnsCheckConfig", "DnsCheck"),
     "http": CheckType("vigil.checks.http", "HttpCheckConfig", "HttpCheck"),
     "postgres": CheckType("vigil.checks.postgres", "PostgresCheckConfig", "PostgresCheck"),
     "tcp": CheckType("vigil.checks.tcp", "TcpCheckConfig", "TcpCheck"),

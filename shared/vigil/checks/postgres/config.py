@@ -27,4 +27,5 @@ class PostgresCheckConfig(CheckConfig):
 
     @property
     def target(self) -> str:
-        return f"postgres://{self.host}:{self.port}/{self.database}"
+        host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 address
+        return f"postgres://{host}:{self.port}/{self.database}"

@@ -42,4 +42,5 @@ class TcpCheckConfig(CheckConfig, TlsExpiryKeys):
 
     @property
     def target(self) -> str:
-        return f"{'tls' if self.tls else 'tcp'}://{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 address
+        return f"{'tls' if self.tls else 'tcp'}://{host}:{self.port}"
