@@ -78,7 +78,7 @@ def open_backend(args: Any, screen: Screen, *, save: bool) -> Iterator[Backend]:
             )
         finally:
             if save:
-                count = save_table(client, local.table_name, args.local_state)
+                count = save_table(client, local.table_name, args.local_state, config=args.config)
                 screen.note(
                     f"saved {count} table items to {shown(args.local_state)}; "
                     f"`vigil status` shows the state"

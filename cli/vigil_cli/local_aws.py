@@ -16,6 +16,7 @@ from vigil_cli.template import create_local_resources, load_template, runner_env
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "template.yaml"
+DEFAULT_CONFIG = REPO / "functions" / "runner" / "checks.yaml"  # the runner's own
 REGION = "us-east-1"
 
 _FAKE_CREDENTIALS = {

@@ -13,11 +13,9 @@ from pathlib import Path
 
 from vigil.durations import parse_duration
 from vigil_cli.deployed import DEFAULT_STACK
-from vigil_cli.local_aws import REPO, TEMPLATE
+from vigil_cli.local_aws import DEFAULT_CONFIG, TEMPLATE
 from vigil_cli.local_state import DEFAULT_PATH as DEFAULT_LOCAL_STATE
 from vigil_cli.screen import Screen
-
-DEFAULT_CONFIG = REPO / "functions" / "runner" / "checks.yaml"
 
 LOCAL_STATE_HELP = """\
 local mode and its state:
@@ -27,6 +25,8 @@ local mode and its state:
   commands: `vigil run` saves them when it ends, and `vigil run` and `vigil status`
   load them when they start. Default file: .vigil/local-table.json at the
   repository root (--local-state to use another). Delete it to start afresh.
+  The file also names the configuration that `vigil run` used: `vigil status`
+  shows that configuration's groups unless --config says otherwise.
 
 --aws mode:
   Uses your normal AWS credentials and region (or --region) and the deployed
@@ -53,13 +53,14 @@ def _positive(text: str) -> int:
     return value
 
 
-def _add_files(parser: argparse.ArgumentParser) -> None:
+def _add_files(
+    parser: argparse.ArgumentParser,
+    *,
+    config_default: Path | None = DEFAULT_CONFIG,
+    config_help: str = "check configuration (default: functions/runner/checks.yaml)",
+) -> None:
     parser.add_argument(
-        "--config",
-        type=Path,
-        default=DEFAULT_CONFIG,
-        metavar="FILE",
-        help="check configuration (default: functions/runner/checks.yaml)",
+        "--config", type=Path, default=config_default, metavar="FILE", help=config_help
     )
     parser.add_argument(
         "--template",
@@ -148,7 +149,12 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=formatter,
     )
     status.add_argument("--group", help="show only this group (default: every group)")
-    _add_files(status)
+    _add_files(
+        status,
+        config_default=None,  # chosen by vigil_cli.status.status_config
+        config_help="check configuration whose groups are shown (default: the one the last "
+        "`vigil run` used on this local state, else functions/runner/checks.yaml)",
+    )
     _add_where(status)
 
     demo = commands.add_parser(

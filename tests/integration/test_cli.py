@@ -164,6 +164,59 @@ def test_run_then_status_in_separate_processes(tmp_path, http_target):
     assert "s ago" in rows["broken"]  # since when, and the latest run
 
 
+def test_status_shows_the_configuration_the_last_run_used(tmp_path, capsys, http_target):
+    """`vigil run --config other.yaml`, then `vigil status`: other.yaml's checks, and why."""
+    other = write(
+        tmp_path,
+        f"""\
+        groups:
+          web:
+            checks:
+              - {{name: shop, type: http, url: "{http_target.base_url}/ok"}}
+        """,
+        name="other.yaml",
+    )
+    state = ["--local-state", str(tmp_path / "state.json")]
+    assert main(["run", "--config", str(other), *state, "--every", "0s"]) == 0
+    capsys.readouterr()
+
+    assert main(["status", *state]) == 0
+    out = capsys.readouterr().out
+    assert f"showing the groups of {other} (the configuration of the last `vigil run`" in out
+    rows = {line.split()[0]: line.split() for line in out.splitlines() if line.strip()}
+    assert rows["shop"][1] == "healthy"
+    assert "nothing recorded" not in out
+
+    # Another configuration on purpose: its groups were never run here, and it says so.
+    assert main(["status", "--config", str(DEFAULT_CONFIG), *state]) == 0
+    out = capsys.readouterr().out
+    assert f"showing the groups of {os.path.relpath(DEFAULT_CONFIG)} (--config)" in out
+    for group in ("core", "databases"):
+        assert (
+            f"nothing recorded for group {group!r} in the local state: `vigil run` has not "
+            f"run it (the last `vigil run` used {other}; `vigil status --config {other}` "
+            f"shows its groups)"
+        ) in out
+    assert "shop" not in out
+
+
+def test_status_falls_back_to_the_default_and_says_why(tmp_path, capsys, http_target):
+    gone = write_core(tmp_path, f'{{name: api, type: http, url: "{http_target.base_url}/ok"}}')
+    state = ["--local-state", str(tmp_path / "state.json")]
+    assert main(["status", *state]) == 0  # no local state at all
+    out = capsys.readouterr().out
+    assert f"showing the groups of {os.path.relpath(DEFAULT_CONFIG)} (the default)" in out
+    assert "nothing recorded for group 'core' in the local state" in out
+    assert f"`vigil run --config {os.path.relpath(DEFAULT_CONFIG)}` runs it" in out
+
+    assert main(["run", "--config", str(gone), *state, "--every", "0s"]) == 0
+    gone.unlink()
+    capsys.readouterr()
+    assert main(["status", *state]) == 0
+    out = capsys.readouterr().out
+    assert f"the last `vigil run` on {tmp_path / 'state.json'} used {gone}, which no longer" in out
+
+
 # ---------------------------------------------------------------- --aws (moto)
 
 
