@@ -105,8 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
     validate = commands.add_parser(
         "validate",
         help="check the configuration and its agreement with template.yaml",
-        description="Validate the check configuration (every problem, with its key path) "
-        "and compare its groups with the template's schedules. Exits 1 on any finding.",
+        description="Validate the check configuration (every problem, with its key path; "
+        "check timeouts against the runner's Timeout in the template), refuse a check "
+        "interval shorter than its group's schedule, and compare the groups with the "
+        "template's schedules. Exits 1 on any finding.",
     )
     _add_files(validate)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import io
 import json
 import os
@@ -16,6 +17,7 @@ from pathlib import Path
 import pg8000.exceptions
 import pytest
 
+from vigil.config import load_config
 from vigil_cli.demo import demo
 from vigil_cli.local_aws import REPO, TEMPLATE
 from vigil_cli.main import DEFAULT_CONFIG, build_parser, main
@@ -106,6 +108,103 @@ def test_validate_reports_a_group_the_template_does_not_schedule(tmp_path, capsy
     out = capsys.readouterr().out
     assert "group 'payments' is in the check configuration but no schedule" in out
     assert "FAILED: 1 finding" in out
+
+
+def test_validate_refuses_an_interval_shorter_than_the_schedule(tmp_path, capsys):
+    config = write(
+        tmp_path,
+        """
+        groups:
+          core:
+            checks:
+              - {name: every-run, type: tcp, host: 127.0.0.1, port: 1, interval: 1m}
+              - {name: too-often, type: tcp, host: 127.0.0.1, port: 2, interval: 30s}
+          databases:
+            checks:
+              - {name: db, type: tcp, host: 127.0.0.1, port: 3, interval: 2m}
+              - {name: hourly, type: tcp, host: 127.0.0.1, port: 4, interval: 1h}
+        """,
+    )
+    assert main(["validate", "--config", str(config)]) == 1
+    out = capsys.readouterr().out
+    assert "2 problems" in out
+    assert (
+        "groups.core.checks[1].interval: check 'too-often': 30s is shorter than the group's "
+        "schedule rate(1 minute) (RunnerFunction.Events.ScheduleCore), which invokes the group "
+        "at most every 1m"
+    ) in out
+    assert (
+        "groups.databases.checks[0].interval: check 'db': 2m is shorter than the group's "
+        "schedule rate(5 minutes)"
+    ) in out
+    assert "every-run" not in out and "hourly" not in out
+    assert "FAILED: 2 findings" in out
+
+
+def _template_with_timeouts(tmp_path: Path, own: int | None, inherited: int | None) -> Path:
+    """template.yaml with the runner's own and the Globals' Timeout set or left out."""
+    from vigil_cli.template import load_template
+
+    template = load_template(TEMPLATE)  # short tags in their long forms: JSON can hold it
+    runner = template["Resources"]["RunnerFunction"]["Properties"]
+    for props, timeout in ((runner, own), (template["Globals"]["Function"], inherited)):
+        props.pop("Timeout", None)
+        if timeout is not None:
+            props["Timeout"] = timeout
+    path = tmp_path / "template.json"
+    path.write_text(json.dumps(template))
+    return path
+
+
+@pytest.mark.parametrize(
+    "own, inherited, expected", [(60, 30, 60), (None, 30, 30), (None, None, 3)]
+)
+def test_validate_judges_the_config_against_the_function_timeout(
+    tmp_path, capsys, monkeypatch, own, inherited, expected
+):
+    """The runner's Timeout (its own, else Globals, else Lambda's 3 s) goes to load_config,
+    when load_config takes it (the shim in vigil_cli.validate)."""
+    import vigil_cli.validate
+
+    seen = []
+    real = vigil_cli.validate.load_config
+
+    def load_config(path, *, function_timeout=None):
+        seen.append(function_timeout)
+        return real(path)
+
+    monkeypatch.setattr(vigil_cli.validate, "load_config", load_config)
+    template = _template_with_timeouts(tmp_path, own, inherited)
+    assert main(["validate", "--template", str(template)]) == 0, capsys.readouterr().out
+    assert seen == [expected]
+
+
+def test_validate_still_works_with_a_load_config_without_function_timeout(
+    tmp_path, capsys, monkeypatch
+):
+    import vigil_cli.validate
+
+    seen = []
+    real = vigil_cli.validate.load_config
+
+    def load_config(path):
+        seen.append(path)
+        return real(path)
+
+    monkeypatch.setattr(vigil_cli.validate, "load_config", load_config)
+    assert main(["validate"]) == 0
+    assert seen == [DEFAULT_CONFIG]
+
+
+@pytest.mark.skipif(
+    "function_timeout" not in inspect.signature(load_config).parameters,
+    reason="vigil.config.load_config does not take function_timeout yet",
+)
+def test_validate_refuses_a_timeout_the_function_cannot_wait_for(tmp_path, capsys):
+    config = write_core(tmp_path, "{name: slow, type: tcp, host: 127.0.0.1, port: 1, timeout: 2m}")
+    assert main(["validate", "--config", str(config)]) == 1
+    out = capsys.readouterr().out
+    assert "groups.core.checks[0].timeout" in out
 
 
 def test_validate_passes_the_example_config(capsys):
