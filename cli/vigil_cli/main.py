@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from vigil.durations import parse_duration
-from vigil_cli.deployed import DEFAULT_STACK
-from vigil_cli.local_aws import DEFAULT_CONFIG, TEMPLATE
-from vigil_cli.local_state import DEFAULT_PATH as DEFAULT_LOCAL_STATE
+from vigil_cli.local.deployed import DEFAULT_STACK
+from vigil_cli.local.local_aws import DEFAULT_CONFIG, TEMPLATE
+from vigil_cli.local.local_state import DEFAULT_PATH as DEFAULT_LOCAL_STATE
 from vigil_cli.screen import Screen
 
 LOCAL_STATE_HELP = """\
@@ -153,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--group", help="show only this group (default: every group)")
     _add_files(
         status,
-        config_default=None,  # chosen by vigil_cli.status.status_config
+        config_default=None,  # chosen by vigil_cli.commands.status.status_config
         config_help="check configuration whose groups are shown (default: the one the last "
         "`vigil run` used on this local state, else functions/runner/checks.yaml)",
     )
@@ -184,19 +184,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     screen = Screen()
     if args.command == "validate":
-        from vigil_cli.validate import validate
+        from vigil_cli.commands.validate import validate
 
         return validate(args.config, args.template, screen)
     if args.command == "run":
-        from vigil_cli.run import run
+        from vigil_cli.commands.run import run
 
         return run(args, screen)
     if args.command == "status":
-        from vigil_cli.status import status
+        from vigil_cli.commands.status import status
 
         return status(args, screen)
     if args.command == "demo":
-        from vigil_cli.demo import demo
+        from vigil_cli.commands.demo import demo
 
         return demo(screen, every=args.every)
     parser.print_help(sys.stderr)

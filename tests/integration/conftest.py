@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from vigil_cli.local_aws import REPO, LocalAws
+from vigil_cli.local.local_aws import REPO, LocalAws
 
 
 def load_function(name: str):

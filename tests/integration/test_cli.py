@@ -18,8 +18,8 @@ import pg8000.exceptions
 import pytest
 
 from vigil.config import load_config
-from vigil_cli.demo import demo
-from vigil_cli.local_aws import REPO, TEMPLATE
+from vigil_cli.commands.demo import demo
+from vigil_cli.local.local_aws import REPO, TEMPLATE
 from vigil_cli.main import DEFAULT_CONFIG, build_parser, main
 from vigil_cli.screen import Screen
 from vigil_cli.targets import HttpTarget, PostgresError, PostgresServer
@@ -143,7 +143,7 @@ def test_validate_refuses_an_interval_shorter_than_the_schedule(tmp_path, capsys
 
 def _template_with_timeouts(tmp_path: Path, own: int | None, inherited: int | None) -> Path:
     """template.yaml with the runner's own and the Globals' Timeout set or left out."""
-    from vigil_cli.template import load_template
+    from vigil_cli.local.template import load_template
 
     template = load_template(TEMPLATE)  # short tags in their long forms: JSON can hold it
     runner = template["Resources"]["RunnerFunction"]["Properties"]
@@ -163,17 +163,17 @@ def test_validate_judges_the_config_against_the_function_timeout(
     tmp_path, capsys, monkeypatch, own, inherited, expected
 ):
     """The runner's Timeout (its own, else Globals, else Lambda's 3 s) goes to load_config,
-    when load_config takes it (the shim in vigil_cli.validate)."""
-    import vigil_cli.validate
+    when load_config takes it (the shim in vigil_cli.commands.validate)."""
+    import vigil_cli.commands.validate
 
     seen = []
-    real = vigil_cli.validate.load_config
+    real = vigil_cli.commands.validate.load_config
 
     def load_config(path, *, function_timeout=None):
         seen.append(function_timeout)
         return real(path)
 
-    monkeypatch.setattr(vigil_cli.validate, "load_config", load_config)
+    monkeypatch.setattr(vigil_cli.commands.validate, "load_config", load_config)
     template = _template_with_timeouts(tmp_path, own, inherited)
     assert main(["validate", "--template", str(template)]) == 0, capsys.readouterr().out
     assert seen == [expected]
@@ -182,16 +182,16 @@ def test_validate_judges_the_config_against_the_function_timeout(
 def test_validate_still_works_with_a_load_config_without_function_timeout(
     tmp_path, capsys, monkeypatch
 ):
-    import vigil_cli.validate
+    import vigil_cli.commands.validate
 
     seen = []
-    real = vigil_cli.validate.load_config
+    real = vigil_cli.commands.validate.load_config
 
     def load_config(path):
         seen.append(path)
         return real(path)
 
-    monkeypatch.setattr(vigil_cli.validate, "load_config", load_config)
+    monkeypatch.setattr(vigil_cli.commands.validate, "load_config", load_config)
     assert main(["validate"]) == 0
     assert seen == [DEFAULT_CONFIG]
 
@@ -325,7 +325,7 @@ def deployed_stack(monkeypatch) -> Iterator[dict[str, str]]:
     moto = pytest.importorskip("moto")
     import boto3
 
-    from vigil_cli.template import create_local_resources, load_template
+    from vigil_cli.local.template import create_local_resources, load_template
 
     for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.setenv(key, "testing")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from vigil_cli.template import (
+from vigil_cli.local.template import (
     SCHEDULED_TIME_PLACEHOLDER,
     create_local_resources,
     drift,

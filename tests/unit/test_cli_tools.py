@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 import pytest
 
 from vigil.runner import iso
-from vigil_cli.emf import by_check, by_group, compact, metric_points
-from vigil_cli.harness import function_memory_mb, function_timeout
-from vigil_cli.interrupts import Interrupted, InterruptWatch
-from vigil_cli.local_state import decode_value, encode_value
-from vigil_cli.run import next_scheduled_time
+from vigil_cli.commands.interrupts import Interrupted, InterruptWatch
+from vigil_cli.commands.run import next_scheduled_time
+from vigil_cli.local.harness import function_memory_mb, function_timeout
+from vigil_cli.local.local_state import decode_value, encode_value
+from vigil_cli.screen.emf import by_check, by_group, compact, metric_points
 
 CHECK_DOC = {
     "_aws": {

@@ -1,4 +1,4 @@
-"""vigil_cli.template without AWS: tag loading, schedule parsing, drift, env resolution."""
+"""vigil_cli.local.template without AWS: tag loading, schedule parsing, drift, env resolution."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from vigil_cli.template import (
+from vigil_cli.local.template import (
     SCHEDULED_TIME_PLACEHOLDER,
     LocalResources,
     ScheduleInfo,
@@ -83,6 +83,24 @@ def test_quoted_off_stays_a_string_and_tags_do_not_leak_into_safe_load(tmp_path)
 def test_a_template_must_be_a_mapping():
     with pytest.raises(ValueError, match="mapping"):
         loads_template("- a\n- b\n")
+
+
+def test_a_duplicate_key_is_refused_with_its_line():
+    """cfn-lint's decoder refuses what a plain YAML loader silently lets the last one win."""
+    import yaml
+
+    with pytest.raises(yaml.YAMLError, match=r"Duplicate found 'Timeout' \(line 3\)"):
+        loads_template("Resources:\n  F:\n    Timeout: 60\n    Timeout: 5\n")
+
+
+def test_the_template_reads_as_cfn_lint_reads_it():
+    from cfnlint.decode import decode
+
+    from vigil_cli.local.local_aws import TEMPLATE
+
+    linted, matches = decode(str(TEMPLATE))
+    assert matches == []
+    assert load_template(TEMPLATE) == linted
 
 
 @pytest.mark.parametrize(

@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from vigil.store.dynamodb import DynamoDBStore
-from vigil_cli.backend import Backend, chosen_groups, on_backend
-from vigil_cli.local_aws import DEFAULT_CONFIG
-from vigil_cli.local_state import LocalStateError, saved_config
+from vigil_cli.local.backend import Backend, chosen_groups, on_backend
+from vigil_cli.local.local_aws import DEFAULT_CONFIG
+from vigil_cli.local.local_state import LocalStateError, saved_config
 from vigil_cli.screen import Screen, shown
-from vigil_cli.views import STATUS_COLUMNS, status_rows
+from vigil_cli.screen.views import STATUS_COLUMNS, status_rows
 
 LOOK_BACK_RUNS = 60  # run records searched for checks with an interval, not run every time
 

@@ -3,7 +3,7 @@
 Each cycle invokes the handler as EventBridge Scheduler would, for every chosen
 group (and each of its shards), with ``scheduled_time`` = now; then shows the
 runs and the alerts delivered. Where it works (embedded AWS or ``--aws``) is
-``vigil_cli.backend``'s business. ``--aws`` writes to the deployed table and
+``vigil_cli.local.backend``'s business. ``--aws`` writes to the deployed table and
 publishes to its topic, so it is refused without ``--yes``.
 """
 
@@ -17,13 +17,13 @@ import yaml
 from vigil.config import GroupConfig
 from vigil.runner import iso
 from vigil.store.dynamodb import DynamoDBStore
-from vigil_cli.backend import Backend, chosen_groups, on_backend
-from vigil_cli.harness import RunnerHarness, function_timeout
-from vigil_cli.interrupts import Interrupted, InterruptWatch
-from vigil_cli.local_aws import LocalAws
+from vigil_cli.commands.interrupts import Interrupted, InterruptWatch
+from vigil_cli.local.backend import Backend, chosen_groups, on_backend
+from vigil_cli.local.harness import RunnerHarness, function_timeout
+from vigil_cli.local.local_aws import LocalAws
+from vigil_cli.local.template import load_template
 from vigil_cli.screen import Screen, shown
-from vigil_cli.template import load_template
-from vigil_cli.views import GroupRun, show_alert, show_runs
+from vigil_cli.screen.views import GroupRun, show_alert, show_runs
 
 REFUSED = 2  # exit code of `vigil run --aws` without --yes
 
@@ -106,7 +106,7 @@ def run(args: Any, screen: Screen) -> int:
             show_delivered_alerts(screen, backend, runs)
         return 1 if failed else 0
 
-    # Ctrl-C stops between runs, never inside one (see vigil_cli.interrupts); the local
+    # Ctrl-C stops between runs, never inside one (see vigil_cli.commands.interrupts); the local
     # table is still saved.
     with InterruptWatch() as interrupts:
         try:

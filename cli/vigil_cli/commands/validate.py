@@ -18,9 +18,9 @@ import yaml
 
 from vigil.config import VigilConfig, load_config
 from vigil.exceptions import ConfigError
-from vigil_cli.harness import function_timeout
+from vigil_cli.local.harness import function_timeout
+from vigil_cli.local.template import drift, interval_findings, load_template, schedules
 from vigil_cli.screen import Screen, shown
-from vigil_cli.template import drift, interval_findings, load_template, schedules
 
 
 def _raw_group_names(path: Path) -> list[str] | None:

@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from vigil_cli.local_aws import REPO, scan_items
+from vigil_cli.local.local_aws import REPO, scan_items
 
 FORMAT_VERSION = 1
 DEFAULT_PATH = REPO / ".vigil" / "local-table.json"

@@ -1,7 +1,7 @@
 """Dev-side tools around template.yaml (never used inside Lambda).
 
-- ``load_template``: read a SAM/CloudFormation template, short tags included
-  (``!Ref x`` -> ``{"Ref": "x"}``, ``!Sub s`` -> ``{"Fn::Sub": "s"}``, ...).
+- ``load_template``: read a SAM/CloudFormation template with cfn-lint's own decoder,
+  short tags included (``!Ref x`` -> ``{"Ref": "x"}``, ``!Sub s`` -> ``{"Fn::Sub": "s"}``).
 - ``schedules`` / ``drift``: the groups the template's schedules invoke, and how
   they disagree with the groups of a check configuration; ``interval_findings``:
   checks whose ``interval`` is shorter than their group's schedule allows.
@@ -12,15 +12,14 @@
 
 from __future__ import annotations
 
+import datetime
 import itertools
 import json
 import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from vigil.durations import format_duration
 
@@ -35,90 +34,38 @@ SCHEDULE_EVENT_TYPES = ("ScheduleV2", "Schedule")
 # Loading
 # ---------------------------------------------------------------------------
 
-# Short tag -> long key. !Ref and !Condition are not Fn:: functions.
-_TAGS: dict[str, str] = {
-    "Ref": "Ref",
-    "Condition": "Condition",
-    **{
-        name: f"Fn::{name}"
-        for name in (
-            "Sub",
-            "GetAtt",
-            "If",
-            "Equals",
-            "Not",
-            "And",
-            "Or",
-            "Select",
-            "Join",
-            "Split",
-            "FindInMap",
-            "ImportValue",
-            "Base64",
-            "Cidr",
-            "GetAZs",
-            "Transform",
-            # Rules-only functions
-            "Contains",
-            "EachMemberEquals",
-            "EachMemberIn",
-            "RefAll",
-            "ValueOf",
-            "ValueOfAll",
-            # AWS::LanguageExtensions
-            "Length",
-            "ToJsonString",
-        )
-    },
-}
 
-
-class _TemplateLoader(yaml.SafeLoader):
-    """SafeLoader plus CloudFormation short tags (registered on this subclass only).
-
-    Unquoted dates stay strings, as CloudFormation reads them
-    (``AWSTemplateFormatVersion: 2010-09-09``).
-    """
-
-    yaml_implicit_resolvers: ClassVar[dict[Any, list[tuple[str, Any]]]] = {
-        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
-
-
-def _construct_tag(key: str):
-    def construct(loader: yaml.SafeLoader, node: yaml.Node) -> dict[str, Any]:
-        value: Any
-        if isinstance(node, yaml.ScalarNode):
-            value = loader.construct_scalar(node)
-            if key == "Fn::GetAtt":
-                resource, _, attribute = str(value).partition(".")
-                value = [resource, attribute]
-        elif isinstance(node, yaml.SequenceNode):
-            value = loader.construct_sequence(node, deep=True)
-        else:
-            value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-        return {key: value}
-
-    return construct
-
-
-for _short, _long in _TAGS.items():
-    _TemplateLoader.add_constructor(f"!{_short}", _construct_tag(_long))
+def _dates_as_text(value: Any) -> Any:
+    """YAML timestamps back to their text: CloudFormation reads an unquoted
+    ``AWSTemplateFormatVersion: 2010-09-09`` as the string, cfn-lint's loader as a date."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            value[key] = _dates_as_text(item)
+    elif isinstance(value, list):
+        value[:] = [_dates_as_text(item) for item in value]
+    elif isinstance(value, datetime.date):
+        return value.isoformat()
+    return value
 
 
 def load_template(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Parse a template file; short tags become their long JSON forms."""
+    """Parse a template file (YAML or JSON); short tags become their long JSON forms.
+
+    Raises ``OSError``, ``yaml.YAMLError`` (cfn-lint's parse errors included, such
+    as a duplicate key) or ``ValueError`` when the document is not a mapping.
+    """
     with open(path, encoding="utf-8") as handle:
         return loads_template(handle.read())
 
 
 def loads_template(text: str) -> dict[str, Any]:
     """Like ``load_template``, from a string."""
-    document = yaml.load(text, Loader=_TemplateLoader)  # a SafeLoader subclass
+    from cfnlint.decode import cfn_yaml  # cfn-lint's own template decoder
+
+    document = cfn_yaml.loads(text)
     if not isinstance(document, dict):
         raise ValueError("a template must be a YAML mapping")
-    return document
+    return _dates_as_text(document)
 
 
 # ---------------------------------------------------------------------------

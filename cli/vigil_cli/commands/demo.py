@@ -35,15 +35,15 @@ import pg8000.exceptions
 from vigil.config import VigilConfig, load_config
 from vigil.runner import iso
 from vigil.store.dynamodb import DynamoDBStore
-from vigil_cli.emf import all_points
-from vigil_cli.harness import RunnerHarness, function_timeout
-from vigil_cli.interrupts import Interrupted, InterruptWatch
-from vigil_cli.local_aws import REGION, TEMPLATE, LocalAws, scan_items
-from vigil_cli.run import run_group
+from vigil_cli.commands.interrupts import Interrupted, InterruptWatch
+from vigil_cli.commands.run import run_group
+from vigil_cli.local.harness import RunnerHarness, function_timeout
+from vigil_cli.local.local_aws import REGION, TEMPLATE, LocalAws, scan_items
+from vigil_cli.local.template import load_template
 from vigil_cli.screen import Screen
+from vigil_cli.screen.emf import all_points
+from vigil_cli.screen.views import GroupRun, clock, show_alert, show_runs
 from vigil_cli.targets import HttpTarget, PostgresError, PostgresServer, TcpTarget
-from vigil_cli.template import load_template
-from vigil_cli.views import GroupRun, clock, show_alert, show_runs
 
 DB_SECRET = "vigil/demo/main-db"  # under the template's MonitoredSecretsPrefix, as in production
 DB_ROLE = "monitor"
@@ -272,7 +272,7 @@ def demo(screen: Screen, *, every: float = 2.0) -> int:
     targets: DemoTargets | None = None
     cleaned: list[str] = []
     # Signals are only recorded while the demo works and cleans up; it stops at its
-    # next safe point (see vigil_cli.interrupts), and cleaning up is never cut short.
+    # next safe point (see vigil_cli.commands.interrupts), and cleaning up is never cut short.
     with InterruptWatch() as interrupts:
         try:
             screen.heading("Vigil demo: real checks, the real runner handler, embedded AWS")
