@@ -316,6 +316,40 @@ def test_status_falls_back_to_the_default_and_says_why(tmp_path, capsys, http_ta
     assert f"the last `vigil run` on {tmp_path / 'state.json'} used {gone}, which no longer" in out
 
 
+def test_run_stops_between_runs_on_ctrl_c_and_keeps_the_state(tmp_path, http_target):
+    """A pause between cycles ends at the signal; the local table is still saved."""
+    config = write_core(tmp_path, f'{{name: api, type: http, url: "{http_target.base_url}/ok"}}')
+    state = tmp_path / "state.json"
+    argv = ["run", "--config", str(config), "--local-state", str(state)]
+    proc = subprocess.Popen(
+        [*vigil_command(), *argv, "--cycles", "1000", "--every", "1h"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        cwd=REPO,
+        start_new_session=True,
+    )
+    try:
+        seen = []
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            seen.append(line)
+            if line.startswith("core ") and "api" in line:  # the first run's row
+                break
+        os.killpg(proc.pid, signal.SIGINT)
+        rest, _ = proc.communicate(timeout=60)  # not an hour: the pause ended at once
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    out = "".join(seen) + rest
+    assert proc.returncode == 130, out
+    assert "interrupted (Ctrl-C) between runs" in rest
+    assert "saved " in rest and json.loads(state.read_text())["items"]
+    assert "run 2/1000" not in out
+
+
 # ---------------------------------------------------------------- --aws (moto)
 
 

@@ -2,12 +2,13 @@
 
 Python runs a signal handler in the main thread between two bytecodes, wherever
 that thread happens to be. A handler that raises ``KeyboardInterrupt`` therefore
-raises it at an arbitrary point, and some points drop it: botocore signs every
-request with awscrt, whose C signer calls back into Python (``should_sign_header``)
-for each header and reports an exception from that callback as "Exception ignored"
-before going on; ``__del__`` methods and ``weakref.finalize`` callbacks drop theirs
-the same way. A Ctrl-C landing there was lost, and ``vigil demo`` went on to its
-normal end (exit 0) instead of stopping.
+raises it at an arbitrary point, and some points drop it: when awscrt is installed
+(aws-sam-cli brings it), botocore signs every request with awscrt, whose C signer
+calls back into Python (``should_sign_header``) for each header and reports an
+exception from that callback as "Exception ignored" before going on; ``__del__``
+methods and ``weakref.finalize`` callbacks drop theirs the same way. A Ctrl-C
+landing there was lost, and ``vigil demo`` went on to its normal end (exit 0)
+instead of stopping.
 
 ``InterruptWatch`` never raises from the handler. The handler records the signal;
 the C-level wakeup fd (``signal.set_wakeup_fd``) wakes a ``pause`` at once; and the
