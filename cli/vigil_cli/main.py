@@ -12,12 +12,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from vigil.durations import parse_duration
-from vigil_cli.deployed import DEFAULT_STACK
-from vigil_cli.local_aws import REPO, TEMPLATE
-from vigil_cli.local_state import DEFAULT_PATH as DEFAULT_LOCAL_STATE
+from vigil_cli.local.deployed import DEFAULT_STACK
+from vigil_cli.local.local_aws import DEFAULT_CONFIG, TEMPLATE
+from vigil_cli.local.local_state import DEFAULT_PATH as DEFAULT_LOCAL_STATE
 from vigil_cli.screen import Screen
-
-DEFAULT_CONFIG = REPO / "functions" / "runner" / "checks.yaml"
 
 LOCAL_STATE_HELP = """\
 local mode and its state:
@@ -27,6 +25,8 @@ local mode and its state:
   commands: `vigil run` saves them when it ends, and `vigil run` and `vigil status`
   load them when they start. Default file: .vigil/local-table.json at the
   repository root (--local-state to use another). Delete it to start afresh.
+  The file also names the configuration that `vigil run` used: `vigil status`
+  shows that configuration's groups unless --config says otherwise.
 
 --aws mode:
   Uses your normal AWS credentials and region (or --region) and the deployed
@@ -53,13 +53,14 @@ def _positive(text: str) -> int:
     return value
 
 
-def _add_files(parser: argparse.ArgumentParser) -> None:
+def _add_files(
+    parser: argparse.ArgumentParser,
+    *,
+    config_default: Path | None = DEFAULT_CONFIG,
+    config_help: str = "check configuration (default: functions/runner/checks.yaml)",
+) -> None:
     parser.add_argument(
-        "--config",
-        type=Path,
-        default=DEFAULT_CONFIG,
-        metavar="FILE",
-        help="check configuration (default: functions/runner/checks.yaml)",
+        "--config", type=Path, default=config_default, metavar="FILE", help=config_help
     )
     parser.add_argument(
         "--template",
@@ -104,8 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
     validate = commands.add_parser(
         "validate",
         help="check the configuration and its agreement with template.yaml",
-        description="Validate the check configuration (every problem, with its key path) "
-        "and compare its groups with the template's schedules. Exits 1 on any finding.",
+        description="Validate the check configuration (every problem, with its key path; "
+        "check timeouts against the runner's Timeout in the template), refuse a check "
+        "interval shorter than its group's schedule, and compare the groups with the "
+        "template's schedules. Exits 1 on any finding.",
     )
     _add_files(validate)
 
@@ -148,7 +151,12 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=formatter,
     )
     status.add_argument("--group", help="show only this group (default: every group)")
-    _add_files(status)
+    _add_files(
+        status,
+        config_default=None,  # chosen by vigil_cli.commands.status.status_config
+        config_help="check configuration whose groups are shown (default: the one the last "
+        "`vigil run` used on this local state, else functions/runner/checks.yaml)",
+    )
     _add_where(status)
 
     demo = commands.add_parser(
@@ -176,19 +184,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     screen = Screen()
     if args.command == "validate":
-        from vigil_cli.validate import validate
+        from vigil_cli.commands.validate import validate
 
         return validate(args.config, args.template, screen)
     if args.command == "run":
-        from vigil_cli.run import run
+        from vigil_cli.commands.run import run
 
         return run(args, screen)
     if args.command == "status":
-        from vigil_cli.status import status
+        from vigil_cli.commands.status import status
 
         return status(args, screen)
     if args.command == "demo":
-        from vigil_cli.demo import demo
+        from vigil_cli.commands.demo import demo
 
         return demo(screen, every=args.every)
     parser.print_help(sys.stderr)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.support.times import at
-from vigil_cli.local_aws import REPO, LocalAws
+from vigil_cli.local.local_aws import REPO, LocalAws
 
 
 def load_function(name: str):

@@ -16,8 +16,8 @@ from pathlib import Path
 import pg8000.exceptions
 import pytest
 
-from vigil_cli.demo import demo
-from vigil_cli.local_aws import REPO, TEMPLATE
+from vigil_cli.commands.demo import demo
+from vigil_cli.local.local_aws import REPO, TEMPLATE
 from vigil_cli.main import DEFAULT_CONFIG, build_parser, main
 from vigil_cli.screen import Screen
 from vigil_cli.targets import HttpTarget, PostgresError, PostgresServer
@@ -108,6 +108,81 @@ def test_validate_reports_a_group_the_template_does_not_schedule(tmp_path, capsy
     assert "FAILED: 1 finding" in out
 
 
+def test_validate_refuses_an_interval_shorter_than_the_schedule(tmp_path, capsys):
+    config = write(
+        tmp_path,
+        """
+        groups:
+          core:
+            checks:
+              - {name: every-run, type: tcp, host: 127.0.0.1, port: 1, interval: 1m}
+              - {name: too-often, type: tcp, host: 127.0.0.1, port: 2, interval: 30s}
+          databases:
+            checks:
+              - {name: db, type: tcp, host: 127.0.0.1, port: 3, interval: 2m}
+              - {name: hourly, type: tcp, host: 127.0.0.1, port: 4, interval: 1h}
+        """,
+    )
+    assert main(["validate", "--config", str(config)]) == 1
+    out = capsys.readouterr().out
+    assert "2 problems" in out
+    assert (
+        "groups.core.checks[1].interval: check 'too-often': 30s is shorter than the group's "
+        "schedule rate(1 minute) (RunnerFunction.Events.ScheduleCore), which invokes the group "
+        "at most every 1m"
+    ) in out
+    assert (
+        "groups.databases.checks[0].interval: check 'db': 2m is shorter than the group's "
+        "schedule rate(5 minutes)"
+    ) in out
+    assert "every-run" not in out and "hourly" not in out
+    assert "FAILED: 2 findings" in out
+
+
+def _template_with_timeouts(tmp_path: Path, own: int | None, inherited: int | None) -> Path:
+    """template.yaml with the runner's own and the Globals' Timeout set or left out."""
+    from vigil_cli.local.template import load_template
+
+    template = load_template(TEMPLATE)  # short tags in their long forms: JSON can hold it
+    runner = template["Resources"]["RunnerFunction"]["Properties"]
+    for props, timeout in ((runner, own), (template["Globals"]["Function"], inherited)):
+        props.pop("Timeout", None)
+        if timeout is not None:
+            props["Timeout"] = timeout
+    path = tmp_path / "template.json"
+    path.write_text(json.dumps(template))
+    return path
+
+
+@pytest.mark.parametrize(
+    "own, inherited, expected", [(60, 30, 60), (None, 30, 30), (None, None, 3)]
+)
+def test_validate_judges_the_config_against_the_function_timeout(
+    tmp_path, capsys, monkeypatch, own, inherited, expected
+):
+    """The runner's Timeout (its own, else Globals, else Lambda's 3 s) goes to load_config."""
+    import vigil_cli.commands.validate
+
+    seen = []
+    real = vigil_cli.commands.validate.load_config
+
+    def load_config(path, *, function_timeout=None):
+        seen.append(function_timeout)
+        return real(path, function_timeout=function_timeout)
+
+    monkeypatch.setattr(vigil_cli.commands.validate, "load_config", load_config)
+    template = _template_with_timeouts(tmp_path, own, inherited)
+    assert main(["validate", "--template", str(template)]) == 0, capsys.readouterr().out
+    assert seen == [expected]
+
+
+def test_validate_refuses_a_timeout_the_function_cannot_wait_for(tmp_path, capsys):
+    config = write_core(tmp_path, "{name: slow, type: tcp, host: 127.0.0.1, port: 1, timeout: 2m}")
+    assert main(["validate", "--config", str(config)]) == 1
+    out = capsys.readouterr().out
+    assert "groups.core.checks[0].timeout" in out
+
+
 def test_validate_passes_the_example_config(capsys):
     assert build_parser().parse_args(["validate"]).config == DEFAULT_CONFIG
     assert main(["validate"]) == 0
@@ -164,6 +239,93 @@ def test_run_then_status_in_separate_processes(tmp_path, http_target):
     assert "s ago" in rows["broken"]  # since when, and the latest run
 
 
+def test_status_shows_the_configuration_the_last_run_used(tmp_path, capsys, http_target):
+    """`vigil run --config other.yaml`, then `vigil status`: other.yaml's checks, and why."""
+    other = write(
+        tmp_path,
+        f"""\
+        groups:
+          web:
+            checks:
+              - {{name: shop, type: http, url: "{http_target.base_url}/ok"}}
+        """,
+        name="other.yaml",
+    )
+    state = ["--local-state", str(tmp_path / "state.json")]
+    assert main(["run", "--config", str(other), *state, "--every", "0s"]) == 0
+    capsys.readouterr()
+
+    assert main(["status", *state]) == 0
+    out = capsys.readouterr().out
+    assert f"showing the groups of {other} (the configuration of the last `vigil run`" in out
+    rows = {line.split()[0]: line.split() for line in out.splitlines() if line.strip()}
+    assert rows["shop"][1] == "healthy"
+    assert "nothing recorded" not in out
+
+    # Another configuration on purpose: its groups were never run here, and it says so.
+    assert main(["status", "--config", str(DEFAULT_CONFIG), *state]) == 0
+    out = capsys.readouterr().out
+    assert f"showing the groups of {os.path.relpath(DEFAULT_CONFIG)} (--config)" in out
+    for group in ("core", "databases"):
+        assert (
+            f"nothing recorded for group {group!r} in the local state: `vigil run` has not "
+            f"run it (the last `vigil run` used {other}; `vigil status --config {other}` "
+            f"shows its groups)"
+        ) in out
+    assert "shop" not in out
+
+
+def test_status_falls_back_to_the_default_and_says_why(tmp_path, capsys, http_target):
+    gone = write_core(tmp_path, f'{{name: api, type: http, url: "{http_target.base_url}/ok"}}')
+    state = ["--local-state", str(tmp_path / "state.json")]
+    assert main(["status", *state]) == 0  # no local state at all
+    out = capsys.readouterr().out
+    assert f"showing the groups of {os.path.relpath(DEFAULT_CONFIG)} (the default)" in out
+    assert "nothing recorded for group 'core' in the local state" in out
+    assert f"`vigil run --config {os.path.relpath(DEFAULT_CONFIG)}` runs it" in out
+
+    assert main(["run", "--config", str(gone), *state, "--every", "0s"]) == 0
+    gone.unlink()
+    capsys.readouterr()
+    assert main(["status", *state]) == 0
+    out = capsys.readouterr().out
+    assert f"the last `vigil run` on {tmp_path / 'state.json'} used {gone}, which no longer" in out
+
+
+def test_run_stops_between_runs_on_ctrl_c_and_keeps_the_state(tmp_path, http_target):
+    """A pause between cycles ends at the signal; the local table is still saved."""
+    config = write_core(tmp_path, f'{{name: api, type: http, url: "{http_target.base_url}/ok"}}')
+    state = tmp_path / "state.json"
+    argv = ["run", "--config", str(config), "--local-state", str(state)]
+    proc = subprocess.Popen(
+        [*vigil_command(), *argv, "--cycles", "1000", "--every", "1h"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        cwd=REPO,
+        start_new_session=True,
+    )
+    try:
+        seen = []
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            seen.append(line)
+            if line.startswith("core ") and "api" in line:  # the first run's row
+                break
+        os.killpg(proc.pid, signal.SIGINT)
+        rest, _ = proc.communicate(timeout=60)  # not an hour: the pause ended at once
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    out = "".join(seen) + rest
+    assert proc.returncode == 130, out
+    assert "interrupted (Ctrl-C) between runs" in rest
+    assert "saved " in rest and json.loads(state.read_text())["items"]
+    assert "run 2/1000" not in out
+
+
 # ---------------------------------------------------------------- --aws (moto)
 
 
@@ -173,7 +335,7 @@ def deployed_stack(monkeypatch) -> Iterator[dict[str, str]]:
     moto = pytest.importorskip("moto")
     import boto3
 
-    from vigil_cli.template import create_local_resources, load_template
+    from vigil_cli.local.template import create_local_resources, load_template
 
     for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.setenv(key, "testing")

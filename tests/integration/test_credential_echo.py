@@ -23,7 +23,7 @@ import boto3
 import pytest
 
 from tests.integration.conftest import minute
-from vigil_cli.local_aws import REGION, scan_items
+from vigil_cli.local.local_aws import REGION, scan_items
 
 URL_USER, URL_PASSWORD = "svc-monitor", 'p@ss:w0rd/é"x+y'
 BASIC_USER, BASIC_PASSWORD = "alice", "S3cret pass&word"

@@ -22,7 +22,7 @@ from botocore.awsrequest import AWSResponse
 from tests.integration.conftest import minute
 from vigil.exceptions import CheckSetupError
 from vigil.secrets import fetch_secret
-from vigil_cli.local_aws import REGION
+from vigil_cli.local.local_aws import REGION
 
 SECRET_VALUE = "s3cr3t-Value-never-shown"
 

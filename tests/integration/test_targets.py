@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 import time
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pg8000.exceptions
@@ -126,12 +128,33 @@ def most_at_once(records: list[RequestRecord]) -> int:
     return peak
 
 
-def test_https_self_signed(https_target: HttpTarget) -> None:
+def test_https_with_a_private_ca(https_target: HttpTarget) -> None:
     assert https_target.base_url.startswith("https://127.0.0.1:")
     with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
         httpx.get(https_target.url("/ok"), timeout=5)
     trusted = httpx.get(https_target.url("/ok"), verify=https_target.client_ssl_context())
     assert trusted.text == "ok"
+    # the CA's PEM file trusts it too, as a check's ca_bundle would
+    assert https_target.cert_path is not None
+    bundle = ssl.create_default_context(cafile=str(https_target.cert_path))
+    assert httpx.get(https_target.url("/ok"), verify=bundle).text == "ok"
+
+
+def test_https_certificate_expiry_is_chosen() -> None:
+    expires = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2)
+    with HttpTarget(tls=True, cert_not_after=expires) as target:
+        context = target.client_ssl_context()
+        with (
+            socket.create_connection((target.host, target.port), timeout=5) as raw,
+            context.wrap_socket(raw, server_hostname="localhost") as tls,
+        ):
+            served = tls.getpeercert()
+        assert served is not None
+        not_after = datetime.fromtimestamp(ssl.cert_time_to_seconds(served["notAfter"]), UTC)
+        assert not_after == expires
+        cert_path = target.cert_path
+        assert cert_path is not None and cert_path.exists()
+    assert not cert_path.exists()  # close() removes the CA file
 
 
 def test_http_target_restarts_on_the_same_port() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from vigil_cli.template import (
+from vigil_cli.local.template import (
     SCHEDULED_TIME_PLACEHOLDER,
     create_local_resources,
     drift,
@@ -95,7 +95,7 @@ def test_async_invocations_are_retried_once_and_never_late(template):
         assert invoke["MaximumRetryAttempts"] <= 1
         assert invoke["MaximumEventAgeInSeconds"] <= max(60, info.interval_seconds)
     statements = resources["RunnerRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
-    (fan_out,) = [s for s in statements if s["Action"] == "lambda:InvokeFunction"]
+    (fan_out,) = [s for s in statements if s.get("Action") == "lambda:InvokeFunction"]
     assert fan_out["Resource"]["Fn::Sub"].endswith(":function:${AWS::StackName}-runner")
     runner_name = resources["RunnerFunction"]["Properties"]["FunctionName"]
     assert runner_name["Fn::Sub"] == "${AWS::StackName}-runner"
@@ -169,3 +169,89 @@ def test_local_resources_match_the_template(template, monkeypatch):
         assert env["POWERTOOLS_SERVICE_NAME"] == "vigil"
         assert env["POWERTOOLS_METRICS_NAMESPACE"] == "Vigil"
         assert all(isinstance(v, str) for v in env.values())
+
+
+def _alarms(template: dict) -> dict[str, dict]:
+    return {
+        logical_id: resource["Properties"]
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::CloudWatch::Alarm"
+    }
+
+
+def _runner_statements(template: dict) -> list:
+    role = template["Resources"]["RunnerRole"]["Properties"]
+    return role["Policies"][0]["PolicyDocument"]["Statement"]
+
+
+def test_secrets_prefix_allows_every_secrets_manager_name_character(template):
+    import re
+
+    pattern = re.compile(template["Parameters"]["MonitoredSecretsPrefix"]["AllowedPattern"])
+    for prefix in ("vigil/", "rds!", "rds!db-", "prod/db_monitor+x=y.z@corp-1/"):
+        assert pattern.fullmatch(prefix), prefix
+    for refused in ("", "vigil/*", "vigil/?", "a b", "arn:aws:secretsmanager"):
+        assert not pattern.fullmatch(refused), refused
+
+
+def test_kms_decrypt_only_with_keys_given_and_only_through_secrets_manager(template):
+    parameter = template["Parameters"]["MonitoredSecretsKmsKeyArns"]
+    assert parameter["Type"] == "CommaDelimitedList" and parameter["Default"] == ""
+    condition = template["Conditions"]["HasSecretsKmsKeys"]
+    assert condition == {
+        "Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "MonitoredSecretsKmsKeyArns"}]}, ""]}]
+    }
+    (conditional,) = [s for s in _runner_statements(template) if "Fn::If" in s]
+    name, granted, otherwise = conditional["Fn::If"]
+    assert name == "HasSecretsKmsKeys" and otherwise == {"Ref": "AWS::NoValue"}
+    assert granted["Action"] == "kms:Decrypt" and granted["Effect"] == "Allow"
+    assert granted["Resource"] == {"Ref": "MonitoredSecretsKmsKeyArns"}
+    assert granted["Condition"] == {
+        "StringEquals": {
+            "kms:ViaService": {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}
+        }
+    }
+    # no other statement grants anything on KMS
+    others = [s for s in _runner_statements(template) if "Fn::If" not in s]
+    assert not any("kms:" in str(s["Action"]) for s in others)
+
+
+def test_dead_letter_alarm_counts_letters_sent_not_the_queue_depth(template):
+    alarm = _alarms(template)["ScheduleDeadLetterAlarm"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/SQS", "NumberOfMessagesSent")
+    assert alarm["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["ScheduleDeadLetterQueue", "QueueName"]}}
+    ]
+    assert alarm["Statistic"] == "Sum" and alarm["Threshold"] == 1
+    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    # one datapoint raises it; it returns to OK once the window is quiet, ready for the next
+    assert alarm["DatapointsToAlarm"] == 1
+    assert alarm["Period"] * alarm["EvaluationPeriods"] <= 15 * 60
+    assert alarm["TreatMissingData"] == "notBreaching"
+    assert alarm["OKActions"] == alarm["AlarmActions"] == [{"Ref": "AlertTopic"}]
+    queue = template["Resources"]["ScheduleDeadLetterQueue"]["Properties"]
+    assert "RedrivePolicy" not in queue  # a redrive's moves would escape NumberOfMessagesSent
+
+
+@pytest.mark.parametrize("metric", ["ErrorChecks", "AlertsPending"])
+def test_every_group_alarms_on_error_checks_and_pending_alerts(template, config_groups, metric):
+    service = template["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]
+    rates = {info.group: info.interval_seconds for info in schedules(template)}
+    watched = set()
+    for alarm in _alarms(template).values():
+        if (alarm.get("Namespace"), alarm.get("MetricName")) != ("Vigil", metric):
+            continue
+        dimensions = {d["Name"]: d["Value"] for d in alarm["Dimensions"]}
+        assert dimensions["service"] == service
+        group = dimensions["group"]
+        watched.add(group)
+        # every run of the window had one (Minimum), over at least 3 runs of the group
+        assert alarm["Statistic"] == "Minimum" and alarm["Threshold"] == 1
+        assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+        assert alarm["DatapointsToAlarm"] == alarm["EvaluationPeriods"]
+        assert alarm["Period"] >= rates[group]
+        assert alarm["Period"] * alarm["EvaluationPeriods"] >= 3 * rates[group]
+        assert alarm["TreatMissingData"] == "notBreaching"  # silence has its own alarm
+        assert alarm["OKActions"] == alarm["AlarmActions"] == [{"Ref": "AlertTopic"}]
+        assert alarm["AlarmName"]["Fn::Sub"].startswith("${AWS::StackName}-" + group)
+    assert watched == set(config_groups)

@@ -1,14 +1,20 @@
-"""Pure helpers of the `vigil` command: EMF read-back, local state encoding, scheduling."""
+"""Helpers of the `vigil` command: EMF read-back, local state encoding, scheduling, signals."""
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
 from datetime import UTC, datetime
 
+import pytest
+
 from vigil.times import iso
-from vigil_cli.emf import by_check, by_group, compact, metric_points
-from vigil_cli.harness import function_memory_mb, function_timeout
-from vigil_cli.local_state import decode_value, encode_value
-from vigil_cli.run import next_scheduled_time
+from vigil_cli.commands.interrupts import Interrupted, InterruptWatch
+from vigil_cli.commands.run import next_scheduled_time
+from vigil_cli.local.harness import function_memory_mb, function_timeout
+from vigil_cli.local.local_state import decode_value, encode_value
+from vigil_cli.screen.emf import by_check, by_group, compact, metric_points
 
 CHECK_DOC = {
     "_aws": {
@@ -104,3 +110,53 @@ def test_function_memory_from_the_function_then_globals():
     }
     assert function_memory_mb(globals_only) == 512
     assert function_memory_mb({"Resources": {}}) == 128
+
+
+# ---------------------------------------------------------------- Ctrl-C and SIGTERM
+
+
+def test_a_signal_inside_an_awscrt_callback_is_not_lost():
+    """The cause of a flaky demo test: botocore signs with awscrt, whose C signer calls back
+    into Python and drops any exception raised there. The watch records the signal instead,
+    and ``check`` raises it afterwards, at a safe point."""
+    import awscrt.auth
+    import awscrt.http
+
+    delivered = []
+
+    def should_sign_header(name: str, **kwargs: object) -> bool:
+        if not delivered:  # the handler runs here, inside the C signer's callback
+            delivered.append(name)
+            os.kill(os.getpid(), signal.SIGINT)
+        return True
+
+    credentials = awscrt.auth.AwsCredentialsProvider.new_static("AKIDEXAMPLE", "not-a-secret")
+    config = awscrt.auth.AwsSigningConfig(
+        algorithm=awscrt.auth.AwsSigningAlgorithm.V4,
+        signature_type=awscrt.auth.AwsSignatureType.HTTP_REQUEST_HEADERS,
+        credentials_provider=credentials,
+        region="us-east-1",
+        service="dynamodb",
+        should_sign_header=should_sign_header,
+        date=datetime.now(UTC),
+    )
+    request = awscrt.http.HttpRequest("POST", "/", awscrt.http.HttpHeaders([("host", "h")]))
+    with InterruptWatch() as watch:
+        awscrt.auth.aws_sign_request(request, config).result(timeout=10)
+        assert delivered and watch.received == signal.SIGINT
+        with pytest.raises(Interrupted) as raised:
+            watch.check()
+    assert raised.value.exit_code == 130 and raised.value.name == "Ctrl-C"
+
+
+def test_a_pause_ends_when_a_signal_arrives_and_handlers_are_restored():
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    sender = threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGTERM))
+    with InterruptWatch() as watch:
+        watch.pause(0)  # nothing received yet: returns
+        sender.start()
+        with pytest.raises(Interrupted) as raised:
+            watch.pause(120)  # woken by the signal, long before its end
+        sender.join()
+    assert raised.value.exit_code == 143 and raised.value.name == "SIGTERM"
+    assert {sig: signal.getsignal(sig) for sig in before} == before

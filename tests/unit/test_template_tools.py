@@ -1,4 +1,4 @@
-"""vigil_cli.template without AWS: tag loading, schedule parsing, drift, env resolution."""
+"""vigil_cli.local.template without AWS: tag loading, schedule parsing, drift, env resolution."""
 
 from __future__ import annotations
 
@@ -7,16 +7,18 @@ import textwrap
 
 import pytest
 
-from vigil_cli.template import (
+from vigil_cli.local.template import (
     SCHEDULED_TIME_PLACEHOLDER,
     LocalResources,
     ScheduleInfo,
     drift,
+    interval_findings,
     load_template,
     loads_template,
     parse_rate,
     runner_environment,
     schedules,
+    shortest_gap,
 )
 
 
@@ -83,6 +85,24 @@ def test_a_template_must_be_a_mapping():
         loads_template("- a\n- b\n")
 
 
+def test_a_duplicate_key_is_refused_with_its_line():
+    """cfn-lint's decoder refuses what a plain YAML loader silently lets the last one win."""
+    import yaml
+
+    with pytest.raises(yaml.YAMLError, match=r"Duplicate found 'Timeout' \(line 3\)"):
+        loads_template("Resources:\n  F:\n    Timeout: 60\n    Timeout: 5\n")
+
+
+def test_the_template_reads_as_cfn_lint_reads_it():
+    from cfnlint.decode import decode
+
+    from vigil_cli.local.local_aws import TEMPLATE
+
+    linted, matches = decode(str(TEMPLATE))
+    assert matches == []
+    assert load_template(TEMPLATE) == linted
+
+
 @pytest.mark.parametrize(
     ("expression", "seconds"),
     [
@@ -141,11 +161,13 @@ def test_schedules_reads_group_events_only():
         Table={"Type": "AWS::DynamoDB::Table", "Properties": {}},
     )
     found = schedules(template)
-    assert [(s.event, s.group, s.expression, s.interval_seconds) for s in found] == [
-        ("ScheduleCore", "core", "rate(1 minute)", 60),
-        ("ScheduleDatabases", "databases", "rate(5 minutes)", 300),
-        ("Nightly", "reports", "cron(0 3 * * ? *)", None),
-        ("Legacy", "hourly", "rate(1 hour)", 3600),
+    assert [
+        (s.event, s.group, s.expression, s.interval_seconds, s.shortest_gap_seconds) for s in found
+    ] == [
+        ("ScheduleCore", "core", "rate(1 minute)", 60, 60),
+        ("ScheduleDatabases", "databases", "rate(5 minutes)", 300, 300),
+        ("Nightly", "reports", "cron(0 3 * * ? *)", None, 86400),
+        ("Legacy", "hourly", "rate(1 hour)", 3600, 3600),
     ]
     assert found[0] == ScheduleInfo(
         function="RunnerFunction",
@@ -153,6 +175,7 @@ def test_schedules_reads_group_events_only():
         expression="rate(1 minute)",
         group="core",
         interval_seconds=60,
+        shortest_gap_seconds=60,
     )
     assert found[0].input["scheduled_time"] == SCHEDULED_TIME_PLACEHOLDER
     assert found[3].event_type == "Schedule"
@@ -276,3 +299,83 @@ def test_runner_environment_refuses_what_it_cannot_resolve():
     resources = LocalResources(table_name="t", topic_arn="a", function_name="f")
     with pytest.raises(ValueError, match="cannot resolve"):
         runner_environment(template, resources)
+
+
+@pytest.mark.parametrize(
+    "expression, seconds",
+    [
+        ("rate(1 minute)", 60),
+        ("rate(5 minutes)", 300),
+        ("cron(0/5 * * * ? *)", 300),
+        ("cron(*/10 * * * ? *)", 600),
+        ("cron(15,45 * * * ? *)", 1800),
+        ("cron(0,50 * * * ? *)", 600),  # 0 and 50: 10 minutes from :50 to the next :00
+        ("cron(0 9-17 ? * MON-FRI *)", 3600),  # days left out only make gaps longer
+        ("cron(30 9 * * ? *)", 86400),  # once a day
+        ("cron(0 0/6 * * ? *)", 6 * 3600),
+        ("at(2026-01-01T00:00:00)", None),
+    ],
+)
+def test_shortest_gap_of_rate_and_cron(expression, seconds):
+    assert shortest_gap(expression) == seconds
+
+
+@pytest.mark.parametrize(
+    "bad", ["cron(61 * * * ? *)", "cron(* 24 * * ? *)", "cron(* * *)", "cron(x * * * ? *)"]
+)
+def test_shortest_gap_refuses_malformed_cron(bad):
+    with pytest.raises(ValueError, match="cron"):
+        shortest_gap(bad)
+
+
+def test_drift_reports_a_malformed_cron():
+    template = _function_template({"A": _schedule_event("core", "cron(0 25 * * ? *)")})
+    [finding] = drift(["core"], template)
+    assert "RunnerFunction.Events.A" in finding and "not a valid cron expression" in finding
+
+
+def test_interval_findings_for_checks_shorter_than_their_schedule():
+    from vigil.config import parse_config
+
+    config = parse_config(
+        {
+            "groups": {
+                "core": {
+                    "checks": [
+                        {"name": "a", "type": "tcp", "host": "h", "port": 1, "interval": "30s"},
+                        {"name": "b", "type": "tcp", "host": "h", "port": 1, "interval": "1m"},
+                        {"name": "c", "type": "tcp", "host": "h", "port": 1},
+                    ]
+                },
+                "nightly": {
+                    "checks": [
+                        {"name": "d", "type": "tcp", "host": "h", "port": 1, "interval": "1h"},
+                        {"name": "e", "type": "tcp", "host": "h", "port": 1, "interval": "1d"},
+                    ]
+                },
+            }
+        }
+    )
+    template = _function_template(
+        {
+            "Core": _schedule_event("core"),
+            "Nightly": _schedule_event("nightly", "cron(0 2 * * ? *)"),
+        }
+    )
+    findings = interval_findings(config.groups, template)
+    assert [path for path, _ in findings] == [
+        "groups.core.checks[0].interval",
+        "groups.nightly.checks[0].interval",
+    ]
+    assert findings[0][1].startswith(
+        "check 'a': 30s is shorter than the group's schedule rate(1 minute) "
+        "(RunnerFunction.Events.Core), which invokes the group at most every 1m"
+    )
+    assert "cron(0 2 * * ? *)" in findings[1][1] and "at most every 1d" in findings[1][1]
+    # a second, faster schedule for the same group: the shortest gap counts
+    template["Resources"]["RunnerFunction"]["Properties"]["Events"]["Fast"] = _schedule_event(
+        "nightly", "rate(1 hour)"
+    )
+    assert [path for path, _ in interval_findings(config.groups, template)] == [
+        "groups.core.checks[0].interval"
+    ]

@@ -2,7 +2,7 @@
 
 Local mode (the default) uses embedded AWS (``LocalAws``: moto, with the table and
 topic made from template.yaml). Its table is kept between commands in a JSON file
-(``vigil_cli.local_state``), restored when a command starts and, after ``run``,
+(``vigil_cli.local.local_state``), restored when a command starts and, after ``run``,
 saved when it ends. ``--aws`` uses a deployed stack instead (``DeployedAws``) and
 creates nothing.
 """
@@ -16,9 +16,9 @@ from typing import Any
 
 from vigil.config import GroupConfig, load_config
 from vigil.exceptions import ConfigError
-from vigil_cli.deployed import DeployedAws, DeployedStackError
-from vigil_cli.local_aws import REGION, LocalAws
-from vigil_cli.local_state import LocalStateError, load_table, save_table
+from vigil_cli.local.deployed import DeployedAws, DeployedStackError
+from vigil_cli.local.local_aws import REGION, LocalAws
+from vigil_cli.local.local_state import LocalStateError, load_table, save_table
 from vigil_cli.screen import Screen, shown
 
 
@@ -78,7 +78,7 @@ def open_backend(args: Any, screen: Screen, *, save: bool) -> Iterator[Backend]:
             )
         finally:
             if save:
-                count = save_table(client, local.table_name, args.local_state)
+                count = save_table(client, local.table_name, args.local_state, config=args.config)
                 screen.note(
                     f"saved {count} table items to {shown(args.local_state)}; "
                     f"`vigil status` shows the state"

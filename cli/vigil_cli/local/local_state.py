@@ -3,7 +3,9 @@
 moto lives in the memory of one process. ``vigil run`` saves the table's items to
 a JSON file when it ends, and ``vigil run`` and ``vigil status`` load them when they
 start, so the state of the checks carries over from one command to the next
-without an AWS account. Binary attributes are stored as base64.
+without an AWS account. Binary attributes are stored as base64. The file also
+names the check configuration of the ``vigil run`` that saved it, so that
+``vigil status`` shows that configuration's groups (``saved_config``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from vigil_cli.local_aws import REPO, scan_items
+from vigil_cli.local.local_aws import REPO, scan_items
 
 FORMAT_VERSION = 1
 DEFAULT_PATH = REPO / ".vigil" / "local-table.json"
@@ -52,13 +54,18 @@ def decode_value(value: dict[str, Any]) -> dict[str, Any]:
     return {kind: inner}
 
 
-def save_table(client: Any, table: str, path: Path) -> int:
-    """Write every item of ``table`` to ``path`` (atomically); return how many."""
+def save_table(client: Any, table: str, path: Path, *, config: Path | None = None) -> int:
+    """Write every item of ``table`` to ``path`` (atomically); return how many.
+
+    ``config``: the check configuration the items were written with (kept as an
+    absolute path, for ``saved_config``).
+    """
     items = scan_items(client, table)
     document = {
         "format": FORMAT_VERSION,
         "about": "vigil local mode: the embedded DynamoDB table, kept between commands",
         "table": table,
+        "config": str(config.resolve()) if config is not None else None,
         "items": [{k: encode_value(v) for k, v in item.items()} for item in items],
     }
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -66,6 +73,21 @@ def save_table(client: Any, table: str, path: Path) -> int:
     partial.write_text(json.dumps(document, separators=(",", ":")), encoding="utf-8")
     os.replace(partial, path)
     return len(items)
+
+
+def saved_config(path: Path) -> Path | None:
+    """The configuration of the ``vigil run`` that saved ``path``; None without a file or name.
+
+    Raises ``LocalStateError`` when the file is unreadable.
+    """
+    if not path.exists():
+        return None
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        config = document.get("config")
+    except (OSError, ValueError, AttributeError) as exc:
+        raise LocalStateError(f"cannot read {path}: {exc}") from None
+    return Path(config) if isinstance(config, str) and config else None
 
 
 def load_table(client: Any, table: str, path: Path) -> int:

@@ -15,9 +15,9 @@ from vigil.config import GroupConfig
 from vigil.durations import format_duration
 from vigil.state import UNKNOWN, CheckState
 from vigil.store.base import GroupState, RunRecord
-from vigil_cli.emf import MetricPoint, all_points, by_check, by_group, compact
-from vigil_cli.harness import Invocation
-from vigil_cli.screen import EVENT_STYLES, Screen
+from vigil_cli.local.harness import Invocation
+from vigil_cli.screen.emf import MetricPoint, all_points, by_check, by_group, compact
+from vigil_cli.screen.output import EVENT_STYLES, Screen
 
 REASON_WIDTH = 64
 

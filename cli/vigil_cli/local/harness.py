@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from vigil_cli.local_aws import REPO
-from vigil_cli.template import RUNNER_FUNCTION
+from vigil_cli.local.local_aws import REPO
+from vigil_cli.local.template import RUNNER_FUNCTION
 
 LAMBDA_DEFAULT_TIMEOUT = 3  # seconds, when neither the function nor Globals set Timeout
 LAMBDA_DEFAULT_MEMORY_MB = 128  # when neither the function nor Globals set MemorySize

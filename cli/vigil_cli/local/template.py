@@ -1,9 +1,10 @@
 """Dev-side tools around template.yaml (never used inside Lambda).
 
-- ``load_template``: read a SAM/CloudFormation template, short tags included
-  (``!Ref x`` -> ``{"Ref": "x"}``, ``!Sub s`` -> ``{"Fn::Sub": "s"}``, ...).
+- ``load_template``: read a SAM/CloudFormation template with cfn-lint's own decoder,
+  short tags included (``!Ref x`` -> ``{"Ref": "x"}``, ``!Sub s`` -> ``{"Fn::Sub": "s"}``).
 - ``schedules`` / ``drift``: the groups the template's schedules invoke, and how
-  they disagree with the groups of a check configuration.
+  they disagree with the groups of a check configuration; ``interval_findings``:
+  checks whose ``interval`` is shorter than their group's schedule allows.
 - ``create_local_resources`` / ``runner_environment``: the template's DynamoDB
   tables and SNS topics created with boto3 (under moto), and the runner's
   environment resolved against them, so that what is tested is what is deployed.
@@ -11,14 +12,19 @@
 
 from __future__ import annotations
 
+import datetime
+import itertools
 import json
 import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
-import yaml
+from vigil.durations import format_duration
+
+if TYPE_CHECKING:
+    from vigil.config import GroupConfig
 
 SCHEDULED_TIME_PLACEHOLDER = "<aws.scheduler.scheduled-time>"
 RUNNER_FUNCTION = "RunnerFunction"
@@ -28,90 +34,38 @@ SCHEDULE_EVENT_TYPES = ("ScheduleV2", "Schedule")
 # Loading
 # ---------------------------------------------------------------------------
 
-# Short tag -> long key. !Ref and !Condition are not Fn:: functions.
-_TAGS: dict[str, str] = {
-    "Ref": "Ref",
-    "Condition": "Condition",
-    **{
-        name: f"Fn::{name}"
-        for name in (
-            "Sub",
-            "GetAtt",
-            "If",
-            "Equals",
-            "Not",
-            "And",
-            "Or",
-            "Select",
-            "Join",
-            "Split",
-            "FindInMap",
-            "ImportValue",
-            "Base64",
-            "Cidr",
-            "GetAZs",
-            "Transform",
-            # Rules-only functions
-            "Contains",
-            "EachMemberEquals",
-            "EachMemberIn",
-            "RefAll",
-            "ValueOf",
-            "ValueOfAll",
-            # AWS::LanguageExtensions
-            "Length",
-            "ToJsonString",
-        )
-    },
-}
 
-
-class _TemplateLoader(yaml.SafeLoader):
-    """SafeLoader plus CloudFormation short tags (registered on this subclass only).
-
-    Unquoted dates stay strings, as CloudFormation reads them
-    (``AWSTemplateFormatVersion: 2010-09-09``).
-    """
-
-    yaml_implicit_resolvers: ClassVar[dict[Any, list[tuple[str, Any]]]] = {
-        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
-
-
-def _construct_tag(key: str):
-    def construct(loader: yaml.SafeLoader, node: yaml.Node) -> dict[str, Any]:
-        value: Any
-        if isinstance(node, yaml.ScalarNode):
-            value = loader.construct_scalar(node)
-            if key == "Fn::GetAtt":
-                resource, _, attribute = str(value).partition(".")
-                value = [resource, attribute]
-        elif isinstance(node, yaml.SequenceNode):
-            value = loader.construct_sequence(node, deep=True)
-        else:
-            value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-        return {key: value}
-
-    return construct
-
-
-for _short, _long in _TAGS.items():
-    _TemplateLoader.add_constructor(f"!{_short}", _construct_tag(_long))
+def _dates_as_text(value: Any) -> Any:
+    """YAML timestamps back to their text: CloudFormation reads an unquoted
+    ``AWSTemplateFormatVersion: 2010-09-09`` as the string, cfn-lint's loader as a date."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            value[key] = _dates_as_text(item)
+    elif isinstance(value, list):
+        value[:] = [_dates_as_text(item) for item in value]
+    elif isinstance(value, datetime.date):
+        return value.isoformat()
+    return value
 
 
 def load_template(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Parse a template file; short tags become their long JSON forms."""
+    """Parse a template file (YAML or JSON); short tags become their long JSON forms.
+
+    Raises ``OSError``, ``yaml.YAMLError`` (cfn-lint's parse errors included, such
+    as a duplicate key) or ``ValueError`` when the document is not a mapping.
+    """
     with open(path, encoding="utf-8") as handle:
         return loads_template(handle.read())
 
 
 def loads_template(text: str) -> dict[str, Any]:
     """Like ``load_template``, from a string."""
-    document = yaml.load(text, Loader=_TemplateLoader)  # a SafeLoader subclass
+    from cfnlint.decode import cfn_yaml  # cfn-lint's own template decoder
+
+    document = cfn_yaml.loads(text)
     if not isinstance(document, dict):
         raise ValueError("a template must be a YAML mapping")
-    return document
+    return _dates_as_text(document)
 
 
 # ---------------------------------------------------------------------------
@@ -136,6 +90,54 @@ def parse_rate(expression: str) -> int | None:
     return int(match.group(1)) * _UNIT_SECONDS[match.group(2).rstrip("s")]
 
 
+def _cron_field(text: str, low: int, high: int) -> set[int]:
+    """The values of one cron field in [low, high]: ``*``, ``a``, ``a-b``, ``*/n``, ``a/n``,
+    ``a-b/n`` and comma lists of them. Raises ``ValueError`` otherwise."""
+    values: set[int] = set()
+    for part in text.split(","):
+        base, slash, step_text = part.partition("/")
+        step = int(step_text) if slash else 1
+        if base == "*":
+            start, end = low, high
+        elif "-" in base:
+            first, _, last = base.partition("-")
+            start, end = int(first), int(last)
+        else:
+            start = int(base)
+            end = high if slash else start
+        if not low <= start <= end <= high or step < 1:
+            raise ValueError(f"{part!r} is not within {low}-{high}")
+        values.update(range(start, end + 1, step))
+    return values
+
+
+def shortest_gap(expression: str) -> int | None:
+    """The shortest time in seconds between two runs of ``rate(...)`` or ``cron(...)``.
+
+    For ``cron(minutes hours day-of-month month day-of-week year)`` it is found from
+    the minutes and hours fields: the days fields only leave days out, which makes
+    gaps longer, never shorter (a run a day counts as 24 hours apart). None for
+    ``at(...)`` and anything else. Raises ``ValueError`` for a malformed rate or cron.
+    """
+    expression = expression.strip()
+    if expression.startswith("rate("):
+        return parse_rate(expression)
+    if not expression.startswith("cron("):
+        return None
+    fields = expression.removeprefix("cron(").removesuffix(")").split()
+    if not expression.endswith(")") or len(fields) != 6:
+        raise ValueError(f"not a valid cron expression (6 fields): {expression!r}")
+    try:
+        minutes = _cron_field(fields[0], 0, 59)
+        hours = _cron_field(fields[1], 0, 23)
+    except ValueError as exc:
+        raise ValueError(f"not a valid cron expression: {expression!r}: {exc}") from None
+    times = sorted(hour * 60 + minute for hour in hours for minute in minutes)
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+    gaps.append(24 * 60 - times[-1] + times[0])  # on to the next day's first run
+    return min(gaps) * 60
+
+
 @dataclass(frozen=True)
 class ScheduleInfo:
     """One schedule event of a function that invokes a check group."""
@@ -147,6 +149,7 @@ class ScheduleInfo:
     interval_seconds: int | None  # from rate(...); None for cron/at (or an invalid rate)
     event_type: str = "ScheduleV2"
     input: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    shortest_gap_seconds: int | None = None  # rate or cron; None for at (or invalid)
 
     @property
     def where(self) -> str:
@@ -186,6 +189,10 @@ def schedules(template: Mapping[str, Any]) -> list[ScheduleInfo]:
                 interval = parse_rate(expression)
             except ValueError:
                 interval = None
+            try:
+                gap = shortest_gap(expression)
+            except ValueError:
+                gap = None
             found.append(
                 ScheduleInfo(
                     function=logical_id,
@@ -195,6 +202,7 @@ def schedules(template: Mapping[str, Any]) -> list[ScheduleInfo]:
                     interval_seconds=interval,
                     event_type=event["Type"],
                     input=document,
+                    shortest_gap_seconds=gap,
                 )
             )
     return found
@@ -238,6 +246,46 @@ def drift(config_groups: Iterable[str], template: Mapping[str, Any]) -> list[str
         if info.expression.startswith("rate(") and info.interval_seconds is None:
             findings.append(
                 f"schedule {info.where}: {info.expression!r} is not a valid rate expression"
+            )
+        elif info.expression.startswith("cron(") and info.shortest_gap_seconds is None:
+            findings.append(
+                f"schedule {info.where}: {info.expression!r} is not a valid cron expression "
+                f"(minutes hours day-of-month month day-of-week year)"
+            )
+    return findings
+
+
+def interval_findings(
+    groups: Mapping[str, GroupConfig], template: Mapping[str, Any]
+) -> list[tuple[str, str]]:
+    """``(key path, problem)`` for each check whose ``interval`` is shorter than its group's
+    schedule: the runner only runs when invoked, so such a check would silently run less
+    often than its configuration says. An ``interval`` equal to the schedule is fine (the
+    check runs on every invocation, despite the scheduler's jitter). The group's shortest
+    gap between runs counts (``shortest_gap``; several schedules: the shortest of all).
+    """
+    gaps: dict[str, list[ScheduleInfo]] = {}
+    for info in schedules(template):
+        if info.shortest_gap_seconds is not None:
+            gaps.setdefault(info.group, []).append(info)
+    findings: list[tuple[str, str]] = []
+    for name, group in groups.items():
+        if name not in gaps:
+            continue
+        tightest = min(gaps[name], key=lambda info: info.shortest_gap_seconds or 0)
+        gap = tightest.shortest_gap_seconds or 0
+        for index, check in enumerate(group.checks):
+            if check.interval is None or check.interval >= gap:
+                continue
+            findings.append(
+                (
+                    f"groups.{name}.checks[{index}].interval",
+                    f"check {check.name!r}: {format_duration(check.interval)} is shorter than "
+                    f"the group's schedule {tightest.expression} ({tightest.where}), which "
+                    f"invokes the group at most every {format_duration(gap)}; the check would "
+                    f"run only that often. Use an interval of at least {format_duration(gap)}, "
+                    f"or leave it out to run on every invocation",
+                )
             )
     return findings
 

@@ -3,13 +3,12 @@
 Each cycle invokes the handler as EventBridge Scheduler would, for every chosen
 group (and each of its shards), with ``scheduled_time`` = now; then shows the
 runs and the alerts delivered. Where it works (embedded AWS or ``--aws``) is
-``vigil_cli.backend``'s business. ``--aws`` writes to the deployed table and
+``vigil_cli.local.backend``'s business. ``--aws`` writes to the deployed table and
 publishes to its topic, so it is refused without ``--yes``.
 """
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,12 +17,13 @@ import yaml
 from vigil.config import GroupConfig
 from vigil.store.dynamodb import DynamoDBStore
 from vigil.times import iso
-from vigil_cli.backend import Backend, chosen_groups, on_backend
-from vigil_cli.harness import RunnerHarness, function_timeout
-from vigil_cli.local_aws import LocalAws
+from vigil_cli.commands.interrupts import Interrupted, InterruptWatch
+from vigil_cli.local.backend import Backend, chosen_groups, on_backend
+from vigil_cli.local.harness import RunnerHarness, function_timeout
+from vigil_cli.local.local_aws import LocalAws
+from vigil_cli.local.template import load_template
 from vigil_cli.screen import Screen, shown
-from vigil_cli.template import load_template
-from vigil_cli.views import GroupRun, show_alert, show_runs
+from vigil_cli.screen.views import GroupRun, show_alert, show_runs
 
 REFUSED = 2  # exit code of `vigil run --aws` without --yes
 
@@ -94,20 +94,26 @@ def run(args: Any, screen: Screen) -> int:
         previous: datetime | None = None
         for cycle in range(args.cycles):
             if cycle:
-                time.sleep(args.every)
+                interrupts.pause(args.every)
             previous = next_scheduled_time(previous)
             scheduled = iso(previous)
-            runs = [r for group in groups for r in run_group(harness, store, group, scheduled)]
+            runs: list[GroupRun] = []
+            for group in groups:
+                interrupts.check()
+                runs += run_group(harness, store, group, scheduled)
             show_runs(screen, f"run {cycle + 1}/{args.cycles} · scheduled_time {scheduled}", runs)
             failed += sum(1 for r in runs if not r.invocation.ok)
             show_delivered_alerts(screen, backend, runs)
         return 1 if failed else 0
 
-    try:
-        return on_backend(args, screen, cycles, save=True)
-    except KeyboardInterrupt:
-        screen.problem("interrupted")
-        return 130
+    # Ctrl-C stops between runs, never inside one (see vigil_cli.commands.interrupts); the local
+    # table is still saved.
+    with InterruptWatch() as interrupts:
+        try:
+            return on_backend(args, screen, cycles, save=True)
+        except Interrupted as interruption:
+            screen.problem(f"interrupted ({interruption.name}) between runs")
+            return interruption.exit_code
 
 
 def show_delivered_alerts(screen: Screen, backend: Backend, runs: list[GroupRun]) -> None:

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vigil_cli.environ import environ_set
-from vigil_cli.template import create_local_resources, load_template, runner_environment
+from vigil_cli.local.environ import environ_set
+from vigil_cli.local.template import create_local_resources, load_template, runner_environment
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]  # cli/vigil_cli/local/local_aws.py
 TEMPLATE = REPO / "template.yaml"
+DEFAULT_CONFIG = REPO / "functions" / "runner" / "checks.yaml"  # the runner's own
 REGION = "us-east-1"
 
 _FAKE_CREDENTIALS = {

@@ -21,12 +21,10 @@ from __future__ import annotations
 import contextlib
 import secrets
 import shutil
-import signal
 import tempfile
 import textwrap
 import time
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,14 +35,15 @@ import pg8000.exceptions
 from vigil.config import VigilConfig, load_config
 from vigil.store.dynamodb import DynamoDBStore
 from vigil.times import iso
-from vigil_cli.emf import all_points
-from vigil_cli.harness import RunnerHarness, function_timeout
-from vigil_cli.local_aws import REGION, TEMPLATE, LocalAws, scan_items
-from vigil_cli.run import run_group
+from vigil_cli.commands.interrupts import Interrupted, InterruptWatch
+from vigil_cli.commands.run import run_group
+from vigil_cli.local.harness import RunnerHarness, function_timeout
+from vigil_cli.local.local_aws import REGION, TEMPLATE, LocalAws, scan_items
+from vigil_cli.local.template import load_template
 from vigil_cli.screen import Screen
+from vigil_cli.screen.emf import all_points
+from vigil_cli.screen.views import GroupRun, clock, show_alert, show_runs
 from vigil_cli.targets import HttpTarget, PostgresError, PostgresServer, TcpTarget
-from vigil_cli.template import load_template
-from vigil_cli.views import GroupRun, clock, show_alert, show_runs
 
 DB_SECRET = "vigil/demo/main-db"  # under the template's MonitoredSecretsPrefix, as in production
 DB_ROLE = "monitor"
@@ -260,34 +259,6 @@ class DemoStats:
                 )
 
 
-@contextlib.contextmanager
-def _signals_interrupt() -> Iterator[dict[str, int]]:
-    """SIGTERM interrupts like Ctrl-C does; the dict tells which signal it was."""
-    received: dict[str, int] = {}
-
-    def interrupt(signum: int, frame: Any) -> None:
-        received["signal"] = signum
-        raise KeyboardInterrupt
-
-    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield received
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-@contextlib.contextmanager
-def _signals_ignored() -> Iterator[None]:
-    """Cleaning up must not be interrupted half-way by a second Ctrl-C."""
-    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
 def simulated_start(now: datetime) -> datetime:
     """A few minutes before the current hour, so the demo crosses an hour boundary."""
     hour = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
@@ -300,32 +271,37 @@ def demo(screen: Screen, *, every: float = 2.0) -> int:
     progress = DemoProgress()
     targets: DemoTargets | None = None
     cleaned: list[str] = []
-    with _signals_interrupt() as received:
+    # Signals are only recorded while the demo works and cleans up; it stops at its
+    # next safe point (see vigil_cli.commands.interrupts), and cleaning up is never cut short.
+    with InterruptWatch() as interrupts:
         try:
             screen.heading("Vigil demo: real checks, the real runner handler, embedded AWS")
             screen.note("Starting local targets (nothing leaves this machine; Ctrl-C stops it)")
             targets = DemoTargets()
             targets.start()
+            interrupts.check()
             progress.doing = "writing the check configuration"
             config_path = targets.write_config()
             _introduce(screen, targets)
             progress.doing = "starting embedded AWS"
             with LocalAws(TEMPLATE, config=config_path) as aws:
+                interrupts.check()
                 if targets.db is not None:
                     aws.put_secret(DB_SECRET, targets.db_password)
-                _play(screen, aws, targets, load_config(config_path), stats, every, progress)
+                config = load_config(config_path)
+                _play(screen, aws, targets, config, stats, every, progress, interrupts)
                 progress.doing = "counting the table's items"
                 for item in scan_items(_dynamodb(), aws.table_name):
                     stats.items[item["sk"]["S"].split("#", 1)[0]] += 1
-        except KeyboardInterrupt:
-            with _signals_ignored():
-                cleaned = targets.close() if targets is not None else []
-            name = "SIGTERM" if received.get("signal") == signal.SIGTERM else "Ctrl-C"
-            screen.problem(f"interrupted ({name}); stopped and removed: {', '.join(cleaned)}")
-            return 143 if received.get("signal") == signal.SIGTERM else 130
+        except Interrupted as interruption:
+            cleaned = targets.close() if targets is not None else []
+            screen.problem(
+                f"interrupted ({interruption.name}) {progress.where()}; "
+                f"stopped and removed: {', '.join(cleaned)}"
+            )
+            return interruption.exit_code
         except Exception as exc:
-            with _signals_ignored():
-                cleaned = targets.close() if targets is not None else []
+            cleaned = targets.close() if targets is not None else []
             what = str(exc) or type(exc).__name__
             screen.problem(f"demo failed {progress.where()} ({progress.doing}): {what}")
             if cleaned:
@@ -333,8 +309,7 @@ def demo(screen: Screen, *, every: float = 2.0) -> int:
             return 1
         finally:
             if targets is not None and not cleaned:
-                with _signals_ignored():
-                    cleaned = targets.close()
+                cleaned = targets.close()
     _summary(screen, stats, cleaned, time.monotonic() - began)
     return 1 if stats.failures else 0
 
@@ -371,7 +346,9 @@ def _play(
     stats: DemoStats,
     every: float,
     progress: DemoProgress,
+    interrupts: InterruptWatch,
 ) -> None:
+    """Play ``SCRIPT``; raises ``Interrupted`` at the first safe point after a signal."""
     harness = RunnerHarness(function_timeout(load_template(TEMPLATE)))
     store = DynamoDBStore(aws.table_name)
     steps = [s for s in SCRIPT if targets.has_db or not s.needs_db]
@@ -383,9 +360,7 @@ def _play(
         step = steps[number]
         number += 1
         progress.cycle, progress.doing = number, "waiting for the cycle's time"
-        delay = started + (number - 1) * every - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
+        interrupts.pause(started + (number - 1) * every - time.monotonic())
         if not step.replay:
             scheduled = iso(simulated + timedelta(minutes=stats.cycles))
             stats.cycles += 1
@@ -406,11 +381,10 @@ def _play(
         if lost_db:
             screen.problem(f"  {targets.db_problem}: the rest of the database part is skipped")
         progress.doing = "running the checks"
-        runs = [
-            run
-            for group in config.groups.values()
-            for run in run_group(harness, store, group, scheduled)
-        ]
+        runs: list[GroupRun] = []
+        for group in config.groups.values():
+            interrupts.check()
+            runs += run_group(harness, store, group, scheduled)
         show_runs(screen, "", runs)
         stats.add(runs, scheduled)
         progress.doing = "reading the delivered alerts"

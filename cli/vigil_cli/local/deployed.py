@@ -13,9 +13,9 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
-from vigil_cli.environ import environ_set
-from vigil_cli.local_aws import TEMPLATE
-from vigil_cli.template import LocalResources, load_template, runner_environment
+from vigil_cli.local.environ import environ_set
+from vigil_cli.local.local_aws import TEMPLATE
+from vigil_cli.local.template import LocalResources, load_template, runner_environment
 
 TABLE_OUTPUT = "HealthCheckTableName"
 TOPIC_OUTPUT = "AlertTopicArn"
