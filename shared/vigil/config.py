@@ -150,6 +150,7 @@ class VigilConfig(_Strict):
     source: str
     defaults: Defaults
     groups: dict[str, GroupConfig]
+    notifications: tuple[Any, ...] = ()  # vigil.notify.config.Destination
 
     def group(self, name: str) -> GroupConfig:
         """Return the group or raise ``UnknownGroupError`` naming the known groups."""
@@ -188,8 +189,8 @@ def parse_config(raw: Any, *, source: str = "<config>") -> VigilConfig:
     if not isinstance(raw, dict):
         raise ConfigError(source, [("(top level)", "expected a mapping with a 'groups' key")])
     for key in raw:
-        if key not in ("defaults", "groups"):
-            problems.append((str(key), "unknown key; expected 'defaults' or 'groups'"))
+        if key not in ("defaults", "groups", "notifications"):
+            problems.append((str(key), "unknown key; expected defaults, groups or notifications"))
 
     defaults_raw = raw.get("defaults") or {}
     defaults = Defaults()
@@ -216,9 +217,12 @@ def parse_config(raw: Any, *, source: str = "<config>") -> VigilConfig:
         if group is not None:
             groups[group.name] = group
 
+    from vigil.notify.config import parse_notifications  # here: vigil.notify imports vigil.checks
+
+    notifications = parse_notifications(raw.get("notifications"), problems, groups=groups_raw)
     if problems:
         raise ConfigError(source, problems)
-    return VigilConfig(source=source, defaults=defaults, groups=groups)
+    return VigilConfig(source=source, defaults=defaults, groups=groups, notifications=notifications)
 
 
 def _parse_group(
