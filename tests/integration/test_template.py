@@ -159,7 +159,8 @@ def test_local_resources_match_the_template(template, monkeypatch):
 
         sns = boto3.client("sns", region_name="us-east-1")
         topics = [t["TopicArn"] for t in sns.list_topics()["Topics"]]
-        assert topics == [resources.topic_arn]
+        assert sorted(topics) == sorted(resources.topics.values())  # alert, alarm, chat
+        assert resources.topic_arn == resources.topics["AlertTopic"]
 
         env = runner_environment(template, resources)
         assert env["HEALTHCHECK_TABLE"] == resources.table_name

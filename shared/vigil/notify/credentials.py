@@ -8,11 +8,15 @@ permanent ``DeliveryError`` that names the secret and the key, never a value.
 from __future__ import annotations
 
 import json
+import logging
+import re
 import threading
 
 from vigil.notify.base import Channel, DeliveryError, Secret
 
 SECRET_MAX_AGE_SECONDS = 300
+# botocore logs every response body at DEBUG, GetSecretValue's SecretString included.
+logging.getLogger("botocore.parsers").setLevel(logging.INFO)
 # Destinations are delivered from worker threads; the first lookup creates the boto3
 # client, which is not thread-safe, so lookups are serialised (cached afterwards).
 _LOCK = threading.Lock()
@@ -35,9 +39,7 @@ def destination_secret(name: str | None, channel: Channel) -> Secret:
         try:
             raw = parameters.get_secret(name, max_age=SECRET_MAX_AGE_SECONDS)
         except parameters.exceptions.GetParameterError as exc:
-            cause = exc.__cause__ or exc
-            code = getattr(cause, "response", {}).get("Error", {}).get("Code")
-            why = code or type(cause).__name__
+            why = _error_code(exc)
             raise DeliveryError(
                 f"secret {name!r} could not be read ({why})", permanent=True
             ) from None
@@ -61,3 +63,13 @@ def destination_secret(name: str | None, channel: Channel) -> Secret:
             permanent=True,
         )
     return value
+
+
+def _error_code(exc: BaseException) -> str:
+    """The AWS error code behind Powertools' ``GetParameterError`` (never its message)."""
+    cause = exc.__cause__ or exc.__context__ or exc
+    code = getattr(cause, "response", {}).get("Error", {}).get("Code")
+    if code:
+        return str(code)
+    match = re.search(r"An error occurred \((\w+)\)", str(exc))
+    return match.group(1) if match else type(cause).__name__

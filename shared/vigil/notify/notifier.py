@@ -92,6 +92,7 @@ class Notifier:
         deadline = time.monotonic() + remaining_ms / 1000 - SAFETY_MARGIN_S
         summaries: list[dict[str, Any]] = []
         unsettled: list[str] = []
+        counted = 0
         try:
             for record in event.get("Records", []):
                 sns = record.get("Sns") or {}
@@ -106,8 +107,10 @@ class Notifier:
                     elif not delivery.get("replayed"):
                         name = DELIVERED_METRIC if delivery["delivered"] else FAILURE_METRIC
                         self.metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+                        counted += 1
         finally:
-            self.metrics.flush_metrics()
+            if counted:
+                self.metrics.flush_metrics()
         if unsettled:
             raise NotificationRetryError(
                 f"{len(unsettled)} deliveries could not be settled now and will be retried: "
