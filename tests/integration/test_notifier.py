@@ -405,3 +405,163 @@ def test_a_bad_notifications_config_fails_the_invocation_with_its_key_path(world
     assert "hooks.example" not in str(invocation.error)
     for receiver in world.receivers.all():
         assert receiver.requests == []
+
+
+# --------------------------------------------------------------------------- Vigil's own alarms
+
+
+ALARM = "vigil-local-core-stopped-reporting"
+
+
+def alarm_message(state: str, changed: str = "2026-11-29T08:05:00.123+0000") -> str:
+    """What CloudWatch publishes for an alarm state change (no message attributes)."""
+    return json.dumps(
+        {
+            "AlarmName": "vigil-local-core-stopped-reporting",
+            "AlarmDescription": "Vigil group core has not reported a run for 5 minutes.",
+            "AWSAccountId": "123456789012",
+            "NewStateValue": state,
+            "NewStateReason": "Threshold Crossed: no datapoints were received for 1 period.",
+            "StateChangeTime": changed,
+            "Region": "US East (N. Virginia)",
+            "AlarmArn": f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{ALARM}",
+            "OldStateValue": "OK" if state == "ALARM" else "ALARM",
+            "Trigger": {"MetricName": "RunDurationMs", "Namespace": "Vigil"},
+        }
+    )
+
+
+def alarm_event(world: World, state: str, **kwargs) -> dict:
+    """Publish an alarm to the alarm topic as CloudWatch does; the event SNS then sends."""
+    import boto3
+
+    tap = world.local.subscribe_queue("AlarmTopic")
+    topic = world.local.topics["AlarmTopic"]
+    boto3.client("sns", region_name="us-east-1").publish(
+        TopicArn=topic,
+        Subject=f"{state}: core stopped reporting",
+        Message=alarm_message(state, **kwargs),
+    )
+    (envelope,) = world.local.drain(tap)
+    assert "MessageAttributes" not in envelope  # CloudWatch sends none: the defect
+    return sns_event(topic, envelope["Message"], message_id=envelope["MessageId"])
+
+
+def test_an_alarm_reaches_a_subscriber_filtering_on_critical_as_a_monitor_alert(world):
+    critical = world.local.subscribe_queue("AlertTopic", {"severity": ["critical"]})
+    invocation = world.local.harness().invoke(alarm_event(world, "ALARM"))
+    assert invocation.ok, invocation.error
+
+    (envelope,) = world.local.drain(critical)
+    attributes = {k: v["Value"] for k, v in envelope["MessageAttributes"].items()}
+    assert attributes == {
+        "event": "monitor",
+        "group": "vigil",
+        "check": "vigil-local-core-stopped-reporting",
+        "severity": "critical",
+    }
+    document = json.loads(envelope["Message"])
+    assert document["event"] == "monitor" and document["group"] == "vigil"
+    assert document["check"] == "vigil-local-core-stopped-reporting"
+    assert (document["status"], document["previous_status"]) == ("unhealthy", "healthy")
+    assert document["timestamp"] == "2026-11-29T08:05:00.123Z"
+    assert document["details"]["alarm_name"] == "vigil-local-core-stopped-reporting"
+    assert document["details"]["state"] == "ALARM"
+    assert document["details"]["reason"].startswith("Threshold Crossed")
+    assert document["alert_id"].startswith("vigil/vigil-local-core-stopped-reporting/")
+    assert AlertDocument.from_dict(document).attributes() == attributes
+    assert envelope["Subject"] == "[MONITOR] vigil/vigil-local-core-stopped-reporting is unhealthy"
+
+
+def test_an_alarm_is_relayed_once_per_state_change_and_ok_is_info(world):
+    critical = world.local.subscribe_queue("AlertTopic", {"severity": ["critical"]})
+    event = alarm_event(world, "ALARM")
+    assert world.local.harness().invoke(event).ok
+    redelivered = world.local.harness().invoke(event)  # cold start, same message
+    assert redelivered.ok and redelivered.summary["records"][0]["relayed"] is False
+    assert len(world.local.drain(world.alert_tap)) == 1
+
+    assert (
+        world.local.harness()
+        .invoke(alarm_event(world, "OK", changed="2026-11-29T08:20:00.000+0000"))
+        .ok
+    )
+    assert len(world.local.drain(critical)) == 1  # only the ALARM
+    (ok,) = world.local.drain(world.alert_tap)
+    document = json.loads(ok["Message"])
+    assert ok["MessageAttributes"]["severity"]["Value"] == "info"
+    assert (document["status"], document["previous_status"]) == ("healthy", "unhealthy")
+    assert document["timestamp"] == "2026-11-29T08:20:00Z"
+
+
+def test_a_relayed_alarm_opens_and_closes_a_pagerduty_incident_and_filters_apply(world):
+    harness = world.local.harness()
+    for state, changed in (
+        ("ALARM", "2026-11-29T08:05:00.000+0000"),
+        ("OK", "2026-11-29T08:20:00.000+0000"),
+    ):
+        assert harness.invoke(alarm_event(world, state, changed=changed)).ok
+        (envelope,) = world.local.drain(world.alert_tap)
+        event = sns_event(world.local.topics["AlertTopic"], envelope["Message"])
+        assert harness.invoke(event).ok  # SNS hands the relayed alert back to the notifier
+    sent = [
+        (r.json()["event_action"], r.json()["dedup_key"])
+        for r in world.receivers.pagerduty.requests
+    ]
+    assert sent == [
+        ("trigger", "vigil/vigil/vigil-local-core-stopped-reporting"),
+        ("resolve", "vigil/vigil/vigil-local-core-stopped-reporting"),
+    ]
+    assert len(world.receivers.slack.requests) == 2
+    assert (
+        world.receivers.slack.requests[0]
+        .json()["text"]
+        .startswith("[MONITOR] Vigil alarm vigil-local-core-stopped-reporting in ALARM")
+    )
+    assert world.local.drain(world.chat_tap) == []  # the chat destination wants group core only
+
+
+def test_template_routes_every_alarm_through_the_alarm_topic(world):
+    resources = world.local.template["Resources"]
+    alarms = {
+        k: v["Properties"] for k, v in resources.items() if v["Type"] == "AWS::CloudWatch::Alarm"
+    }
+    assert {"NotificationFailuresAlarm", "NotifierDeadLetterAlarm", "NotifierErrorsAlarm"} <= set(
+        alarms
+    )
+    for name, props in alarms.items():
+        for key in ("AlarmActions", "OKActions", "InsufficientDataActions"):
+            for action in props.get(key, []):
+                assert action == {"Ref": "AlarmTopic"}, f"{name}.{key} publishes without attributes"
+    notifier = resources["NotifierFunction"]["Properties"]
+    topics = {
+        e["Properties"]["Topic"]["Ref"] for e in notifier["Events"].values() if e["Type"] == "SNS"
+    }
+    assert topics == {"AlertTopic", "AlarmTopic"}
+    failures_alarm = alarms["NotificationFailuresAlarm"]
+    assert failures_alarm["MetricName"] == "NotificationFailures"
+    assert failures_alarm["Namespace"] == "Vigil"
+
+
+def test_the_notifier_role_reads_only_its_own_secrets(world):
+    resources = world.local.template["Resources"]
+    statements = resources["NotifierRole"]["Properties"]["Policies"][0]["PolicyDocument"][
+        "Statement"
+    ]
+    for statement in statements:
+        assert statement["Resource"] != "*"
+    (secrets,) = [s for s in statements if "secretsmanager:GetSecretValue" in str(s["Action"])]
+    assert secrets["Resource"]["Fn::Sub"].endswith(":secret:${NotificationSecretsPrefix}*")
+    assert secrets["Action"] == "secretsmanager:GetSecretValue"
+
+
+def test_an_alarm_is_relayed_even_when_the_notifications_config_is_broken(world, tmp_path):
+    """The alarm that says the notifier fails must not depend on the notifier's config."""
+    (tmp_path / "checks.yaml").write_text(CONFIG + "  - {name: x, type: carrier-pigeon}\n")
+    harness = world.local.harness()
+    assert harness.invoke(world.publish(alert())).error is not None
+    world.local.drain(world.alert_tap)
+    relayed = harness.invoke(alarm_event(world, "ALARM"))
+    assert relayed.ok and relayed.summary["records"][0]["relayed"] is True
+    (envelope,) = world.local.drain(world.alert_tap)
+    assert json.loads(envelope["Message"])["event"] == "monitor"

@@ -19,6 +19,7 @@ from pathlib import Path
 from vigil.config import CONFIG_ENV, load_config
 from vigil.exceptions import ConfigError, VigilError
 from vigil.notify.base import Transport
+from vigil.notify.config import Destination
 from vigil.notify.deadletter import DeadLetters
 from vigil.notify.ledger import Ledger
 from vigil.notify.notifier import Notifier
@@ -78,11 +79,17 @@ def _build(path: Path, values: dict[str, str]) -> Notifier:
 
     from vigil.alerts.sns import SnsPublisher
 
-    try:
-        config = load_config(path)
-    except ConfigError as exc:
-        logger.error("configuration refused: %s", exc, extra={"problems": exc.problems})
-        raise
+    loaded: list[tuple[Destination, ...]] = []
+
+    def destinations() -> tuple[Destination, ...]:
+        if not loaded:
+            try:
+                loaded.append(load_config(path).notifications)
+            except ConfigError as exc:
+                logger.error("configuration refused: %s", exc, extra={"problems": exc.problems})
+                raise
+        return loaded[0]
+
     sns = boto3.client("sns")
     topic = values[TOPIC_ENV]
 
@@ -92,7 +99,7 @@ def _build(path: Path, values: dict[str, str]) -> Notifier:
         return SnsPublisher(topic, client=sns).publish(document)
 
     return Notifier(
-        destinations=config.notifications,
+        destinations=destinations,
         transport=Transport(
             http=httpx.Client(timeout=HTTP_TIMEOUT_S, follow_redirects=False),
             sns=sns,

@@ -68,13 +68,16 @@ class Delivery:
 
 @dataclass
 class Notifier:
-    """Delivers alerts to ``destinations``; publishes relayed alarms with ``publish``.
+    """Delivers alerts to ``destinations()``; publishes relayed alarms with ``publish``.
 
+    ``destinations`` is called when an alert arrives (not for an alarm): a bad
+    ``notifications:`` section fails alert deliveries, never the relay of the
+    alarm that reports it.
     ``publish(document) -> message id`` puts a document on the alert topic (an
     ``SnsPublisher.publish``); ``metrics`` is a Powertools metrics object.
     """
 
-    destinations: Sequence[Destination]
+    destinations: Callable[[], Sequence[Destination]]
     transport: Transport
     ledger: Ledger
     dead_letters: DeadLetters
@@ -127,7 +130,7 @@ class Notifier:
             logger.error("dead-lettering a message on the alert topic: %s", error)
             self.dead_letters.unreadable(message, error)
             return {"alert_id": None, "unreadable": error, "deliveries": []}
-        chosen = [d for d in self.destinations if d.wants(alert)]
+        chosen = [d for d in self.destinations() if d.wants(alert)]
         if not chosen:
             return {"alert_id": alert.alert_id, "deliveries": []}
         with ThreadPoolExecutor(max_workers=min(8, len(chosen))) as pool:
