@@ -37,6 +37,7 @@ import pg8000.exceptions
 from vigil.config import VigilConfig, load_config
 from vigil.runner import iso
 from vigil.store.dynamodb import DynamoDBStore
+from vigil_cli.demo_channels import ChannelsDemo
 from vigil_cli.emf import all_points
 from vigil_cli.harness import RunnerHarness, function_timeout
 from vigil_cli.local_aws import REGION, TEMPLATE, LocalAws, scan_items
@@ -311,9 +312,11 @@ def demo(screen: Screen, *, every: float = 2.0) -> int:
             _introduce(screen, targets)
             progress.doing = "starting embedded AWS"
             with LocalAws(TEMPLATE, config=config_path) as aws:
+                channels = ChannelsDemo(aws.topic_arn)
                 if targets.db is not None:
                     aws.put_secret(DB_SECRET, targets.db_password)
                 _play(screen, aws, targets, load_config(config_path), stats, every, progress)
+                channels.show(screen, config_path)
                 progress.doing = "counting the table's items"
                 for item in scan_items(_dynamodb(), aws.table_name):
                     stats.items[item["sk"]["S"].split("#", 1)[0]] += 1
