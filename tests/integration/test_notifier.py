@@ -565,3 +565,59 @@ def test_an_alarm_is_relayed_even_when_the_notifications_config_is_broken(world,
     assert relayed.ok and relayed.summary["records"][0]["relayed"] is True
     (envelope,) = world.local.drain(world.alert_tap)
     assert json.loads(envelope["Message"])["event"] == "monitor"
+
+
+def test_a_ledger_failure_retries_the_event_without_sending_twice(world):
+    """The ledger's first write fails where botocore sends it: that destination is left
+    unsettled (the invocation fails, so Lambda retries it), the others are delivered,
+    and the retry delivers the rest exactly once."""
+    import threading
+
+    import vigil.notify.environment
+    from vigil_cli.local_aws import REPO
+
+    harness = world.local.harness()
+    event = world.publish(alert())
+    harness.invoke(sns_event(world.local.topics["AlertTopic"], "{}"))  # import + build it
+    world.local.dead_letters()
+    notifier = vigil.notify.environment.notifier_from_environment(
+        REPO / "functions" / "runner" / "checks.yaml"
+    )
+    lock, failed = threading.Lock(), []
+
+    def fail_first_put(request, **kwargs):
+        with lock:
+            if not failed:
+                failed.append(request)
+                raise RuntimeError("injected: DynamoDB unreachable")
+
+    client = notifier.ledger.persistence.client
+    client.meta.events.register_first("before-send.dynamodb.PutItem", fail_first_put)
+    first = harness.invoke(event)
+    assert failed, "the fault was not injected"
+    assert first.error is not None and "1 deliveries could not be settled" in str(first.error)
+    chat_first = len(world.local.drain(world.chat_tap))
+    assert sum(len(r.requests) for r in world.receivers.all()) + chat_first == 4  # all but one
+
+    retried = harness.invoke(event)  # Lambda's retry of the same event
+    assert retried.ok, retried.error
+    for receiver in world.receivers.all():
+        assert len(receiver.requests) == 1, receiver.name
+    assert chat_first + len(world.local.drain(world.chat_tap)) == 1
+    deliveries = retried.summary["records"][0]["deliveries"]
+    assert sorted(d["replayed"] for d in deliveries) == [False, True, True, True, True]
+    assert world.local.dead_letters() == []
+
+
+def test_template_retries_failed_events_into_the_dead_letter_queue(world):
+    notifier = world.local.template["Resources"]["NotifierFunction"]["Properties"]
+    assert notifier["DeadLetterQueue"] == {
+        "Type": "SQS",
+        "TargetArn": {"Fn::GetAtt": ["NotifierDeadLetterQueue", "Arn"]},
+    }
+    assert notifier["EventInvokeConfig"]["MaximumRetryAttempts"] == 2
+    env = world.local.environment
+    assert (
+        env["VIGIL_NOTIFY_DEAD_LETTER_QUEUE_URL"] == world.local.queues["NotifierDeadLetterQueue"]
+    )
+    assert env["VIGIL_NOTIFY_TABLE"].endswith("NotificationTable")

@@ -243,3 +243,92 @@ def test_insufficient_data_and_non_alarms():
     assert monitor_alert(alarm("INSUFFICIENT_DATA")) is None
     with pytest.raises(NotAnAlarmError):
         monitor_alert({"event": "failure"})
+
+
+# --------------------------------------------------------------------------- sending
+
+
+@pytest.mark.parametrize(
+    ("status", "permanent"),
+    [
+        *[(code, False) for code in (408, 425, 429, 500, 503)],
+        *[(code, True) for code in (400, 401, 403, 404, 410, 301)],
+    ],
+)
+def test_http_status_decides_transient_or_permanent(status, permanent):
+    import httpx
+
+    from vigil.notify.base import DeliveryError
+    from vigil.notify.http import post
+
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(status, headers={"Retry-After": "3"}, text="nope")
+
+    client = httpx.Client(transport=httpx.MockTransport(answer))
+    with client, pytest.raises(DeliveryError) as caught:
+        post(client, "https://hooks.example/T0/SECRET", b"{}")
+    assert caught.value.permanent is permanent
+    assert caught.value.retry_after == (None if permanent else 3.0)
+    assert str(caught.value) == f"HTTP {status}: nope"
+    assert seen[0].headers["content-type"] == "application/json"
+
+
+def test_a_network_failure_is_transient_and_names_no_url():
+    import httpx
+
+    from vigil.notify.base import DeliveryError
+    from vigil.notify.http import post
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("cannot reach https://hooks.example/T0/SECRET")
+
+    client = httpx.Client(transport=httpx.MockTransport(refuse))
+    with client, pytest.raises(DeliveryError) as caught:
+        post(client, "https://hooks.example/T0/SECRET", b"{}")
+    assert caught.value.permanent is False
+    assert str(caught.value) == "connection failed (ConnectError)"
+
+
+class ThrottledSns:
+    """An in-memory SNS client that answers with a given error code."""
+
+    def __init__(self, code: str):
+        self.code = code
+        self.calls = 0
+
+    def publish(self, **kwargs):
+        from botocore.exceptions import ClientError
+
+        self.calls += 1
+        raise ClientError({"Error": {"Code": self.code, "Message": "m"}}, "Publish")
+
+
+def chat_destination():
+    from vigil.notify.config import Destination
+
+    return Destination(name="chat", type="chatbot")
+
+
+def test_no_retry_after_the_deadline_and_permanent_codes_are_not_retried(monkeypatch):
+    import time
+
+    from vigil.notify.base import Transport
+    from vigil.notify.delivery import deliver
+
+    waits: list[float] = []
+    monkeypatch.setattr("vigil.notify.delivery.sleep", waits.append)
+    throttled = ThrottledSns("Throttling")
+    transport = Transport(http=None, sns=throttled, chat_topic_arn="arn:aws:sns:us-east-1:1:chat")
+    outcome = deliver(make(), chat_destination(), transport, deadline=time.monotonic() + 0.5)
+    assert (outcome.delivered, outcome.permanent, outcome.attempts) == (False, False, 1)
+    assert outcome.error.endswith("(no time left to retry)")
+    assert waits == []
+
+    refused_sns = ThrottledSns("AuthorizationError")
+    transport = Transport(http=None, sns=refused_sns, chat_topic_arn="arn:aws:sns:us-east-1:1:chat")
+    outcome = deliver(make(), chat_destination(), transport)
+    assert (outcome.permanent, refused_sns.calls) == (True, 1)
+    assert outcome.error == "SNS publish to the chat topic failed (AuthorizationError)"

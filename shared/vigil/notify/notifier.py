@@ -54,12 +54,16 @@ class NotificationRetryError(VigilError):
 class Delivery:
     """One (alert, destination) as this invocation saw it; ``replayed``: done before."""
 
+    destination: str
+    type: str
     outcome: DeliveryOutcome | None
     replayed: bool = False
     problem: str | None = None  # the ledger could not settle it now (retried later)
 
     def to_dict(self) -> dict[str, Any]:
-        found: dict[str, Any] = dict(self.outcome.to_dict()) if self.outcome else {}
+        found: dict[str, Any] = {"destination": self.destination, "type": self.type}
+        if self.outcome is not None:
+            found.update(self.outcome.to_dict())
         found["replayed"] = self.replayed
         if self.problem:
             found["problem"] = self.problem
@@ -163,7 +167,9 @@ class Notifier:
                 destination.name,
                 problem,
             )
-            return Delivery(fresh[0] if fresh else None, problem=problem)
+            return Delivery(
+                destination.name, destination.type, fresh[0] if fresh else None, problem=problem
+            )
         outcome = DeliveryOutcome.from_dict(result)
         if not fresh:
             logger.info(
@@ -189,7 +195,7 @@ class Notifier:
                 " permanently" if outcome.permanent else "",
                 outcome.error,
             )
-        return Delivery(outcome, replayed=not fresh)
+        return Delivery(destination.name, destination.type, outcome, replayed=not fresh)
 
     def relay_alarm(self, message: str) -> dict[str, Any]:
         """Publish one CloudWatch alarm as a ``monitor`` alert, once per state change."""
