@@ -621,3 +621,15 @@ def test_template_retries_failed_events_into_the_dead_letter_queue(world):
         env["VIGIL_NOTIFY_DEAD_LETTER_QUEUE_URL"] == world.local.queues["NotifierDeadLetterQueue"]
     )
     assert env["VIGIL_NOTIFY_TABLE"].endswith("NotificationTable")
+
+
+def test_an_alarm_published_straight_to_the_alert_topic_is_relayed_with_attributes(world):
+    """An alarm a user points at the alert topic itself still reaches filtered subscribers."""
+    critical = world.local.subscribe_queue("AlertTopic", {"severity": ["critical"]})
+    event = sns_event(world.local.topics["AlertTopic"], alarm_message("ALARM"))
+    invocation = world.local.harness().invoke(event)
+    assert invocation.ok and invocation.summary["records"][0]["relayed"] is True
+    (envelope,) = world.local.drain(critical)
+    assert envelope["MessageAttributes"]["event"]["Value"] == "monitor"
+    for receiver in world.receivers.all():
+        assert receiver.requests == []  # the raw alarm itself is not delivered

@@ -10,7 +10,8 @@ For a record from the alert topic (an alert document):
    ledger entry, so a redelivery does not dead-letter it twice) and counts in
    the metric ``NotificationFailures``.
 
-For a record from the alarm topic (one of Vigil's own CloudWatch alarms): turn
+For a record from the alarm topic, or any CloudWatch alarm message (one of
+Vigil's own alarms, or one a user pointed at the alert topic directly): turn
 it into a ``monitor`` alert document and publish it to the alert topic, with
 the message attributes, once per alarm state change. It then comes back to the
 notifier like any other alert.
@@ -103,7 +104,10 @@ class Notifier:
         try:
             for record in event.get("Records", []):
                 sns = record.get("Sns") or {}
-                if self.alarm_topic_arn and sns.get("TopicArn") == self.alarm_topic_arn:
+                from_alarm_topic = bool(self.alarm_topic_arn) and (
+                    sns.get("TopicArn") == self.alarm_topic_arn
+                )
+                if from_alarm_topic or _is_alarm_message(sns.get("Message", "")):
                     summaries.append(self.relay_alarm(sns.get("Message", "")))
                     continue
                 summary = self.notify(sns.get("Message", ""), deadline)
@@ -234,3 +238,13 @@ class Notifier:
             "relayed": bool(fresh),
             "message_id": result.get("message_id"),
         }
+
+
+def _is_alarm_message(message: str) -> bool:
+    """Whether an SNS message is a CloudWatch alarm notification (JSON with AlarmName...)."""
+    if '"AlarmName"' not in message:
+        return False
+    try:
+        return is_alarm(json.loads(message))
+    except ValueError:
+        return False
