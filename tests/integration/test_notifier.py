@@ -633,3 +633,15 @@ def test_an_alarm_published_straight_to_the_alert_topic_is_relayed_with_attribut
     assert envelope["MessageAttributes"]["event"]["Value"] == "monitor"
     for receiver in world.receivers.all():
         assert receiver.requests == []  # the raw alarm itself is not delivered
+
+
+def test_the_sample_events_run_through_the_handler(world):
+    from vigil_cli.local_aws import REPO
+
+    harness = world.local.harness()
+    alert_event = json.loads((REPO / "events" / "notifier-alert.json").read_text())
+    assert harness.invoke(alert_event).ok
+    assert len(world.receivers.slack.requests) == 1
+    alarm = json.loads((REPO / "events" / "notifier-alarm.json").read_text())
+    relayed = harness.invoke(alarm)
+    assert relayed.ok and relayed.summary["records"][0]["relayed"] is True
