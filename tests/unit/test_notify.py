@@ -332,3 +332,18 @@ def test_no_retry_after_the_deadline_and_permanent_codes_are_not_retried(monkeyp
     outcome = deliver(make(), chat_destination(), transport)
     assert (outcome.permanent, refused_sns.calls) == (True, 1)
     assert outcome.error == "SNS publish to the chat topic failed (AuthorizationError)"
+
+
+@pytest.mark.parametrize(
+    "url", ["hooks.slack.com/services/T0/B0/SECRET", "ftp://x/SECRET", "http://"]
+)
+def test_a_url_that_is_not_http_is_permanent_and_not_echoed(url):
+    import httpx
+
+    from vigil.notify.base import DeliveryError
+    from vigil.notify.http import post
+
+    with httpx.Client() as client, pytest.raises(DeliveryError) as caught:
+        post(client, url, b"{}")  # refused before any connection is made
+    assert caught.value.permanent is True
+    assert "SECRET" not in str(caught.value)

@@ -31,8 +31,8 @@ def post(client: Any, url: str, body: bytes, headers: dict[str, str] | None = No
     """POST ``body`` as JSON; return the 2xx status, else raise ``DeliveryError``.
 
     429, 408, 425 and 5xx are transient (``retry_after`` from ``Retry-After``);
-    other statuses (4xx, and 3xx: redirects are not followed) are permanent;
-    a connection failure or timeout is transient.
+    other statuses (4xx, and 3xx: redirects are not followed) are permanent, and
+    so is a URL that is not http(s); a connection failure or timeout is transient.
     """
     import httpx
 
@@ -40,6 +40,10 @@ def post(client: Any, url: str, body: bytes, headers: dict[str, str] | None = No
         response = client.post(
             url, content=body, headers={"Content-Type": "application/json", **(headers or {})}
         )
+    except (httpx.UnsupportedProtocol, httpx.InvalidURL):
+        raise DeliveryError(
+            "the secret's url is not a valid http:// or https:// URL", permanent=True
+        ) from None
     except httpx.TimeoutException:
         raise DeliveryError("timed out", permanent=False) from None
     except httpx.TransportError as exc:
