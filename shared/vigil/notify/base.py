@@ -77,7 +77,6 @@ class Channel:
     secret_keys: tuple[str, ...] | None
     render: Callable[[AlertDocument], Request]
     send: Callable[[Request, Secret, Transport], None]
-    optional_secret_keys: tuple[str, ...] = ()
 
 
 def headline(alert: AlertDocument) -> str:

@@ -60,7 +60,6 @@ def send(request: Request, secret: Secret, transport: Transport) -> None:
 CHANNEL = Channel(
     type="pagerduty",
     secret_keys=("routing_key",),
-    optional_secret_keys=("url",),
     render=render,
     send=send,
 )

@@ -45,7 +45,6 @@ def send(request: Request, secret: Secret, transport: Transport) -> None:
 CHANNEL = Channel(
     type="webhook",
     secret_keys=("url",),
-    optional_secret_keys=("signing_key",),
     render=render,
     send=send,
 )
