@@ -50,7 +50,7 @@ __all__ = [
 
 DEFAULT_CONFIG = "checks.yaml"
 CONFIG_ENV = "HEALTHCHECK_CONFIG"
-TOP_LEVEL_KEYS = ("defaults", "groups", "maintenance")
+TOP_LEVEL_KEYS = ("defaults", "groups", "maintenance", "notifications")
 GROUP_KEYS = ("checks", "shards")
 
 _NAME_RE = re.compile(NAME_PATTERN)
@@ -115,6 +115,7 @@ class VigilConfig:
     defaults: Defaults
     groups: dict[str, GroupConfig]
     maintenance: tuple[MaintenanceWindow, ...] = ()
+    notifications: tuple[Any, ...] = ()  # vigil.notify.config.Destination
 
     def group(self, name: str) -> GroupConfig:
         """Return the group or raise ``UnknownGroupError`` naming the known groups."""
@@ -241,10 +242,17 @@ def _validate(
 
     maintenance = _maintenance(raw.get("maintenance"), problems)
     problems.extend(_dependency_problems(groups))
+    from vigil.notify.config import parse_notifications  # here: vigil.notify imports vigil.checks
+
+    notifications = parse_notifications(raw.get("notifications"), problems, groups=groups_raw)
     if problems:
         return None, problems
     config = VigilConfig(
-        source="<config>", defaults=defaults, groups=groups, maintenance=maintenance
+        source="<config>",
+        defaults=defaults,
+        groups=groups,
+        maintenance=maintenance,
+        notifications=notifications,
     )
     return config, []
 

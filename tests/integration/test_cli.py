@@ -479,6 +479,17 @@ def test_demo_end_to_end(demo_tmpdir):
     assert '"event": "failure"' in out  # the JSON chat/webhook subscribers get
     assert "metrics Vigil core: HealthyChecks=" in out
     assert "repeated delivery" in out
+    channels = out[out.index("== Notifications: alert core/api/failure@") :]
+    for title in (
+        "Slack ·",
+        "Microsoft Teams ·",
+        "PagerDuty ·",
+        "Signed webhook ·",
+        "AWS Chatbot ·",
+    ):
+        assert title in channels
+    assert "X-Vigil-Signature checked by the receiver: valid" in channels
+    assert "4 requests in all, nothing sent twice" in channels
     summary = out[out.index("== Vigil demo: summary ==") :]
     assert "alerts sent     7 (degraded 1, failure 3, recovery 3)" in summary
     assert "DynamoDB items" in summary and "hourly rollups" in summary

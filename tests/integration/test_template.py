@@ -159,7 +159,8 @@ def test_local_resources_match_the_template(template, monkeypatch):
 
         sns = boto3.client("sns", region_name="us-east-1")
         topics = [t["TopicArn"] for t in sns.list_topics()["Topics"]]
-        assert topics == [resources.topic_arn]
+        assert sorted(topics) == sorted(resources.topics.values())  # alert, alarm, chat
+        assert resources.topic_arn == resources.topics["AlertTopic"]
 
         env = runner_environment(template, resources)
         assert env["HEALTHCHECK_TABLE"] == resources.table_name
@@ -228,7 +229,7 @@ def test_dead_letter_alarm_counts_letters_sent_not_the_queue_depth(template):
     assert alarm["DatapointsToAlarm"] == 1
     assert alarm["Period"] * alarm["EvaluationPeriods"] <= 15 * 60
     assert alarm["TreatMissingData"] == "notBreaching"
-    assert alarm["OKActions"] == alarm["AlarmActions"] == [{"Ref": "AlertTopic"}]
+    assert alarm["OKActions"] == alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
     queue = template["Resources"]["ScheduleDeadLetterQueue"]["Properties"]
     assert "RedrivePolicy" not in queue  # a redrive's moves would escape NumberOfMessagesSent
 
@@ -252,6 +253,6 @@ def test_every_group_alarms_on_error_checks_and_pending_alerts(template, config_
         assert alarm["Period"] >= rates[group]
         assert alarm["Period"] * alarm["EvaluationPeriods"] >= 3 * rates[group]
         assert alarm["TreatMissingData"] == "notBreaching"  # silence has its own alarm
-        assert alarm["OKActions"] == alarm["AlarmActions"] == [{"Ref": "AlertTopic"}]
+        assert alarm["OKActions"] == alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
         assert alarm["AlarmName"]["Fn::Sub"].startswith("${AWS::StackName}-" + group)
     assert watched == set(config_groups)

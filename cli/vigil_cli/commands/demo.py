@@ -35,6 +35,7 @@ import pg8000.exceptions
 from vigil.config import VigilConfig, load_config
 from vigil.store.dynamodb import DynamoDBStore
 from vigil.times import iso
+from vigil_cli.commands.demo_channels import ChannelsDemo
 from vigil_cli.commands.interrupts import Interrupted, InterruptWatch
 from vigil_cli.commands.run import run_group
 from vigil_cli.local.harness import RunnerHarness, function_timeout
@@ -286,10 +287,12 @@ def demo(screen: Screen, *, every: float = 2.0) -> int:
             progress.doing = "starting embedded AWS"
             with LocalAws(TEMPLATE, config=config_path) as aws:
                 interrupts.check()
+                channels = ChannelsDemo(aws.topic_arn)
                 if targets.db is not None:
                     aws.put_secret(DB_SECRET, targets.db_password)
                 config = load_config(config_path)
                 _play(screen, aws, targets, config, stats, every, progress, interrupts)
+                channels.show(screen, config_path)
                 progress.doing = "counting the table's items"
                 for item in scan_items(_dynamodb(), aws.table_name):
                     stats.items[item["sk"]["S"].split("#", 1)[0]] += 1

@@ -1,0 +1,24 @@
+"""Notifier Lambda: delivers each alert of the alert topic to the destinations of
+``notifications:``, and turns Vigil's own CloudWatch alarms into alerts.
+
+Event: an SNS event (from the alert topic or the alarm topic).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+
+from vigil.notify.environment import notifier_from_environment
+
+logger = Logger()
+copy_config_to_registered_loggers(source_logger=logger, include={"vigil"})
+# The package holds functions/ whole: the configuration is the runner's checks.yaml.
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "runner" / "checks.yaml"
+
+
+@logger.inject_lambda_context(log_event=True)
+def handler(event, context):
+    return notifier_from_environment(DEFAULT_CONFIG).handle(event, context)

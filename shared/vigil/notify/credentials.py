@@ -1,0 +1,75 @@
+"""A destination's secret from Secrets Manager (Powertools Parameters, cached).
+
+The secret is a JSON object (``{"url": ...}``, ``{"routing_key": ...}``); what
+each channel needs is in its ``Channel.secret_keys``. Every problem is a
+permanent ``DeliveryError`` that names the secret and the key, never a value.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+
+from vigil.notify.base import Channel, DeliveryError, Secret
+
+SECRET_MAX_AGE_SECONDS = 300
+# botocore logs every response body at DEBUG, GetSecretValue's SecretString included.
+logging.getLogger("botocore.parsers").setLevel(logging.INFO)
+# Destinations are delivered from worker threads; the first lookup creates the boto3
+# client, which is not thread-safe, so lookups are serialised (cached afterwards).
+_LOCK = threading.Lock()
+
+
+def destination_secret(name: str | None, channel: Channel) -> Secret:
+    """The secret's JSON object, checked against ``channel.secret_keys``.
+
+    Returns an empty mapping for a channel that takes no secret. Raises a
+    permanent ``DeliveryError`` when the secret cannot be read, is not a JSON
+    object of strings, or lacks a required key.
+    """
+    if channel.secret_keys is None:
+        return {}
+    if name is None:
+        raise DeliveryError(f"type {channel.type} needs a secret", permanent=True)
+    from aws_lambda_powertools.utilities import parameters
+
+    with _LOCK:
+        try:
+            raw = parameters.get_secret(name, max_age=SECRET_MAX_AGE_SECONDS)
+        except parameters.exceptions.GetParameterError as exc:
+            why = _error_code(exc)
+            raise DeliveryError(
+                f"secret {name!r} could not be read ({why})", permanent=True
+            ) from None
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf-8", "replace")
+    try:
+        value = json.loads(raw)
+    except (TypeError, ValueError):
+        value = None
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise DeliveryError(
+            f"secret {name!r} must be a JSON object of strings with "
+            f"{', '.join(repr(k) for k in channel.secret_keys)}",
+            permanent=True,
+        )
+    missing = [key for key in channel.secret_keys if not value.get(key)]
+    if missing:
+        raise DeliveryError(
+            f"secret {name!r} has no {', '.join(repr(k) for k in missing)} "
+            f"(type {channel.type} needs it)",
+            permanent=True,
+        )
+    return value
+
+
+def _error_code(exc: BaseException) -> str:
+    """The AWS error code behind Powertools' ``GetParameterError`` (never its message)."""
+    cause = exc.__cause__ or exc.__context__ or exc
+    code = getattr(cause, "response", {}).get("Error", {}).get("Code")
+    if code:
+        return str(code)
+    match = re.search(r"An error occurred \((\w+)\)", str(exc))
+    return match.group(1) if match else type(cause).__name__

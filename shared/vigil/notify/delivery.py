@@ -1,0 +1,137 @@
+"""Delivering one alert to one destination: read its secret, render, send, retry.
+
+Transient failures are retried with exponential backoff; a ``Retry-After`` the
+destination sent (HTTP 429) is honoured instead, when it fits in
+``RetryPolicy.max_retry_after`` and before the deadline. Permanent failures
+(other 4xx, a missing secret) are not retried. The outcome says what happened;
+nothing here raises, so one destination never stops another.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from time import sleep
+from typing import Any
+
+from vigil.alerts.document import AlertDocument
+from vigil.notify import CHANNELS
+from vigil.notify.base import DeliveryError, Transport
+from vigil.notify.config import Destination
+from vigil.notify.credentials import destination_secret
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """``attempts`` in all; waits ``base_delay * 2**n`` (at most ``max_delay``) between them."""
+
+    attempts: int = 4
+    base_delay: float = 1.0
+    max_delay: float = 8.0
+    max_retry_after: float = 30.0
+
+    def wait(self, attempt: int, retry_after: float | None) -> float | None:
+        """Seconds to wait after failed attempt ``attempt`` (1-based); ``None`` = give up."""
+        if retry_after is not None:
+            return retry_after if retry_after <= self.max_retry_after else None
+        return min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    """What became of one alert at one destination (stored as the ledger's result)."""
+
+    destination: str
+    type: str
+    delivered: bool
+    attempts: int
+    error: str | None = None
+    permanent: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DeliveryOutcome:
+        return cls(**{key: data[key] for key in cls.__dataclass_fields__ if key in data})
+
+
+def deliver(
+    alert: AlertDocument,
+    destination: Destination,
+    transport: Transport,
+    *,
+    policy: RetryPolicy = RetryPolicy(),
+    deadline: float | None = None,
+) -> DeliveryOutcome:
+    """Deliver ``alert`` to ``destination``; ``deadline`` is a ``time.monotonic()`` value.
+
+    1. Read the destination's secret (a problem there is permanent).
+    2. Render the request once (pure).
+    3. Send; on a transient ``DeliveryError`` wait as ``policy`` says and send
+       again, until delivered, permanent, out of attempts or past ``deadline``.
+    """
+    channel = CHANNELS[destination.type]
+
+    def failed(error: str, attempts: int, permanent: bool) -> DeliveryOutcome:
+        return DeliveryOutcome(
+            destination.name, destination.type, False, attempts, error, permanent
+        )
+
+    try:
+        secret = destination_secret(destination.secret, channel)
+    except DeliveryError as exc:
+        return failed(str(exc), 0, True)
+    try:
+        request = channel.render(alert)
+    except Exception as exc:  # a bug in a renderer must not stop the other destinations
+        logger.error("destination %s: rendering failed (%s)", destination.name, type(exc).__name__)
+        return failed(f"rendering failed ({type(exc).__name__})", 0, True)
+
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            channel.send(request, secret, transport)
+            return DeliveryOutcome(destination.name, destination.type, True, attempt)
+        except DeliveryError as exc:
+            error = _scrub(str(exc), secret.values())
+            if exc.permanent:
+                return failed(error, attempt, True)
+            wait = policy.wait(attempt, exc.retry_after)
+            if attempt >= policy.attempts:
+                return failed(f"{error} (gave up after {attempt} attempts)", attempt, False)
+            if wait is None:
+                return failed(
+                    f"{error} (asked to retry after {exc.retry_after:.0f} s, more than "
+                    f"{policy.max_retry_after:.0f} s)",
+                    attempt,
+                    False,
+                )
+            if deadline is not None and time.monotonic() + wait > deadline:
+                return failed(f"{error} (no time left to retry)", attempt, False)
+            logger.warning(
+                "destination %s: attempt %d failed (%s); retrying in %.1f s",
+                destination.name,
+                attempt,
+                error,
+                wait,
+            )
+            sleep(wait)
+        except Exception as exc:  # a bug in a sender: permanent, and never its message
+            logger.error(
+                "destination %s: sending failed (%s)", destination.name, type(exc).__name__
+            )
+            return failed(f"sending failed ({type(exc).__name__})", attempt, True)
+
+
+def _scrub(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every secret value replaced: an error must never echo one."""
+    for value in secrets:
+        if value and len(value) >= 4:
+            text = text.replace(value, "***")
+    return text
