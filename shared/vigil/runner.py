@@ -500,6 +500,8 @@ def fold(
         for result in results:
             if result.observed:
                 current_rollup.add(result)
+        for transition in transitions:
+            current_rollup.record_transition(transition)
         rollups[kind] = current_rollup
 
     outbox = []

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vigil.checks.base import CheckResult, Status
-from vigil.rollups import PeriodRollups
+from vigil.rollups import CountHistory, PeriodRollups
 from vigil.state import CheckState
 
 
@@ -72,6 +72,18 @@ class GroupState:
 
 
 @dataclass
+class ShardSnapshot:
+    """What the status API reads of one shard in one go: its state and count histories.
+
+    ``hours``/``days`` are None until the shard has closed an hour/a day.
+    """
+
+    state: GroupState
+    hours: CountHistory | None = None
+    days: CountHistory | None = None
+
+
+@dataclass
 class RunRecord:
     """The results of one run, kept as history (with a TTL)."""
 
@@ -118,8 +130,45 @@ class StateStore(ABC):
 
     @abstractmethod
     def put_rollups(self, group: str, shard: int, rollups: list[tuple[PeriodRollups, int]]) -> None:
-        """Store completed period rollups, each with its expiry (epoch seconds)."""
+        """Store completed period rollups, each with its expiry (epoch seconds).
+
+        In the same write, each kind's ``CountHistory`` of the shard absorbs the
+        completed periods (``HOURS_KEPT`` hours, ``DAYS_KEPT`` days), so the
+        status API reads one small item per kind instead of every period's rollup.
+        Writing the same rollups again changes nothing.
+        """
 
     @abstractmethod
     def get_rollups(self, group: str, shard: int, kind: str, since: str) -> list[PeriodRollups]:
         """Completed rollups of ``kind`` (hour/day) whose period is >= ``since``, oldest first."""
+
+    # status reads ---------------------------------------------------------------------
+    # Read-only, eventually consistent: what the status API and `vigil status` need.
+
+    @abstractmethod
+    def shard_snapshots(
+        self, shards: list[tuple[str, int]]
+    ) -> dict[tuple[str, int], ShardSnapshot]:
+        """Each ``(group, shard)``'s state and count histories (fresh ones where none is stored)."""
+
+    @abstractmethod
+    def runs_at(self, group: str, shard: int, run_keys: list[str]) -> dict[str, RunRecord]:
+        """The stored run records among ``run_keys`` (scheduled times), by run key."""
+
+    @abstractmethod
+    def runs_between(
+        self,
+        group: str,
+        shard: int,
+        start: str,
+        end: str,
+        *,
+        newest_first: bool = True,
+        limit: int = 100,
+        after: str | None = None,
+    ) -> tuple[list[RunRecord], str | None]:
+        """Run records with ``start <= run key <= end``, at most ``limit`` of them.
+
+        ``after`` continues behind that run key (in the chosen order). Returns
+        the records and the run key to continue from, or None when none are left.
+        """

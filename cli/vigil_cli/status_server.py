@@ -1,0 +1,147 @@
+"""The status function served on loopback: what its Function URL does, on this machine.
+
+``StatusServer`` listens on 127.0.0.1 (a free port) in a background thread and
+turns each HTTP request into a Lambda Function URL event (payload format 2.0)
+for the real handler of ``functions/status/app.py``, then the handler's
+response back into HTTP. Used by ``vigil demo`` and the page tests.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import ModuleType
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from vigil_cli.local_aws import REPO
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def load_status_function() -> ModuleType:
+    """Import ``functions/status/app.py`` under its own module name (no ``app`` clash)."""
+    path = REPO / "functions" / "status" / "app.py"
+    spec = importlib.util.spec_from_file_location("vigil_function_status", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class StatusContext:
+    """The Lambda context the status handler gets on loopback."""
+
+    function_name = "vigil-local-status"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:vigil-local-status"
+
+    def __init__(self) -> None:
+        self.aws_request_id = str(uuid.uuid4())
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 10_000
+
+
+def function_url_event(method: str, target: str, headers: dict[str, str] | None = None) -> dict:
+    """A Function URL event (payload 2.0) for ``method`` on ``target`` (path and query)."""
+    parts = urlsplit(target)
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    now = time.time()
+    return {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": parts.path or "/",
+        "rawQueryString": parts.query,
+        "queryStringParameters": query or None,
+        "headers": {k.lower(): v for k, v in (headers or {}).items()},
+        "requestContext": {
+            "accountId": "anonymous",
+            "apiId": "local",
+            "domainName": "127.0.0.1",
+            "domainPrefix": "local",
+            "http": {
+                "method": method,
+                "path": parts.path or "/",
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": (headers or {}).get("User-Agent", ""),
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "timeEpoch": int(now * 1000),
+        },
+        "isBase64Encoded": False,
+    }
+
+
+class StatusServer:
+    """Serve ``handler`` (the status function's) on ``http://127.0.0.1:<port>/``."""
+
+    def __init__(self, handler: Handler):
+        self.handler = handler
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "start() the server first"
+        return f"http://127.0.0.1:{self._server.server_address[1]}/"
+
+    def start(self) -> StatusServer:
+        handler = self.handler
+
+        class Request(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self._answer("GET")
+
+            def do_HEAD(self) -> None:
+                self._answer("HEAD")
+
+            def do_POST(self) -> None:
+                self._answer("POST")
+
+            def _answer(self, method: str) -> None:
+                event = function_url_event(method, self.path, dict(self.headers))
+                response = handler(event, StatusContext())
+                body = response.get("body") or ""
+                data = base64.b64decode(body) if response.get("isBase64Encoded") else body.encode()
+                self.send_response(int(response.get("statusCode", 200)))
+                for name, value in (response.get("headers") or {}).items():
+                    self.send_header(name, value)
+                for name, values in (response.get("multiValueHeaders") or {}).items():
+                    for value in values:
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if method != "HEAD":
+                    self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass  # the demo and the tests print what matters themselves
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Request)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="vigil-status-server", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> StatusServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
