@@ -43,7 +43,7 @@ NO_DATA = "#d0d7de"
 STYLE = """
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;
   color:#1f2328;background:#f6f8fa}
-main{max-width:1040px;margin:0 auto;padding:24px}
+main{max-width:1180px;margin:0 auto;padding:24px}
 h1{font-size:22px;margin:0 0 4px} h2{font-size:17px;margin:28px 0 8px}
 a{color:#0969da;text-decoration:none} a:hover{text-decoration:underline}
 .banner{padding:14px 18px;border-radius:8px;color:#fff;font-size:18px;font-weight:600;
@@ -53,10 +53,11 @@ table{border-collapse:collapse;width:100%;background:#fff;border:1px solid #d0d7
   border-radius:6px}
 th,td{padding:7px 10px;text-align:left;border-bottom:1px solid #eaeef2;vertical-align:middle}
 th{font-size:12px;color:#59636e;font-weight:600;background:#f6f8fa}
-td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;font-size:12px;
   font-weight:600}
-.reason{max-width:340px;overflow-wrap:anywhere;font-size:13px}
+.reason{overflow-wrap:anywhere;font-size:13px;color:#59636e}
+td.name{min-width:220px}
 svg{display:block}
 .chart{background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:8px}
 """
@@ -87,7 +88,7 @@ def availability_cell(value: float | None) -> str:
 
 def day_bar(days: Sequence[tuple[str, float | None]]) -> str:
     """90 thin bars, one per day (oldest left): green at 100%, red below 99%, grey without data."""
-    width, gap, height = 3, 1, 22
+    width, gap, height = 2, 1, 22
     rects = []
     for i, (day, value) in enumerate(days):
         if value is None:
@@ -226,7 +227,7 @@ def render_overview(overview: StatusOverview) -> str:
             "<table><thead><tr><th>check</th><th>status</th><th class=num>last latency</th>"
             "<th>last 90 days</th>"
             + "".join(f"<th class=num>{w}</th>" for w in AVAILABILITY_WINDOWS)
-            + "<th>reason</th></tr></thead><tbody>"
+            + "</tr></thead><tbody>"
         )
         for check in group.checks:
             body.append(_overview_row(check))
@@ -237,7 +238,8 @@ def render_overview(overview: StatusOverview) -> str:
 def _overview_row(check: CheckSummary) -> str:
     return (
         f'<tr class="check" data-status="{text(check.status)}">'
-        f'<td><a href="{link("checks", check.group, check.check)}">{text(check.check)}</a></td>'
+        f'<td class="name"><a href="{link("checks", check.group, check.check)}">'
+        f'{text(check.check)}</a><div class="reason">{text(check.reason or "")}</div></td>'
         f"<td>{badge(check.status)}</td>"
         f"<td class=num>{figure(check.latency_ms, ' ms')}</td>"
         f"<td>{day_bar(check.days)}</td>"
@@ -245,7 +247,7 @@ def _overview_row(check: CheckSummary) -> str:
             f"<td class=num>{availability_cell(check.availability[w])}</td>"
             for w in AVAILABILITY_WINDOWS
         )
-        + f'<td class="reason">{text(check.reason or "")}</td></tr>'
+        + "</tr>"
     )
 
 
