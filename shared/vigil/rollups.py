@@ -226,11 +226,18 @@ class PeriodRollups:
         return out
 
     @classmethod
-    def from_dict(cls, kind: str, data: dict[str, Any]) -> PeriodRollups:
-        checks = {name: Rollup.from_dict(r) for name, r in data.get("c", {}).items()}
+    def from_dict(
+        cls, kind: str, data: dict[str, Any], *, only: str | None = None
+    ) -> PeriodRollups:
+        """The rollups in ``data``; with ``only``, just that check's (a cheaper read of one)."""
+        wanted = (lambda name: True) if only is None else (lambda name: name == only)
+        checks = {
+            name: Rollup.from_dict(r) for name, r in data.get("c", {}).items() if wanted(name)
+        }
         transitions = {
             name: [TransitionMark.from_list(row) for row in rows]
             for name, rows in data.get("t", {}).items()
+            if wanted(name)
         }
         return cls(kind=kind, period=data.get("p", ""), checks=checks, transitions=transitions)
 

@@ -370,10 +370,11 @@ class StatusQueries:
         hours = hour_periods(now, HOURS_IN_DAY_WINDOW)
         first_day = today - timedelta(days=WINDOW_DAYS["30d"] - 1)
         hour_rollups = self._with_open(
-            self.store.get_rollups(group.name, shard, "hour", hours[0]), snapshot.state.hour
+            self.store.check_rollups(group.name, shard, "hour", hours[0], check_name),
+            snapshot.state.hour,
         )
         day_rollups = self._with_open(
-            self.store.get_rollups(group.name, shard, "day", first_day.isoformat()),
+            self.store.check_rollups(group.name, shard, "day", first_day.isoformat(), check_name),
             snapshot.state.day,
         )
 
@@ -477,6 +478,7 @@ class StatusQueries:
                 newest_first=False,
                 limit=RUNS_PER_QUERY,
                 after=next_key,
+                check=check_name,
             )
             for record in records:
                 read += 1
@@ -595,7 +597,14 @@ class StatusQueries:
         after: str | None = None
         for _ in range(RECENT_PAGES):
             records, after = self.store.runs_between(
-                group, shard, "0", "9", newest_first=True, limit=RECENT_RUNS, after=after
+                group,
+                shard,
+                "0",
+                "9",
+                newest_first=True,
+                limit=RECENT_RUNS,
+                after=after,
+                check=check,
             )
             for record in records:
                 point = _point(record, check)

@@ -156,6 +156,12 @@ class StateStore(ABC):
         """The stored run records among ``run_keys`` (scheduled times), by run key."""
 
     @abstractmethod
+    def check_rollups(
+        self, group: str, shard: int, kind: str, since: str, check: str
+    ) -> list[PeriodRollups]:
+        """``get_rollups`` holding only ``check``'s rollup and transitions (cheaper to decode)."""
+
+    @abstractmethod
     def runs_between(
         self,
         group: str,
@@ -166,9 +172,11 @@ class StateStore(ABC):
         newest_first: bool = True,
         limit: int = 100,
         after: str | None = None,
+        check: str | None = None,
     ) -> tuple[list[RunRecord], str | None]:
         """Run records with ``start <= run key <= end``, at most ``limit`` of them.
 
-        ``after`` continues behind that run key (in the chosen order). Returns
+        ``after`` continues behind that run key (in the chosen order); with
+        ``check``, each record holds only that check's result (if it ran). Returns
         the records and the run key to continue from, or None when none are left.
         """

@@ -278,6 +278,11 @@ class DynamoDBStore(StateStore):
         return history
 
     def get_rollups(self, group: str, shard: int, kind: str, since: str) -> list[PeriodRollups]:
+        return self._query_rollups(group, shard, kind, since, only=None)
+
+    def _query_rollups(
+        self, group: str, shard: int, kind: str, since: str, *, only: str | None
+    ) -> list[PeriodRollups]:
         prefix = f"{kind.upper()}#"
         out: list[PeriodRollups] = []
         kwargs: dict[str, Any] = {
@@ -292,7 +297,7 @@ class DynamoDBStore(StateStore):
         while True:
             response = self.client.query(**kwargs)
             for item in response.get("Items", []):
-                out.append(PeriodRollups.from_dict(kind, unpack(item["blob"]["B"])))
+                out.append(PeriodRollups.from_dict(kind, unpack(item["blob"]["B"]), only=only))
             if "LastEvaluatedKey" not in response:
                 return out
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
@@ -341,6 +346,11 @@ class DynamoDBStore(StateStore):
                 runs[record.run_key] = record
         return runs
 
+    def check_rollups(
+        self, group: str, shard: int, kind: str, since: str, check: str
+    ) -> list[PeriodRollups]:
+        return self._query_rollups(group, shard, kind, since, only=check)
+
     def runs_between(
         self,
         group: str,
@@ -351,6 +361,7 @@ class DynamoDBStore(StateStore):
         newest_first: bool = True,
         limit: int = 100,
         after: str | None = None,
+        check: str | None = None,
     ) -> tuple[list[RunRecord], str | None]:
         pk = partition_key(group, shard)
         kwargs: dict[str, Any] = {
@@ -367,7 +378,9 @@ class DynamoDBStore(StateStore):
         if after is not None:
             kwargs["ExclusiveStartKey"] = {"pk": {"S": pk}, "sk": {"S": f"RUN#{after}"}}
         response = self.client.query(**kwargs)
-        records = [_decode_run(group, shard, item) for item in response.get("Items", [])]
+        records = [
+            _decode_run(group, shard, item, only=check) for item in response.get("Items", [])
+        ]
         more = "LastEvaluatedKey" in response and bool(records)
         return records, records[-1].run_key if more else None
 
@@ -414,12 +427,15 @@ def _decode_result(row: list[Any]) -> CheckResult:
     return CheckResult(name, _CODE_STATUS[code], reason, latency, details, observed)
 
 
-def _decode_run(group: str, shard: int, item: dict[str, Any]) -> RunRecord:
+def _decode_run(
+    group: str, shard: int, item: dict[str, Any], *, only: str | None = None
+) -> RunRecord:
+    rows = unpack(item["blob"]["B"])
     return RunRecord(
         group=group,
         shard=shard,
         run_key=item["sk"]["S"].removeprefix("RUN#"),
         started_at=item["started_at"]["S"],
         duration_ms=float(item["duration_ms"]["N"]),
-        results=[_decode_result(row) for row in unpack(item["blob"]["B"])],
+        results=[_decode_result(row) for row in rows if only is None or row[0] == only],
     )
