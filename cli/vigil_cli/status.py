@@ -1,7 +1,9 @@
 """``vigil status``: each check's confirmed state, from the table (read-only).
 
-Works on embedded AWS's table as ``vigil run`` left it, or with ``--aws`` on the
-deployed stack's table, which it only reads (no ``--yes`` needed).
+Beside each check: its availability over 24 h and 7 d and its 24 h latency p95,
+computed by the status API's own code (``vigil.status.StatusQueries``). Works on
+embedded AWS's table as ``vigil run`` left it, or with ``--aws`` on the deployed
+stack's table, which it only reads (no ``--yes`` needed).
 """
 
 from __future__ import annotations
@@ -9,12 +11,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from vigil.config import load_config
+from vigil.status import StatusQueries
 from vigil.store.dynamodb import DynamoDBStore
 from vigil_cli.backend import Backend, chosen_groups, on_backend
 from vigil_cli.screen import Screen
-from vigil_cli.views import STATUS_COLUMNS, status_rows
+from vigil_cli.views import STATUS_COLUMNS, latency, status_rows
 
 LOOK_BACK_RUNS = 60  # run records searched for checks with an interval, not run every time
+FIGURE_COLUMNS = ("avail 24h", "avail 7d", "p95 24h")
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}%"
 
 
 def status(args: Any, screen: Screen) -> int:
@@ -25,6 +34,8 @@ def status(args: Any, screen: Screen) -> int:
     def show(backend: Backend) -> int:
         store = DynamoDBStore(backend.aws.table_name)
         now = datetime.now(UTC)
+        queries = StatusQueries(load_config(args.config), store)
+        overview = {g.group: g for g in queries.overview().groups}
         for number, group in enumerate(groups):
             if number:
                 screen.line()
@@ -40,9 +51,15 @@ def status(args: Any, screen: Screen) -> int:
             title = f"group {group.name}" + (
                 f" · {pending} alert(s) pending delivery (the next run retries)" if pending else ""
             )
-            screen.table(
-                STATUS_COLUMNS, status_rows(screen, group, states, latest, now), title=title
-            )
+            rows = status_rows(screen, group, states, latest, now)
+            summaries = {c.check: c for c in overview[group.name].checks}
+            p95 = queries.latency_p95_24h(group.name)
+            for row, check in zip(rows, group.checks, strict=True):
+                availability = summaries[check.name].availability
+                figures = [_percent(availability["24h"]), _percent(availability["7d"])]
+                row[-1:-1] = [*figures, latency(p95[check.name])]  # before the reason
+            columns = (*STATUS_COLUMNS[:-1], *FIGURE_COLUMNS, STATUS_COLUMNS[-1])
+            screen.table(columns, rows, title=title)
         return 0
 
     return on_backend(args, screen, show)

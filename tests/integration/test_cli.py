@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -162,6 +163,10 @@ def test_run_then_status_in_separate_processes(tmp_path, http_target):
     assert rows["broken"].split()[1] == "unhealthy"
     assert "HTTP 503, expected 2xx" in rows["broken"]
     assert "s ago" in rows["broken"]  # since when, and the latest run
+    # availability 24 h / 7 d and the 24 h p95, from the status API's code
+    assert "avail 24h" in status.stdout and "p95 24h" in status.stdout
+    assert re.search(r" 100\.000% +100\.000% +[\d.]+ ms", rows["api"]), rows["api"]
+    assert re.search(r" 0\.000% +0\.000% +- +HTTP 503", rows["broken"]), rows["broken"]
 
 
 # ---------------------------------------------------------------- --aws (moto)
