@@ -9,16 +9,20 @@ response back into HTTP. Used by ``vigil demo`` and the page tests.
 from __future__ import annotations
 
 import base64
+import contextlib
 import importlib.util
+import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from vigil_cli.environ import environ_set
 from vigil_cli.local_aws import REPO
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -145,3 +149,45 @@ class StatusServer:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+def offer_status_page(screen: Any, config_text: str, *, wait: bool | None = None) -> bool:
+    """Serve the status page of the current (embedded) AWS on loopback and print its address.
+
+    ``config_text`` is the check configuration the page shows (kept in a file of
+    its own while the page is up). The page is fetched once (``/api/status``) to
+    show it answers. With ``wait``
+    (default: when both stdin and the screen are a terminal) it stays up until
+    Enter or Ctrl-C; otherwise it stops at once, so a run without a terminal
+    (``make demo`` in CI) still ends by itself. Returns whether the page answered.
+    """
+    import json
+    import sys
+    from urllib.request import urlopen
+
+    if wait is None:
+        wait = bool(getattr(screen, "tty", False)) and sys.stdin.isatty()
+    with contextlib.ExitStack() as stack:
+        directory = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="vigil-page-")))
+        config = directory / "checks.yaml"
+        config.write_text(config_text, encoding="utf-8")
+        stack.enter_context(environ_set({"HEALTHCHECK_CONFIG": str(config)}))
+        server = stack.enter_context(StatusServer(load_status_function().handler))
+        try:
+            with urlopen(server.url + "api/status", timeout=30) as response:
+                overview = json.loads(response.read())
+        except OSError as exc:
+            screen.problem(f"the status page did not answer on {server.url}: {exc}")
+            return False
+        checks = sum(len(g["checks"]) for g in overview["groups"])
+        screen.line()
+        screen.heading("Status page (the status function, served on loopback for this data)")
+        screen.line(f"  {server.url}   overall {overview['status']}, {checks} checks")
+        screen.line(f"  {server.url}api/status   the JSON status API")
+        if wait:
+            screen.note("Open it in a browser on this machine; press Enter (or Ctrl-C) to end")
+            with contextlib.suppress(KeyboardInterrupt):
+                sys.stdin.readline()
+        else:
+            screen.note("(not on a terminal: the page stops with the demo)")
+    return True

@@ -322,6 +322,10 @@ def test_demo_end_to_end(demo_tmpdir):
     assert "alerts sent     7 (degraded 1, failure 3, recovery 3)" in summary
     assert "DynamoDB items" in summary and "hourly rollups" in summary
     assert "cleaned up      PostgreSQL server" in summary
+    # last: the status page's address, served for the demo's data (not waiting: no terminal)
+    page = out[out.index("== Status page") :]
+    assert re.search(r"http://127\.0\.0\.1:\d+/ +overall \w+, 4 checks", page), page
+    assert "not on a terminal" in page
     assert "\x1b[" not in out  # plain text when not on a terminal
     assert processes_using(demo_tmpdir) == []
     assert list(demo_tmpdir.iterdir()) == []

@@ -107,3 +107,29 @@ def test_runs_at_and_runs_between(status_store):
         "core", 0, keys[0], keys[9], newest_first=False, limit=4
     )
     assert [r.run_key for r in oldest] == keys[:4] and after == keys[3]
+
+
+def test_reads_of_one_check(status_store):
+    failure = Transition("api", Event.FAILURE, "unhealthy", "healthy", f"{hour(1)}:10:00Z", "x")
+    for n in range(3):
+        closed = hour_rollups(n, failed=n, transitions=[failure] if n == 1 else [])
+        status_store.put_rollups("core", 0, [(closed, 2_000_000_000)])
+    only = status_store.check_rollups("core", 0, "hour", hour(1), "api")
+    assert [r.period for r in only] == [hour(1), hour(2)]
+    assert all(set(r.checks) == {"api"} for r in only)
+    assert only[1].checks["api"].failures == 2
+    assert set(only[0].transitions) == {"api"}
+
+    key = "2026-11-28T10:00:00Z"
+    status_store.put_run(
+        record(
+            key,
+            CheckResult("api", Status.UNHEALTHY, "refused", 1.0),
+            CheckResult("db", Status.HEALTHY, "ok", 2.0),
+        ),
+        2_000_000_000,
+    )
+    (run,), _ = status_store.runs_between("core", 0, key, key, check="db")
+    assert [(r.check, r.reason) for r in run.results] == [("db", "ok")]
+    (run,), _ = status_store.runs_between("core", 0, key, key, check="gone")
+    assert run.results == []
