@@ -129,7 +129,7 @@ def test_reads_of_one_check(status_store):
         ),
         2_000_000_000,
     )
-    (run,), _ = status_store.runs_between("core", 0, key, key, check="db")
-    assert [(r.check, r.reason) for r in run.results] == [("db", "ok")]
+    (run,), _ = status_store.runs_between("core", 0, key, key, check="api")
+    assert [(r.check, r.reason) for r in run.results] == [("api", "refused")]
     (run,), _ = status_store.runs_between("core", 0, key, key, check="gone")
     assert run.results == []
