@@ -222,3 +222,26 @@ def test_no_secret_is_returned(write_config, refused, invoke, status):
     for body in bodies:
         for encoded in encodings:
             assert encoded not in body
+
+
+def test_an_invalid_config_is_a_500_that_says_where(aws, write_config, status):
+    write_config(
+        """
+        groups:
+          core:
+            checks:
+              - {name: api, type: http, url: "not a url"}
+        """
+    )
+    body = status("/api/status", expect=500)
+    assert "groups.core.checks[0].url" in body["error"]
+
+
+@pytest.mark.parametrize("name", ["status-api", "status-check", "status-page"])
+def test_sample_events_are_answered(aws, name):
+    """``sam local invoke StatusFunction -e events/<name>.json`` gets a real answer."""
+    from vigil_cli.local_aws import REPO
+
+    event = json.loads((REPO / "events" / f"{name}.json").read_text())
+    response = load_status_function().handler(event, StatusContext())
+    assert response["statusCode"] == 200, response

@@ -19,11 +19,13 @@ from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response
 
+from vigil.exceptions import VigilError
 from vigil.status.page import PAGE_HEADERS, render_detail, render_error, render_overview
 from vigil.status.queries import StatusQueries, StatusQueryError
 
 logger = logging.getLogger(__name__)
 
+TABLE_ENV = "HEALTHCHECK_TABLE"
 JSON_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 HISTORY_PARAMETERS = ("from", "to", "cursor")
 ROUTES = (
@@ -110,6 +112,12 @@ def build_resolver(queries: Callable[[], StatusQueries]) -> LambdaFunctionUrlRes
     def refused(exc: StatusQueryError) -> Response:
         return json_response(exc.status_code, {"error": str(exc)})
 
+    @app.exception_handler(VigilError)
+    def broken(exc: VigilError) -> Response:
+        # An invalid config or a missing setting: the operator's to fix, said plainly.
+        logger.error("status function cannot answer: %s", exc)
+        return json_response(500, {"error": f"the status function cannot answer: {exc}"})
+
     @app.not_found
     def no_route(exc: Exception) -> Response:
         method = app.current_event.http_method
@@ -133,17 +141,24 @@ _QUERIES_CACHE: dict[tuple[str, float, str], StatusQueries] = {}
 def queries_from_environment(default_config: Path) -> StatusQueries:
     """``StatusQueries`` on ``HEALTHCHECK_TABLE`` and the runner's config file.
 
-    The config is ``HEALTHCHECK_CONFIG`` (or ``default_config``): the same file
-    the runner reads, since it says which groups and checks exist.
+    The config is ``HEALTHCHECK_CONFIG`` (relative paths: to the working directory,
+    else to ``default_config``'s folder) or ``default_config``: the same file the
+    runner reads, since it says which groups and checks exist. Raises
+    ``VigilError`` without a table and ``ConfigError`` (a ``VigilError``) for a
+    bad config; the routes answer those with a 500 ``{"error": ...}``.
     """
-    from vigil.environment import TABLE_ENV, load_config_or_refuse, resolve_config_path
-    from vigil.exceptions import VigilError
+    # Not vigil.environment: it builds runners and imports every check type (httpx,
+    # pg8000), which the status function never needs on its cold start.
+    from vigil.config import CONFIG_ENV, load_config
     from vigil.store.dynamodb import DynamoDBStore
 
     table = os.environ.get(TABLE_ENV)
     if not table:
         raise VigilError(f"environment variable {TABLE_ENV} is not set (see template.yaml)")
-    path = resolve_config_path(default_config)
+    configured = os.environ.get(CONFIG_ENV)
+    path = Path(configured) if configured else default_config
+    if configured and not path.is_absolute() and not path.exists():
+        path = default_config.parent / configured
     try:
         mtime = path.stat().st_mtime
     except OSError:
@@ -151,7 +166,7 @@ def queries_from_environment(default_config: Path) -> StatusQueries:
     key = (str(path), mtime, table)
     cached = _QUERIES_CACHE.get(key)
     if cached is None:
-        cached = StatusQueries(load_config_or_refuse(path), DynamoDBStore(table))
+        cached = StatusQueries(load_config(path), DynamoDBStore(table))
         _QUERIES_CACHE.clear()
         _QUERIES_CACHE[key] = cached
     return cached
