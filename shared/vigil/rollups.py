@@ -257,9 +257,23 @@ class CountHistory:
     keep: int
     counts: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)  # period->check
     transitions: dict[str, list[TransitionMark]] = field(default_factory=dict)
+    _by_check: dict[str, dict[str, tuple[int, int]]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+
+    def of_check(self, name: str) -> dict[str, tuple[int, int]]:
+        """``period -> (judged, passed)`` of one check (an index built on first use)."""
+        if self._by_check is None:
+            index: dict[str, dict[str, tuple[int, int]]] = {}
+            for period, checks in self.counts.items():
+                for check, pair in checks.items():
+                    index.setdefault(check, {})[period] = pair
+            self._by_check = index
+        return self._by_check.get(name, {})
 
     def absorb(self, rollups: PeriodRollups) -> None:
         """Take in a closed period; drop periods (and transitions) that fall out of ``keep``."""
+        self._by_check = None
         self.counts[rollups.period] = {
             name: (r.judged, r.passed) for name, r in rollups.checks.items()
         }

@@ -1,7 +1,7 @@
 """Three simulated days: the real runner handler against a scripted HTTP target with
 known outages, then the real status function asked what happened.
 
-The group runs every 10 minutes, scheduled from three days ago up to now (the
+The group runs every 15 minutes, scheduled from three days ago up to now (the
 status function's windows end at the wall clock). Availability must match the
 script within 0.1 points, incidents must be the scripted outages (started at
 the run that confirmed them, ended at the run that confirmed the recovery) and
@@ -19,17 +19,17 @@ import pytest
 from vigil.rollups import SKETCH_RELATIVE_ERROR
 from vigil_cli.status_server import StatusContext, function_url_event, load_status_function
 
-STEP = timedelta(minutes=10)
-RUNS = 3 * 24 * 6  # three days of 10-minute runs
+STEP = timedelta(minutes=15)
+RUNS = 3 * 24 * 4  # three days of 15-minute runs
 
 
 def scripted_mode(i: int) -> str:
     """What the target does on run ``i`` (0 = three days ago)."""
-    if 36 <= i < 42:  # hour 6 of day 1: an hour of HTTP 500 (6 runs)
+    if 36 <= i < 42:  # day 1: 90 minutes of HTTP 500 (6 runs)
         return "failing:500"
-    if 180 <= i < 184:  # day 2: 40 minutes slower than degraded_after (4 runs)
+    if 180 <= i < 184:  # day 2: an hour slower than degraded_after (4 runs)
         return "slow:260"
-    if i in (300, 400):  # two single failed runs: counted, never confirmed
+    if i in (120, 250):  # two single failed runs: counted, never confirmed
         return "failing:503"
     if i >= RUNS - 3:  # the last three runs: down, still down now
         return "down"
@@ -68,7 +68,7 @@ def simulated(aws, invoke, write_config, http_target):
         """
     )
     end = datetime.now(UTC).replace(second=0, microsecond=0)
-    end -= timedelta(minutes=end.minute % 10)
+    end -= timedelta(minutes=end.minute % 15)
     times = [end - STEP * (RUNS - 1 - i) for i in range(RUNS)]
     for i, moment in enumerate(times):
         http_target.script("api", scripted_mode(i))

@@ -95,7 +95,7 @@ def build_resolver(queries: Callable[[], StatusQueries]) -> LambdaFunctionUrlRes
     def page_overview() -> Response:
         try:
             parameters(())
-            return html_response(200, render_overview(queries().overview()))
+            return html_response(200, render_overview(queries().overview(with_days=True)))
         except StatusQueryError as exc:
             return html_response(exc.status_code, render_error(exc.status_code, str(exc)))
 

@@ -84,7 +84,8 @@ class CheckSummary:
     latency_ms: float | None
     reason: str | None
     availability: dict[str, float | None]
-    days: tuple[tuple[str, float | None], ...] = ()  # (day, availability), oldest first
+    # (day, availability) of the last 90 days, oldest first; only where asked for (the page)
+    days: tuple[tuple[str, float | None], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -312,8 +313,11 @@ class StatusQueries:
         return datetime.fromtimestamp(self.clock(), UTC)
 
     # overview ------------------------------------------------------------------------
-    def overview(self) -> StatusOverview:
-        """Every group and check: confirmed status, last run, availability windows."""
+    def overview(self, *, with_days: bool = False) -> StatusOverview:
+        """Every group and check: confirmed status, last run, availability windows.
+
+        ``with_days`` also fills each check's ``days`` (the page's 90-day bar).
+        """
         groups = list(self.config.groups.values())
         snapshots = self.store.shard_snapshots(
             [(g.name, s) for g in groups for s in range(g.shards)]
@@ -322,7 +326,7 @@ class StatusQueries:
         summaries = []
         for group in groups:
             shards = {s: snapshots[(group.name, s)] for s in range(group.shards)}
-            checks = tuple(self._summaries(group, shards, now).values())
+            checks = tuple(self._summaries(group, shards, now, with_days=with_days).values())
             summaries.append(GroupSummary(group.name, worst(c.status for c in checks), checks))
         updated = [s.state.last_run_key for s in snapshots.values() if s.state.last_run_key]
         return StatusOverview(
@@ -362,7 +366,7 @@ class StatusQueries:
         now = self.now()
         snapshots = self.store.shard_snapshots([(group.name, s) for s in range(group.shards)])
         shards = {s: snapshots[(group.name, s)] for s in range(group.shards)}
-        summary = self._summaries(group, shards, now, only=check_name)[check_name]
+        summary = self._summaries(group, shards, now, only=check_name, with_days=True)[check_name]
         shard = self._shard_of(shards, check_name)
         snapshot = shards[shard]
 
@@ -544,6 +548,7 @@ class StatusQueries:
         now: datetime,
         *,
         only: str | None = None,
+        with_days: bool = False,
     ) -> dict[str, CheckSummary]:
         hours = hour_periods(now, HOURS_IN_DAY_WINDOW)
         bar = day_periods(now.date(), BAR_DAYS)
@@ -588,7 +593,11 @@ class StatusQueries:
                 latency_ms=point.latency_ms if point else None,
                 reason=point.reason if point else None,
                 availability=availability,
-                days=tuple((day, percent(*day_counts.get(day, (0, 0)))) for day in bar),
+                days=(
+                    tuple((day, percent(*day_counts.get(day, (0, 0)))) for day in bar)
+                    if with_days
+                    else ()
+                ),
             )
         return out
 
@@ -619,11 +628,7 @@ def _counts(
     history: CountHistory | None, open_rollups: PeriodRollups | None, check: str
 ) -> dict[str, tuple[int, int]]:
     """``period -> (judged, passed)`` of one check: closed periods and the open one."""
-    counts = {}
-    if history is not None:
-        for period, checks in history.counts.items():
-            if check in checks:
-                counts[period] = checks[check]
+    counts = dict(history.of_check(check)) if history is not None else {}
     if open_rollups is not None and check in open_rollups.checks:
         rollup = open_rollups.checks[check]
         counts.setdefault(open_rollups.period, (rollup.judged, rollup.passed))
