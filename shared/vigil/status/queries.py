@@ -48,7 +48,7 @@ INCIDENT_LIMIT = 50
 RECENT_RUNS = 60
 RECENT_PAGES = 5  # pages of run records searched for a check that does not run every time
 HISTORY_PAGE = 1440
-HISTORY_RUNS_READ = 2880  # run records read at most for one history page
+HISTORY_RUNS_READ = 1440  # run records read at most for one history page (a day of minutes)
 RUNS_PER_QUERY = 200
 WORST_FIRST = (Status.UNHEALTHY, Status.ERROR, Status.DEGRADED, Status.HEALTHY, UNKNOWN)
 
