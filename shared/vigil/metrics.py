@@ -76,9 +76,12 @@ def emit_run_metrics(
 
 
 def check_result_line(group: str, result: CheckResult) -> str:
-    """The log line of a check with ``metrics: false``, instead of its metrics (no cost
-    but the log's): ``{"record": "check result", "group", "check", "status",
-    "latency_ms", "healthy"}``, what the dashboard's Logs Insights widget reads."""
+    """The log line printed for a check with ``metrics: false`` instead of its metrics.
+
+    ``{"record": "check result", "group", "check", "status", "latency_ms",
+    "healthy"}``: what the dashboard's Logs Insights widget reads. It costs only
+    its share of the log.
+    """
     latency = None if result.latency_ms is None else round(result.latency_ms, 1)
     return json.dumps(
         {
