@@ -57,7 +57,7 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:now
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;font-size:12px;
   font-weight:600}
 .reason{overflow-wrap:anywhere;font-size:13px;color:#59636e}
-td.name{min-width:220px}
+td.name{min-width:220px} td.time{white-space:nowrap}
 svg{display:block}
 .chart{background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:8px}
 """
@@ -308,8 +308,10 @@ def render_detail(detail: CheckDetail) -> str:
             "<table><thead><tr><th>status</th><th>started</th><th>ended</th>"
             "<th class=num>duration</th><th>reason</th></tr></thead><tbody>"
             + "".join(
-                f'<tr class="incident"><td>{badge(i.status)}</td><td>{text(i.started)}</td>'
-                f"<td>{text(i.ended or 'ongoing')}</td><td class=num>{_duration(i.duration_s)}</td>"
+                f'<tr class="incident"><td>{badge(i.status)}</td>'
+                f'<td class="time">{text(i.started)}</td>'
+                f"<td class=time>{text(i.ended or 'ongoing')}</td>"
+                f"<td class=num>{_duration(i.duration_s)}</td>"
                 f'<td class="reason">{text(i.reason)}</td></tr>'
                 for i in detail.incidents
             )
@@ -321,7 +323,7 @@ def render_detail(detail: CheckDetail) -> str:
         "<h2>Recent runs</h2><table><thead><tr><th>scheduled</th><th>status</th>"
         "<th class=num>latency</th><th>reason</th></tr></thead><tbody>"
         + "".join(
-            f'<tr class="run"><td>{text(r.time)}</td><td>{badge(r.status)}</td>'
+            f'<tr class="run"><td class="time">{text(r.time)}</td><td>{badge(r.status)}</td>'
             f"<td class=num>{figure(r.latency_ms, ' ms')}</td>"
             f'<td class="reason">{text(r.reason)}</td></tr>'
             for r in detail.recent
