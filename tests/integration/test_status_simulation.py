@@ -149,11 +149,10 @@ def test_three_days_of_a_scripted_target(simulated):
         for name, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99)):
             exact = exact_quantile(latencies, q)
             reported = detail["latency_ms"][window][name]
-            # stored latencies are rounded to 0.1 ms, the sketch saw them unrounded
-            assert reported == pytest.approx(exact, rel=SKETCH_RELATIVE_ERROR, abs=0.1), (
-                window,
-                name,
-            )
+            # The sketch's bound on the true value, plus rounding: the stored latencies
+            # (exact) and the reported percentiles are each rounded to 0.1 ms.
+            bound = SKETCH_RELATIVE_ERROR * (exact + 0.05) + 0.05 + 0.05
+            assert abs(reported - exact) <= bound + 1e-9, (window, name, reported, exact)
 
     # Latency trend: 24 h p95 / p95 of the 7 whole days before the day the 24 h begin on.
     def passing(since: datetime, until: datetime) -> list[float]:

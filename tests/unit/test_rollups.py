@@ -3,7 +3,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from vigil.checks.base import CheckResult, Status
-from vigil.rollups import DAYS_KEPT, CountHistory, PeriodRollups, Rollup, period_of
+from vigil.rollups import (
+    DAYS_KEPT,
+    SKETCH_RELATIVE_ERROR,
+    CountHistory,
+    PeriodRollups,
+    Rollup,
+    period_of,
+)
 from vigil.state import Event, Transition
 
 
@@ -129,3 +136,14 @@ def test_count_history_of_many_checks_is_small():
         history.absorb(day)
     size = len(zlib.compress(json.dumps(history.to_dict()).encode(), 6))
     assert size < 64 * 1024, size
+
+
+@given(
+    st.lists(st.floats(1, 600_000), min_size=1, max_size=200), st.sampled_from([0.5, 0.95, 0.99])
+)
+def test_sketch_error_is_within_its_stated_bound(latencies, q):
+    rollup = Rollup()
+    for latency in latencies:
+        rollup.add(result(latency=latency))
+    exact = sorted(latencies)[int(q * (len(latencies) - 1))]
+    assert abs(rollup.quantile(q) - exact) <= SKETCH_RELATIVE_ERROR * exact * (1 + 1e-9)
