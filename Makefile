@@ -31,7 +31,7 @@ venv: $(STAMP) ## create .venv and install Vigil with its dev tools
 test: $(STAMP) ## run the whole test suite (unit, integration with moto, PostgreSQL and loopback servers)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: $(STAMP) ## performance benchmark: runner vs the asyncio floor, cold start, memory, writes (<3 min)
+bench: $(STAMP) ## performance benchmark: runner vs the asyncio floor, cold start, memory, writes, status API (<3 min)
 	$(BIN)/python -m tests.bench.run
 
 demo: $(STAMP) ## watch Vigil catch failures and recoveries on local targets (about 30 s, no AWS account)

@@ -4,10 +4,13 @@ Per check (dimensions ``group``, ``check``): ``Healthy`` (1 only when healthy)
 and ``LatencyMs``. Per group (dimension ``group``): ``HealthyChecks``,
 ``DegradedChecks``, ``UnhealthyChecks``, ``ErrorChecks``, ``RunDurationMs`` and
 ``AlertsPending``. Powertools adds the ``service`` dimension to each.
+A check with ``metrics: false`` gets a plain JSON log line instead
+(``check_result_line``), which costs only its share of the log.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable
 
@@ -44,6 +47,7 @@ def emit_run_metrics(
     printed = 0
     for result in results:
         if not per_check.get(result.check, True):
+            print(check_result_line(group.name, result))
             continue
         metrics = _metrics()
         metrics.add_dimension(name="group", value=group.name)
@@ -69,6 +73,27 @@ def emit_run_metrics(
     metrics.add_metric(name="AlertsPending", unit=MetricUnit.Count, value=alerts_pending)
     metrics.flush_metrics()
     return printed + 1
+
+
+def check_result_line(group: str, result: CheckResult) -> str:
+    """The log line printed for a check with ``metrics: false`` instead of its metrics.
+
+    ``{"record": "check result", "group", "check", "status", "latency_ms",
+    "healthy"}``: what the dashboard's Logs Insights widget reads. It costs only
+    its share of the log.
+    """
+    latency = None if result.latency_ms is None else round(result.latency_ms, 1)
+    return json.dumps(
+        {
+            "record": "check result",
+            "group": group,
+            "check": result.check,
+            "status": str(result.status),
+            "latency_ms": latency,
+            "healthy": int(result.status == Status.HEALTHY),
+        },
+        separators=(",", ":"),
+    )
 
 
 def emit_config_error(group: str | None) -> None:

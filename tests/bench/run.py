@@ -15,7 +15,10 @@ records per request its own receive-to-respond time:
   a steady run, and a run that also closes an hour and a day (the most a run writes);
 * cost-model inputs: a 1-minute group of 10 / 50 / 200 checks of a 100 ms
   service - run duration, CPU, peak RSS, writes, log bytes with and without
-  per-check metrics.
+  per-check metrics;
+* the status API (``tests.bench.status``, in its own process): DynamoDB read
+  units and warm wall time of ``GET /api/status`` and of one check's detail, for
+  500 checks with 90 days of rollups (issue 11).
 
 It prints tables, then as its last line one JSON object; it exits 1 if a target
 of issue 4 is missed. Timed figures live here, never in the test suite.
@@ -59,6 +62,8 @@ TARGETS = {  # issue 4, for N = 500 checks of a 200 ms service on this machine
     "peak_rss_mb": 128.0,
     "ddb_write_requests_per_run": 4,
     "ddb_write_units_per_check": 0.25,
+    "status_api_read_units": 50,  # issue 11: GET /api/status, 500 checks, 90 days
+    "status_api_warm_ms": 300,
 }
 
 
@@ -276,6 +281,22 @@ def import_times(config: Path, group: str, repeats: int = IMPORT_REPEATS) -> tup
     return statistics.median(cold), statistics.median(bare)
 
 
+def status_api_figures() -> dict[str, Any]:
+    """``tests.bench.status`` in a fresh process: its JSON line."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.bench.status"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(f"status API benchmark failed: {done.stderr[-2000:]}")
+    return json.loads(lines[-1])
+
+
 def fmt(value: Any, digits: int = 1) -> str:
     if value is None:
         return "-"
@@ -290,6 +311,7 @@ def main() -> int:
         floor, runs, ledger = scaling(target)
         cost = cost_model(target)
     cold_ms, bare_ms = import_times(SHIPPED_CONFIG, "core")
+    status_api = status_api_figures()
     with tempfile.TemporaryDirectory(prefix="vigil-bench-") as tmp:
         config = write_config(Path(tmp), LEDGER_N, DELAY_MS, "http://127.0.0.1:9")
         big_cold_ms, _ = import_times(config, "bench", repeats=3)
@@ -311,6 +333,7 @@ def main() -> int:
             max(units for _, units in ledger.values()) / LEDGER_N, 4
         ),
     }
+    figures.update({k: v for k, v in status_api.items() if k.endswith(("_read_units", "_warm_ms"))})
     checks = {
         "wall_s": figures["wall_s"] <= TARGETS["wall_s"],
         "p95_error_ms": figures["p95_error_ms"] <= TARGETS["p95_error_ms"],
@@ -320,6 +343,9 @@ def main() -> int:
         <= TARGETS["ddb_write_requests_per_run"],
         "ddb_write_units_per_check": figures["ddb_write_units_per_check"]
         <= TARGETS["ddb_write_units_per_check"],
+        "status_api_read_units": figures["status_api_read_units"]
+        <= TARGETS["status_api_read_units"],
+        "status_api_warm_ms": figures["status_api_warm_ms"] <= TARGETS["status_api_warm_ms"],
     }
 
     print(f"\nVigil benchmark: N HTTP checks of a {DELAY_MS} ms local service (target in its")
@@ -393,7 +419,18 @@ def main() -> int:
     memory_mb = function_memory_mb(load_template(TEMPLATE))  # what Lambda bills
     print_cost_table(cost, memory_mb=memory_mb, service_ms=COST_DELAY_MS)
 
-    print("\ntargets (issue 4):")
+    print(
+        "\nstatus API, 500 checks with 90 days of rollups (moto; warm = median of"
+        f" {status_api['warm_calls']} calls): GET /api/status"
+        f" {status_api['status_api_read_units']:g} read units in"
+        f" {status_api['status_api_requests']} requests, {status_api['status_api_warm_ms']:.0f} ms"
+        f" warm ({status_api['status_api_cold_ms']:.0f} ms cold); one check's detail"
+        f" {status_api['check_api_read_units']:g} read units in"
+        f" {status_api['check_api_requests']} requests, {status_api['check_api_warm_ms']:.0f} ms"
+        " warm"
+    )
+
+    print("\ntargets (issues 4 and 11):")
     for name, ok in checks.items():
         value = cold_ms - bare_ms if name == "cold_overhead_ms" else figures[name]
         print(f"  {'ok  ' if ok else 'MISS'} {name} = {fmt(value, 3)} (target <= {TARGETS[name]})")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -241,6 +242,10 @@ def test_run_then_status_in_separate_processes(tmp_path, http_target):
     assert rows["broken"].split()[1] == "unhealthy"
     assert "HTTP 503, expected 2xx" in rows["broken"]
     assert "s ago" in rows["broken"]  # since when, and the latest run
+    # availability 24 h / 7 d and the 24 h p95, from the status API's code
+    assert "avail 24h" in status.stdout and "p95 24h" in status.stdout
+    assert re.search(r" 100\.000% +100\.000% +[\d.]+ ms", rows["api"]), rows["api"]
+    assert re.search(r" 0\.000% +0\.000% +- +HTTP 503", rows["broken"]), rows["broken"]
 
 
 def test_status_shows_the_configuration_the_last_run_used(tmp_path, capsys, http_target):
@@ -494,6 +499,10 @@ def test_demo_end_to_end(demo_tmpdir):
     assert "alerts sent     7 (degraded 1, failure 3, recovery 3)" in summary
     assert "DynamoDB items" in summary and "hourly rollups" in summary
     assert "cleaned up      PostgreSQL server" in summary
+    # last: the status page's address, served for the demo's data (not waiting: no terminal)
+    page = out[out.index("== Status page") :]
+    assert re.search(r"http://127\.0\.0\.1:\d+/ +overall \w+, 4 checks", page), page
+    assert "not on a terminal" in page
     assert "\x1b[" not in out  # plain text when not on a terminal
     assert processes_using(demo_tmpdir) == []
     assert list(demo_tmpdir.iterdir()) == []

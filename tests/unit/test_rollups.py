@@ -3,7 +3,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from vigil.checks.base import CheckResult, Status
-from vigil.rollups import PeriodRollups, Rollup, period_of
+from vigil.rollups import (
+    DAYS_KEPT,
+    SKETCH_RELATIVE_ERROR,
+    CountHistory,
+    PeriodRollups,
+    Rollup,
+    period_of,
+)
+from vigil.state import Event, Transition
 
 
 def result(status=Status.HEALTHY, latency=100.0, name="api"):
@@ -54,3 +62,85 @@ def test_round_trip_and_periods():
     assert again.to_dict() == period.to_dict()
     assert period_of("hour", "2026-11-28T10:01:02Z") == "2026-11-28T10"
     assert period_of("day", "2026-11-28T10:01:02Z") == "2026-11-28"
+
+
+# ---------------------------------------------------------------- transitions and counts
+
+
+def transition(at, status, previous, reason="", check="api"):
+    event = {"healthy": Event.RECOVERY, "degraded": Event.DEGRADED}.get(status, Event.FAILURE)
+    return Transition(check, event, status, previous, at, reason)
+
+
+def test_record_transition_keeps_what_incidents_need_once():
+    period = PeriodRollups("day", "2026-11-28")
+    period.record_transition(transition("2026-11-28T10:02:00Z", "unhealthy", "healthy", "x" * 500))
+    period.record_transition(transition("2026-11-28T10:02:00Z", "unhealthy", "healthy"))  # again
+    period.record_transition(transition("2026-11-28T11:00:00Z", "healthy", "unhealthy"))
+    marks = period.transitions["api"]
+    assert [(m.at, m.status, m.previous_status) for m in marks] == [
+        ("2026-11-28T10:02:00Z", "unhealthy", "healthy"),
+        ("2026-11-28T11:00:00Z", "healthy", "unhealthy"),
+    ]
+    assert len(marks[0].reason) == 200
+    again = PeriodRollups.from_dict("day", period.to_dict())
+    assert again.transitions == period.transitions
+
+
+def test_maintenance_results_count_nowhere_but_maintenance():
+    rollup = Rollup()
+    rollup.add(result(Status.UNHEALTHY))
+    rollup.add(CheckResult("api", Status.UNHEALTHY, "", 50.0, maintenance=True))
+    assert (rollup.runs, rollup.failures, rollup.maintenance) == (1, 1, 1)
+    assert Rollup.from_dict(rollup.to_dict()).maintenance == 1
+
+
+def day_rollups(day: str, judged: int, failed: int, marks=()) -> PeriodRollups:
+    period = PeriodRollups("day", day)
+    for i in range(judged):
+        period.add(result(Status.UNHEALTHY if i < failed else Status.HEALTHY))
+    period.add(result(Status.ERROR))  # never judged
+    for mark in marks:
+        period.record_transition(mark)
+    return period
+
+
+def test_count_history_absorbs_idempotently_and_keeps_the_last_periods():
+    history = CountHistory("day", keep=3)
+    days = [f"2026-11-{d:02d}" for d in range(1, 6)]
+    for i, day in enumerate(days):
+        marks = [transition(f"{day}T10:00:00Z", "unhealthy", "healthy")] if i in (0, 3) else []
+        history.absorb(day_rollups(day, 10, i, marks))
+    history.absorb(day_rollups(days[-1], 10, 4))  # the same closed day again
+    assert history.periods == days[2:]
+    assert history.counts[days[-1]] == {"api": (10, 6)}
+    # the transition before the oldest kept day stays: it says how that day began
+    assert [m.at[:10] for m in history.transitions["api"]] == [days[0], days[3]]
+    again = CountHistory.from_dict(history.to_dict())
+    assert again.counts == history.counts and again.transitions == history.transitions
+
+
+def test_count_history_of_many_checks_is_small():
+    import json
+    import zlib
+
+    history = CountHistory("day", keep=DAYS_KEPT)
+    for d in range(DAYS_KEPT):
+        day = PeriodRollups("day", f"2026-{1 + d // 28:02d}-{1 + d % 28:02d}")
+        for c in range(500):
+            r = Rollup(runs=1440, healthy=1440 - (d == c % 90), failures=int(d == c % 90))
+            day.checks[f"service-{c:03d}"] = r
+        history.absorb(day)
+    size = len(zlib.compress(json.dumps(history.to_dict()).encode(), 6))
+    assert size < 64 * 1024, size
+
+
+@given(
+    st.lists(st.floats(1, 600_000), min_size=1, max_size=200), st.sampled_from([0.5, 0.95, 0.99])
+)
+def test_sketch_error_is_within_its_stated_bound(latencies, q):
+    rollup = Rollup()
+    for latency in latencies:
+        rollup.add(result(latency=latency))
+    exact = sorted(latencies)[int(q * (len(latencies) - 1))]
+    assert abs(rollup.quantile(q) - exact) <= SKETCH_RELATIVE_ERROR * exact * (1 + 1e-9)

@@ -10,7 +10,9 @@
    production), while ``SCRIPT`` breaks and repairs the targets.
 4. Show each run, each confirmed transition, each alert as an email subscriber
    reads it and as the JSON chat/webhook subscribers get, and the CloudWatch
-   metrics the runner emitted; then a one-screen summary.
+   metrics the runner emitted; then a one-screen summary, and last the address
+   of the status page, served on loopback for the demo's data (on a terminal it
+   stays up until Enter; otherwise the demo ends at once).
 5. Stop and delete everything it started, also on Ctrl-C (SIGINT) and SIGTERM.
 
 It never touches the local state file of ``vigil run``.
@@ -40,6 +42,7 @@ from vigil_cli.commands.interrupts import Interrupted, InterruptWatch
 from vigil_cli.commands.run import run_group
 from vigil_cli.local.harness import RunnerHarness, function_timeout
 from vigil_cli.local.local_aws import REGION, TEMPLATE, LocalAws, scan_items
+from vigil_cli.local.status_server import offer_status_page
 from vigil_cli.local.template import load_template
 from vigil_cli.screen import Screen
 from vigil_cli.screen.emf import all_points
@@ -296,6 +299,14 @@ def demo(screen: Screen, *, every: float = 2.0) -> int:
                 progress.doing = "counting the table's items"
                 for item in scan_items(_dynamodb(), aws.table_name):
                     stats.items[item["sk"]["S"].split("#", 1)[0]] += 1
+                config_text = config_path.read_text(encoding="utf-8")  # gone with the targets
+                cleaned = targets.close()
+                _summary(screen, stats, cleaned, time.monotonic() - began)
+                progress.doing = "serving the status page"
+                # the address last; on a terminal it waits for Enter or Ctrl-C
+                offer_status_page(
+                    screen, config_text, interrupted=lambda: bool(interrupts.received)
+                )
         except Interrupted as interruption:
             cleaned = targets.close() if targets is not None else []
             screen.problem(
@@ -313,7 +324,6 @@ def demo(screen: Screen, *, every: float = 2.0) -> int:
         finally:
             if targets is not None and not cleaned:
                 cleaned = targets.close()
-    _summary(screen, stats, cleaned, time.monotonic() - began)
     return 1 if stats.failures else 0
 
 
@@ -436,6 +446,7 @@ def _summary(screen: Screen, stats: DemoStats, cleaned: list[str], seconds: floa
         "RUN": "run records",
         "HOUR": "hourly rollups",
         "DAY": "daily rollups",
+        "COUNTS": "availability count histories",
     }
     items = ", ".join(
         f"{stats.items[kind]} {name}" for kind, name in kinds.items() if stats.items[kind]

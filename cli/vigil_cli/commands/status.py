@@ -1,6 +1,8 @@
 """``vigil status``: each check's confirmed state, from the table (read-only).
 
-Works on embedded AWS's table as ``vigil run`` left it, or with ``--aws`` on the
+Beside each check: its availability over 24 h and 7 d and its 24 h latency p95,
+computed by the status API's own code (``vigil.status.StatusQueries``). Works on
+embedded AWS's table as ``vigil run`` left it, or with ``--aws`` on the
 deployed stack's table, which it only reads (no ``--yes`` needed).
 
 Which groups it shows: those of ``--config`` when given; else, in local mode, those
@@ -17,14 +19,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from vigil.config import load_config
+from vigil.status import StatusQueries
 from vigil.store.dynamodb import DynamoDBStore
 from vigil_cli.local.backend import Backend, chosen_groups, on_backend
 from vigil_cli.local.local_aws import DEFAULT_CONFIG
 from vigil_cli.local.local_state import LocalStateError, saved_config
 from vigil_cli.screen import Screen, shown
-from vigil_cli.screen.views import STATUS_COLUMNS, status_rows
+from vigil_cli.screen.views import STATUS_COLUMNS, latency, status_rows
 
 LOOK_BACK_RUNS = 60  # run records searched for checks with an interval, not run every time
+FIGURE_COLUMNS = ("avail 24h", "avail 7d", "p95 24h")
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}%"
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,8 @@ def status(args: Any, screen: Screen) -> int:
     def show(backend: Backend) -> int:
         store = DynamoDBStore(backend.aws.table_name)
         now = datetime.now(UTC)
+        queries = StatusQueries(load_config(chosen.path), store)
+        overview = {g.group: g for g in queries.overview().groups}
         for number, group in enumerate(groups):
             if number:
                 screen.line()
@@ -88,9 +99,15 @@ def status(args: Any, screen: Screen) -> int:
             title = f"group {group.name}" + (
                 f" · {pending} alert(s) pending delivery (the next run retries)" if pending else ""
             )
-            screen.table(
-                STATUS_COLUMNS, status_rows(screen, group, states, latest, now), title=title
-            )
+            rows = status_rows(screen, group, states, latest, now)
+            summaries = {c.check: c for c in overview[group.name].checks}
+            p95 = queries.latency_p95_24h(group.name)
+            for row, check in zip(rows, group.checks, strict=True):
+                availability = summaries[check.name].availability
+                figures = [_percent(availability["24h"]), _percent(availability["7d"])]
+                row[-1:-1] = [*figures, latency(p95[check.name])]  # before the reason
+            columns = (*STATUS_COLUMNS[:-1], *FIGURE_COLUMNS, STATUS_COLUMNS[-1])
+            screen.table(columns, rows, title=title)
             if not any(latest.values()) and not any(s.checks for s in states.values()):
                 screen.note(f"  {_why_empty(group.name, backend, chosen)}")
         return 0

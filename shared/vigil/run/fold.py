@@ -7,7 +7,8 @@
 2. with every check's new confirmed status known (so the order of the results
    never matters), the alert policy (``vigil.policy``) decides per check what
    is alerted: maintenance windows, error rate, reminders, dependencies;
-3. results outside maintenance go into the open hour and day rollups;
+3. the results go into the open hour and day rollups (a maintenance run is
+   counted there only as one: it is left out of availability and latency);
 4. the fence records the run, and each alert goes into the outbox, leased to
    the invocation that folds.
 """
@@ -174,9 +175,10 @@ def fold(
             open_rollup = PeriodRollups(kind=kind, period=period)
         else:
             open_rollup = PeriodRollups.from_dict(kind, open_rollup.to_dict())
-        for result in counted:
-            if not result.maintenance:  # maintenance runs are left out of availability
-                open_rollup.add(result)
+        for result in counted:  # a maintenance run is only counted as one
+            open_rollup.add(result)
+        for transition in transitions.values():  # incidents are read back from these
+            open_rollup.record_transition(transition)
         rollups[kind] = open_rollup
 
     # 4. fence and outbox

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from vigil.checks.base import CheckResult, Status
 from vigil.policy.memory import AlertMemory
-from vigil.rollups import PeriodRollups
+from vigil.rollups import CountHistory, PeriodRollups
 from vigil.run.fence import RunFence
 from vigil.run.outbox import PendingAlert
 from vigil.state import CheckState
@@ -36,6 +36,18 @@ class GroupState:
     memory: dict[str, AlertMemory] = field(default_factory=dict)  # the alert policy's, per check
     updated_at: str | None = None
     last_run_key: str | None = None
+
+
+@dataclass
+class ShardSnapshot:
+    """What the status API reads of one shard in one go: its state and count histories.
+
+    ``hours``/``days`` are None until the shard has closed an hour/a day.
+    """
+
+    state: GroupState
+    hours: CountHistory | None = None
+    days: CountHistory | None = None
 
 
 @dataclass
@@ -90,8 +102,53 @@ class StateStore(ABC):
 
     @abstractmethod
     def put_rollups(self, group: str, shard: int, rollups: list[tuple[PeriodRollups, int]]) -> None:
-        """Store completed period rollups, each with its expiry (epoch seconds)."""
+        """Store completed period rollups, each with its expiry (epoch seconds).
+
+        In the same write, each kind's ``CountHistory`` of the shard absorbs the
+        completed periods (``HOURS_KEPT`` hours, ``DAYS_KEPT`` days), so the
+        status API reads one small item per kind instead of every period's rollup.
+        Writing the same rollups again changes nothing.
+        """
 
     @abstractmethod
     def get_rollups(self, group: str, shard: int, kind: str, since: str) -> list[PeriodRollups]:
         """Completed rollups of ``kind`` (hour/day) whose period is >= ``since``, oldest first."""
+
+    # status reads ---------------------------------------------------------------------
+    # Read-only, eventually consistent: what the status API and `vigil status` need.
+
+    @abstractmethod
+    def shard_snapshots(
+        self, shards: list[tuple[str, int]]
+    ) -> dict[tuple[str, int], ShardSnapshot]:
+        """Each ``(group, shard)``'s state and count histories (fresh ones where none is stored)."""
+
+    @abstractmethod
+    def runs_at(self, group: str, shard: int, run_keys: list[str]) -> dict[str, RunRecord]:
+        """The stored run records among ``run_keys`` (scheduled times), by run key."""
+
+    @abstractmethod
+    def check_rollups(
+        self, group: str, shard: int, kind: str, since: str, check: str
+    ) -> list[PeriodRollups]:
+        """``get_rollups`` holding only ``check``'s rollup and transitions (cheaper to decode)."""
+
+    @abstractmethod
+    def runs_between(
+        self,
+        group: str,
+        shard: int,
+        start: str,
+        end: str,
+        *,
+        newest_first: bool = True,
+        limit: int = 100,
+        after: str | None = None,
+        check: str | None = None,
+    ) -> tuple[list[RunRecord], str | None]:
+        """Run records with ``start <= run key <= end``, at most ``limit`` of them.
+
+        ``after`` continues behind that run key (in the chosen order); with
+        ``check``, each record holds only that check's result (if it ran). Returns
+        the records and the run key to continue from, or None when none are left.
+        """

@@ -10,6 +10,10 @@ Items of a group shard share the partition key ``G#<group>#<shard>``:
   written once per run, after the state that counted it.
 - ``HOUR#<yyyy-mm-ddThh>`` / ``DAY#<yyyy-mm-dd>``: compressed rollups of a
   completed period, with a TTL; written once per period, in one batch.
+- ``COUNTS#HOUR`` / ``COUNTS#DAY``: the shard's ``CountHistory`` (availability
+  counts of the last 24 hours / 90 days and the transitions in them, no
+  sketches), rewritten in the same batch as the rollups of the period it absorbs.
+  The status API reads these instead of 90 day items.
 
 A monitor writes forever, so results are packed into one item per run rather
 than one per check, and the blobs are zlib-compressed JSON: a run of 200 checks
@@ -26,13 +30,15 @@ from typing import Any
 from vigil.checks.base import CheckResult, Status
 from vigil.exceptions import StoreConflictError
 from vigil.policy.memory import AlertMemory
-from vigil.rollups import PeriodRollups
+from vigil.rollups import DAYS_KEPT, HOURS_KEPT, CountHistory, PeriodRollups
 from vigil.run.fence import RunFence
 from vigil.run.outbox import PendingAlert
 from vigil.state import CheckState
-from vigil.store.base import GroupState, RunRecord, StateStore
+from vigil.store.base import GroupState, RunRecord, ShardSnapshot, StateStore
 
 STATE_SK = "STATE"
+COUNTS_SK = {"hour": "COUNTS#HOUR", "day": "COUNTS#DAY"}
+COUNTS_KEPT = {"hour": HOURS_KEPT, "day": DAYS_KEPT}
 _STATUS_CODES = {
     Status.HEALTHY: "h",
     Status.DEGRADED: "d",
@@ -80,21 +86,7 @@ class DynamoDBStore(StateStore):
         item = response.get("Item")
         if not item:
             return GroupState(group=group, shard=shard)
-        blob = unpack(item["blob"]["B"])
-        hour, day = blob.get("hour"), blob.get("day")
-        return GroupState(
-            group=group,
-            shard=shard,
-            version=int(item["v"]["N"]),
-            checks={name: CheckState.from_dict(s) for name, s in blob.get("checks", {}).items()},
-            hour=PeriodRollups.from_dict("hour", hour) if hour else None,
-            day=PeriodRollups.from_dict("day", day) if day else None,
-            outbox=[PendingAlert.from_dict(a) for a in unpack(item["outbox"]["B"])],
-            fence=RunFence.from_dict(blob.get("fence")),
-            memory={n: AlertMemory.from_dict(m) for n, m in blob.get("alerting", {}).items()},
-            updated_at=item.get("updated_at", {}).get("S"),
-            last_run_key=item.get("last_run", {}).get("S"),
-        )
+        return _decode_state(group, shard, item)
 
     def save_state(self, state: GroupState) -> GroupState:
         pk = partition_key(state.group, state.shard)
@@ -171,16 +163,30 @@ class DynamoDBStore(StateStore):
         if not rollups:
             return
         pk = partition_key(group, shard)
-        requests = []
+        items = []
         for rollup, expires_at in rollups:
-            item = {
-                "pk": {"S": pk},
-                "sk": {"S": f"{rollup.kind.upper()}#{rollup.period}"},
-                "blob": {"B": pack(rollup.to_dict())},
-                "expires_at": {"N": str(expires_at)},
-            }
-            requests.append({"PutRequest": {"Item": item}})
-        pending = {self.table_name: requests}
+            items.append(
+                {
+                    "pk": {"S": pk},
+                    "sk": {"S": f"{rollup.kind.upper()}#{rollup.period}"},
+                    "blob": {"B": pack(rollup.to_dict())},
+                    "expires_at": {"N": str(expires_at)},
+                }
+            )
+        for kind in sorted({rollup.kind for rollup, _ in rollups}):
+            closed = sorted((r for r in rollups if r[0].kind == kind), key=lambda r: r[0].period)
+            history = self._count_history(pk, kind, consistent=True)
+            for rollup, _ in closed:
+                history.absorb(rollup)
+            items.append(
+                {
+                    "pk": {"S": pk},
+                    "sk": {"S": COUNTS_SK[kind]},
+                    "blob": {"B": pack(history.to_dict())},
+                    "expires_at": {"N": str(max(expires for _, expires in closed))},
+                }
+            )
+        pending = {self.table_name: [{"PutRequest": {"Item": item}} for item in items]}
         for _ in range(5):
             response = self.client.batch_write_item(RequestItems=pending)
             pending = response.get("UnprocessedItems") or {}
@@ -188,7 +194,25 @@ class DynamoDBStore(StateStore):
                 return
         raise RuntimeError(f"DynamoDB left {len(pending[self.table_name])} rollup items unwritten")
 
+    def _count_history(self, pk: str, kind: str, *, consistent: bool) -> CountHistory:
+        response = self.client.get_item(
+            TableName=self.table_name,
+            Key={"pk": {"S": pk}, "sk": {"S": COUNTS_SK[kind]}},
+            ConsistentRead=consistent,
+        )
+        item = response.get("Item")
+        if not item:
+            return CountHistory(kind=kind, keep=COUNTS_KEPT[kind])
+        history = CountHistory.from_dict(unpack(item["blob"]["B"]))
+        history.keep = COUNTS_KEPT[kind]
+        return history
+
     def get_rollups(self, group: str, shard: int, kind: str, since: str) -> list[PeriodRollups]:
+        return self._query_rollups(group, shard, kind, since, only=None)
+
+    def _query_rollups(
+        self, group: str, shard: int, kind: str, since: str, *, only: str | None
+    ) -> list[PeriodRollups]:
         prefix = f"{kind.upper()}#"
         out: list[PeriodRollups] = []
         kwargs: dict[str, Any] = {
@@ -203,10 +227,122 @@ class DynamoDBStore(StateStore):
         while True:
             response = self.client.query(**kwargs)
             for item in response.get("Items", []):
-                out.append(PeriodRollups.from_dict(kind, unpack(item["blob"]["B"])))
+                out.append(PeriodRollups.from_dict(kind, unpack(item["blob"]["B"]), only=only))
             if "LastEvaluatedKey" not in response:
                 return out
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    # status reads ---------------------------------------------------------------------
+    # Eventually consistent (half the read units of a consistent read).
+
+    def shard_snapshots(
+        self, shards: list[tuple[str, int]]
+    ) -> dict[tuple[str, int], ShardSnapshot]:
+        wanted = {
+            (partition_key(group, shard), sk): (group, shard)
+            for group, shard in shards
+            for sk in (STATE_SK, *COUNTS_SK.values())
+        }
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        keys = [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in wanted]
+        for start in range(0, len(keys), 100):
+            found.update(self._batch_get(keys[start : start + 100]))
+        snapshots = {}
+        for group, shard in shards:
+            pk = partition_key(group, shard)
+            state_item = found.get((pk, STATE_SK))
+            state = (
+                _decode_state(group, shard, state_item)
+                if state_item
+                else GroupState(group=group, shard=shard)
+            )
+            histories = {}
+            for kind, sk in COUNTS_SK.items():
+                item = found.get((pk, sk))
+                blob = unpack(item["blob"]["B"]) if item else None
+                histories[kind] = CountHistory.from_dict(blob) if blob else None
+            snapshots[(group, shard)] = ShardSnapshot(
+                state=state, hours=histories["hour"], days=histories["day"]
+            )
+        return snapshots
+
+    def runs_at(self, group: str, shard: int, run_keys: list[str]) -> dict[str, RunRecord]:
+        pk = partition_key(group, shard)
+        keys = [{"pk": {"S": pk}, "sk": {"S": f"RUN#{key}"}} for key in sorted(set(run_keys))]
+        runs = {}
+        for start in range(0, len(keys), 100):
+            for item in self._batch_get(keys[start : start + 100]).values():
+                record = _decode_run(group, shard, item)
+                runs[record.run_key] = record
+        return runs
+
+    def check_rollups(
+        self, group: str, shard: int, kind: str, since: str, check: str
+    ) -> list[PeriodRollups]:
+        return self._query_rollups(group, shard, kind, since, only=check)
+
+    def runs_between(
+        self,
+        group: str,
+        shard: int,
+        start: str,
+        end: str,
+        *,
+        newest_first: bool = True,
+        limit: int = 100,
+        after: str | None = None,
+        check: str | None = None,
+    ) -> tuple[list[RunRecord], str | None]:
+        pk = partition_key(group, shard)
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :from AND :to",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": pk},
+                ":from": {"S": f"RUN#{start}"},
+                ":to": {"S": f"RUN#{end}"},
+            },
+            "ScanIndexForward": not newest_first,
+            "Limit": limit,
+        }
+        if after is not None:
+            kwargs["ExclusiveStartKey"] = {"pk": {"S": pk}, "sk": {"S": f"RUN#{after}"}}
+        response = self.client.query(**kwargs)
+        records = [
+            _decode_run(group, shard, item, only=check) for item in response.get("Items", [])
+        ]
+        more = "LastEvaluatedKey" in response and bool(records)
+        return records, records[-1].run_key if more else None
+
+    def _batch_get(self, keys: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        request: dict[str, Any] = {self.table_name: {"Keys": keys}}
+        for _ in range(8):
+            response = self.client.batch_get_item(RequestItems=request)
+            for item in response.get("Responses", {}).get(self.table_name, []):
+                found[(item["pk"]["S"], item["sk"]["S"])] = item
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                return found
+        raise RuntimeError(f"DynamoDB left {len(request[self.table_name]['Keys'])} keys unread")
+
+
+def _decode_state(group: str, shard: int, item: dict[str, Any]) -> GroupState:
+    blob = unpack(item["blob"]["B"])
+    hour, day = blob.get("hour"), blob.get("day")
+    return GroupState(
+        group=group,
+        shard=shard,
+        version=int(item["v"]["N"]),
+        checks={name: CheckState.from_dict(s) for name, s in blob.get("checks", {}).items()},
+        hour=PeriodRollups.from_dict("hour", hour) if hour else None,
+        day=PeriodRollups.from_dict("day", day) if day else None,
+        outbox=[PendingAlert.from_dict(a) for a in unpack(item["outbox"]["B"])],
+        fence=RunFence.from_dict(blob.get("fence")),
+        memory={n: AlertMemory.from_dict(m) for n, m in blob.get("alerting", {}).items()},
+        updated_at=item.get("updated_at", {}).get("S"),
+        last_run_key=item.get("last_run", {}).get("S"),
+    )
 
 
 def _encode_result(result: CheckResult) -> list[Any]:
@@ -228,12 +364,15 @@ def _decode_result(row: list[Any]) -> CheckResult:
     )
 
 
-def _decode_run(group: str, shard: int, item: dict[str, Any]) -> RunRecord:
+def _decode_run(
+    group: str, shard: int, item: dict[str, Any], *, only: str | None = None
+) -> RunRecord:
+    rows = unpack(item["blob"]["B"])
     return RunRecord(
         group=group,
         shard=shard,
         run_key=item["sk"]["S"].removeprefix("RUN#"),
         started_at=item["started_at"]["S"],
         duration_ms=float(item["duration_ms"]["N"]),
-        results=[_decode_result(row) for row in unpack(item["blob"]["B"])],
+        results=[_decode_result(row) for row in rows if only is None or row[0] == only],
     )

@@ -10,8 +10,10 @@ import copy
 from dataclasses import replace
 
 from vigil.exceptions import StoreConflictError
-from vigil.rollups import PeriodRollups
-from vigil.store.base import GroupState, RunRecord, StateStore
+from vigil.rollups import DAYS_KEPT, HOURS_KEPT, CountHistory, PeriodRollups
+from vigil.store.base import GroupState, RunRecord, ShardSnapshot, StateStore
+
+COUNTS_KEPT = {"hour": HOURS_KEPT, "day": DAYS_KEPT}
 
 
 class MemoryStore(StateStore):
@@ -19,6 +21,7 @@ class MemoryStore(StateStore):
         self.states: dict[tuple[str, int], GroupState] = {}
         self.runs: dict[tuple[str, int], dict[str, tuple[RunRecord, int]]] = {}
         self.rollups: dict[tuple[str, int, str], dict[str, tuple[PeriodRollups, int]]] = {}
+        self.counts: dict[tuple[str, int, str], CountHistory] = {}
 
     def load_state(self, group: str, shard: int = 0) -> GroupState:
         stored = self.states.get((group, shard))
@@ -51,7 +54,71 @@ class MemoryStore(StateStore):
         for rollup, expires_at in rollups:
             kept = self.rollups.setdefault((group, shard, rollup.kind), {})
             kept[rollup.period] = (copy.deepcopy(rollup), expires_at)
+        for kind in sorted({rollup.kind for rollup, _ in rollups}):
+            history = self.counts.get((group, shard, kind)) or CountHistory(
+                kind=kind, keep=COUNTS_KEPT[kind]
+            )
+            for rollup, _ in sorted((r for r in rollups if r[0].kind == kind), key=_period):
+                history.absorb(copy.deepcopy(rollup))
+            self.counts[(group, shard, kind)] = history
 
     def get_rollups(self, group: str, shard: int, kind: str, since: str) -> list[PeriodRollups]:
         kept = self.rollups.get((group, shard, kind), {})
         return [copy.deepcopy(kept[p][0]) for p in sorted(kept) if p >= since]
+
+    # status reads ---------------------------------------------------------------------
+    def shard_snapshots(
+        self, shards: list[tuple[str, int]]
+    ) -> dict[tuple[str, int], ShardSnapshot]:
+        return {
+            (group, shard): ShardSnapshot(
+                state=self.load_state(group, shard),
+                hours=copy.deepcopy(self.counts.get((group, shard, "hour"))),
+                days=copy.deepcopy(self.counts.get((group, shard, "day"))),
+            )
+            for group, shard in shards
+        }
+
+    def runs_at(self, group: str, shard: int, run_keys: list[str]) -> dict[str, RunRecord]:
+        runs = self.runs.get((group, shard), {})
+        return {key: copy.deepcopy(runs[key][0]) for key in set(run_keys) if key in runs}
+
+    def check_rollups(
+        self, group: str, shard: int, kind: str, since: str, check: str
+    ) -> list[PeriodRollups]:
+        kept = self.rollups.get((group, shard, kind), {})
+        return [
+            PeriodRollups.from_dict(kind, kept[p][0].to_dict(), only=check)
+            for p in sorted(kept)
+            if p >= since
+        ]
+
+    def runs_between(
+        self,
+        group: str,
+        shard: int,
+        start: str,
+        end: str,
+        *,
+        newest_first: bool = True,
+        limit: int = 100,
+        after: str | None = None,
+        check: str | None = None,
+    ) -> tuple[list[RunRecord], str | None]:
+        runs = self.runs.get((group, shard), {})
+        keys = sorted((k for k in runs if start <= k <= end), reverse=newest_first)
+        if after is not None:
+            keys = [k for k in keys if (k < after if newest_first else k > after)]
+        chosen = keys[:limit]
+        records = []
+        for key in chosen:
+            record = copy.deepcopy(runs[key][0])
+            if check is not None:
+                record.results = [r for r in record.results if r.check == check]
+            records.append(record)
+        more = len(keys) > limit
+        return records, (chosen[-1] if more and chosen else None)
+
+
+def _period(entry: tuple[PeriodRollups, int]) -> str:
+    return entry[0].period
