@@ -478,6 +478,7 @@ def test_demo_end_to_end(demo_tmpdir):
         "[FAILURE] core/api is unhealthy",
         "[RECOVERY] core/api is healthy",
         "[FAILURE] core/cache is unhealthy",
+        "[REMINDER] core/cache is unhealthy",
         "[RECOVERY] databases/main-db is healthy",
     ):
         assert f"ALERT · email · subject: {subject}" in out
@@ -496,7 +497,8 @@ def test_demo_end_to_end(demo_tmpdir):
     assert "X-Vigil-Signature checked by the receiver: valid" in channels
     assert "4 requests in all, nothing sent twice" in channels
     summary = out[out.index("== Vigil demo: summary ==") :]
-    assert "alerts sent     7 (degraded 1, failure 3, recovery 3)" in summary
+    assert "alerts sent     8 (degraded 1, failure 3, recovery 3, reminder 1)" in summary
+    assert "alert core/cache: reminder (critical)" in out
     assert "DynamoDB items" in summary and "hourly rollups" in summary
     assert "cleaned up      PostgreSQL server" in summary
     # last: the status page's address, served for the demo's data (not waiting: no terminal)

@@ -79,6 +79,7 @@ SCRIPT: tuple[Step, ...] = (
     Step("api is fixed.", "api healthy"),
     Step("cache stops listening: connections are refused.", "cache close"),
     Step("cache still refuses connections."),
+    Step("cache is still down: a reminder goes out (its reminder_every is 1m)."),
     Step("cache listens again.", "cache reopen"),
     Step("The PostgreSQL server stops.", "db stop", needs_db=True),
     Step("The database is still down.", needs_db=True),
@@ -177,6 +178,7 @@ class DemoTargets:
                 type: tcp
                 host: 127.0.0.1
                 port: {self.tcp.port}
+                reminder_every: 1m    # while it stays down, remind every scheduled minute
         """
         text = textwrap.dedent(text)
         if self.db is not None:

@@ -25,7 +25,15 @@ STATUS_STYLES = {
     "error": "magenta",
     "unknown": "dim",
 }
-EVENT_STYLES = {"failure": "bold red", "degraded": "yellow", "recovery": "green"}
+EVENT_STYLES = {
+    "failure": "bold red",
+    "degraded": "yellow",
+    "recovery": "green",
+    "reminder": "red",
+    "error_rate": "yellow",
+    "error_rate_cleared": "green",
+    "monitor": "magenta",
+}
 PLAIN_WIDTH = 200  # plain output is not wrapped below this
 
 Cell = str | Text

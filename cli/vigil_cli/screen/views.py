@@ -46,6 +46,12 @@ class GroupRun:
         return list(summary.get("transitions") or [])
 
     @property
+    def alerted(self) -> list[dict[str, Any]]:
+        """The alerts this run's policy raised (``event``, ``check``, ``severity``, ...)."""
+        summary = self.invocation.summary or {}
+        return list(summary.get("alerted") or [])
+
+    @property
     def duplicate(self) -> bool:
         return bool((self.invocation.summary or {}).get("duplicate"))
 
@@ -183,21 +189,43 @@ def show_runs(screen: Screen, title: str, runs: list[GroupRun]) -> None:
                 f"nothing counted twice, no alert",
                 "cyan",
             )
+        alerted = {(a["check"], a["event"]) for a in run.alerted}
         for transition in run.transitions:
-            show_transition(screen, run.group.name, transition)
+            show_transition(screen, run.group.name, transition, alerted)
+        confirmed = {(t["check"], t["event"]) for t in run.transitions}
+        for alert in run.alerted:
+            if (alert["check"], alert["event"]) not in confirmed:
+                show_policy_alert(screen, run.group.name, alert)
         for line in [] if run.duplicate else invocation.log_lines():
             screen.note(f"  log {run.name}: {shorten(line, 160)}")
     show_group_metrics(screen, runs)
 
 
-def show_transition(screen: Screen, group: str, transition: dict[str, Any]) -> None:
+def show_transition(
+    screen: Screen, group: str, transition: dict[str, Any], alerted: set[tuple[str, str]]
+) -> None:
+    """A confirmed change, and whether the alert policy sent its alert."""
     event = str(transition.get("event"))
     text = Text("  transition ", style="bold")
     text.append(f"{group}/{transition['check']}: ")
     text.append_text(screen.status(str(transition.get("previous_status"))))
     text.append(" -> ")
     text.append_text(screen.status(str(transition.get("status"))))
-    text.append(f"  ({event} alert)", style=EVENT_STYLES.get(event, ""))
+    if (transition["check"], event) in alerted:
+        text.append(f"  ({event} alert)", style=EVENT_STYLES.get(event, ""))
+    else:
+        text.append("  (no alert: held by a dependency, in maintenance, or nothing new)", "dim")
+    screen.line(text)
+
+
+def show_policy_alert(screen: Screen, group: str, alert: dict[str, Any]) -> None:
+    """An alert of the policy that is not a transition's (reminder, error rate, a held or
+    after-maintenance alert)."""
+    event = str(alert.get("event"))
+    text = Text("  alert ", style="bold")
+    text.append(f"{group}/{alert['check']}: ")
+    text.append(f"{event} ({alert.get('severity')})", style=EVENT_STYLES.get(event, ""))
+    text.append_text(Text("  status ").append_text(screen.status(str(alert.get("status")))))
     screen.line(text)
 
 

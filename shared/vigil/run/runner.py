@@ -196,6 +196,7 @@ class _GroupRun:
         outcome, state = self.count(state, results)
         if outcome is None:  # another delivery of this run counted it meanwhile
             return self.not_counted(state, duplicate=True)
+        results = outcome.results  # marked where a maintenance window covers them
 
         # 4. metrics, before anything can be slow
         self.runner.emit_metrics(
