@@ -146,13 +146,15 @@ def line_chart(
     def y(v: float) -> float:
         return top + plot_h * (1 - v / top_value)
 
+    # enough decimals that the gridlines' labels differ (sub-millisecond latencies)
+    decimals = 0 if top_value >= 40 else 1 if top_value >= 4 else 2
     for fraction in (0, 0.25, 0.5, 0.75, 1):
         value = top_value * fraction
         parts.append(
             f'<line x1="{left}" x2="{left + plot_w}" y1="{y(value):.1f}" y2="{y(value):.1f}" '
             'stroke="#eaeef2"/>'
             f'<text x="{left - 6}" y="{y(value) + 4:.1f}" text-anchor="end" font-size="11" '
-            f'fill="#59636e">{value:,.0f} {text(unit)}</text>'
+            f'fill="#59636e">{value:,.{decimals}f} {text(unit)}</text>'
         )
     step = max(1, len(labels) // 6)
     for i in range(0, len(labels), step):
