@@ -6,8 +6,11 @@ from datetime import UTC, datetime
 
 
 def parse_time(value: str) -> datetime:
-    """An aware datetime from ISO 8601 (``Z`` or an offset; a naive time is taken as UTC)."""
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    """An aware datetime from ISO 8601 (``Z`` or an offset; a naive time is taken as UTC).
+
+    Raises ``ValueError`` when ``value`` is not one.
+    """
+    parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 

@@ -215,14 +215,7 @@ class _GroupRun:
         history_saved = self.save_history(record)
 
         # 6. alerts
-        state, delivery = outbox.deliver(
-            state,
-            self.owner,
-            self.store,
-            self.runner.publisher,
-            time_left=self.time_left,
-            sleep=self.runner.sleep,
-        )
+        state, delivery = self.deliver(state)
         return RunSummary(
             group=self.group.name,
             scheduled_time=self.scheduled_time,
@@ -369,7 +362,12 @@ class _GroupRun:
         except Exception as exc:  # a run in progress holds the state: it delivers them
             logger.info("pending alerts left to the run in progress (%s)", type(exc).__name__)
             return 0, len(state.outbox)
-        state, delivery = outbox.deliver(
+        state, delivery = self.deliver(state)
+        return len(delivery.sent), delivery.pending
+
+    def deliver(self, state: GroupState) -> tuple[GroupState, outbox.Delivery]:
+        """Publish the alerts leased to this invocation and settle the outbox."""
+        return outbox.deliver(
             state,
             self.owner,
             self.store,
@@ -377,7 +375,6 @@ class _GroupRun:
             time_left=self.time_left,
             sleep=self.runner.sleep,
         )
-        return len(delivery.sent), delivery.pending
 
     def pause(self, attempt: int) -> bool:
         """Back off before retrying a store call; False when no time is left for it."""

@@ -36,6 +36,7 @@ from vigil.config import GroupConfig, VigilConfig
 from vigil.rollups import CountHistory, PeriodRollups, Rollup, TransitionMark
 from vigil.state import UNKNOWN, CheckState
 from vigil.store.base import RunRecord, ShardSnapshot, StateStore
+from vigil.times import iso, parse_time
 
 AVAILABILITY_WINDOWS = ("24h", "7d", "30d", "90d")
 LATENCY_WINDOWS = ("24h", "7d", "30d")
@@ -263,23 +264,6 @@ def incidents_from(
 
 
 # ------------------------------------------------------------------------------ time
-def parse_time(value: str) -> datetime:
-    """An ISO 8601 time (``Z`` or an offset; naive means UTC) as an aware datetime.
-
-    Raises ``ValueError`` when ``value`` is not one.
-    """
-    parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def iso(moment: datetime) -> str:
-    """``2026-11-28T10:01:00Z`` (milliseconds only when there are some): a run key's form."""
-    moment = moment.astimezone(UTC)
-    if moment.microsecond:
-        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 def hour_periods(now: datetime, count: int) -> list[str]:
     """The ``count`` hour periods ending with ``now``'s, oldest first."""
     hour = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
