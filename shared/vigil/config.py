@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Union
+from typing import TYPE_CHECKING, Annotated, Any, Union
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
@@ -31,9 +31,12 @@ from vigil.checks.model import NAME_PATTERN, CheckConfig, Defaults
 from vigil.checks.registry import REGISTRY, check_types
 from vigil.durations import format_duration
 from vigil.exceptions import ConfigError, UnknownGroupError
-from vigil.policy.config import MaintenanceWindow, parent_ref
+from vigil.policy.config import parent_ref
 from vigil.redact import redact_url
 from vigil.yaml_source import YamlSyntaxError, load_yaml
+
+if TYPE_CHECKING:
+    from vigil.policy.windows import MaintenanceWindow
 
 __all__ = [
     "CONFIG_ENV",
@@ -242,9 +245,11 @@ def _validate(
 
     maintenance = _maintenance(raw.get("maintenance"), problems)
     problems.extend(_dependency_problems(groups))
-    from vigil.notify.config import parse_notifications  # here: vigil.notify imports vigil.checks
+    notifications: tuple[Any, ...] = ()
+    if raw.get("notifications") is not None:  # only configs with destinations pay the import
+        from vigil.notify.config import parse_notifications  # vigil.notify imports vigil.checks
 
-    notifications = parse_notifications(raw.get("notifications"), problems, groups=groups_raw)
+        notifications = parse_notifications(raw.get("notifications"), problems, groups=groups_raw)
     if problems:
         return None, problems
     config = VigilConfig(
@@ -257,9 +262,6 @@ def _validate(
     return config, []
 
 
-_WINDOWS: TypeAdapter[tuple[MaintenanceWindow, ...]] = TypeAdapter(tuple[MaintenanceWindow, ...])
-
-
 def _maintenance(raw: Any, problems: Problems) -> tuple[MaintenanceWindow, ...]:
     """The top-level ``maintenance:`` list of windows (empty when absent)."""
     if raw is None:
@@ -267,8 +269,10 @@ def _maintenance(raw: Any, problems: Problems) -> tuple[MaintenanceWindow, ...]:
     if not isinstance(raw, list):
         problems.append(("maintenance", "expected a list of maintenance windows"))
         return ()
+    from vigil.policy.windows import MaintenanceWindow  # only configs with windows pay
+
     try:
-        return _WINDOWS.validate_python(raw)
+        return TypeAdapter(tuple[MaintenanceWindow, ...]).validate_python(raw)
     except ValidationError as exc:
         for err in exc.errors(include_url=False):
             loc = list(err["loc"])

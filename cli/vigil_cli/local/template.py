@@ -12,13 +12,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import hashlib
 import itertools
 import json
 import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vigil.durations import format_duration
@@ -58,14 +61,31 @@ def load_template(path: str | os.PathLike[str]) -> dict[str, Any]:
         return loads_template(handle.read())
 
 
+# Decoded templates, by the SHA-256 of their text: importing cfn-lint's decoder costs
+# about 60 MB and 0.5 s, which every process that embeds AWS (the demo, a bench
+# worker) would otherwise pay for the same unchanged template.
+DECODED_CACHE = Path(__file__).resolve().parents[3] / ".vigil" / "template-cache"
+
+
 def loads_template(text: str) -> dict[str, Any]:
     """Like ``load_template``, from a string."""
+    cached = DECODED_CACHE / f"{hashlib.sha256(text.encode()).hexdigest()}.json"
+    try:
+        return json.loads(cached.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        pass
     from cfnlint.decode import cfn_yaml  # cfn-lint's own template decoder
 
     document = cfn_yaml.loads(text)
     if not isinstance(document, dict):
         raise ValueError("a template must be a YAML mapping")
-    return _dates_as_text(document)
+    document = _dates_as_text(document)
+    with contextlib.suppress(OSError):  # a read-only checkout decodes every time
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(json.dumps(document), encoding="utf-8")
+        partial.replace(cached)
+    return document
 
 
 # ---------------------------------------------------------------------------

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from vigil.alerts.document import AlertDocument, AlertEvent
-from vigil.policy.config import MaintenanceWindow
 from vigil.policy.memory import FAILING, HEALTHY, AlertMemory
 from vigil.policy.run import CheckRun
+
+if TYPE_CHECKING:
+    from vigil.policy.windows import MaintenanceWindow
 
 
 def window_for(

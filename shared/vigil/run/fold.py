@@ -16,12 +16,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from vigil.alerts.document import AlertDocument
 from vigil.alerts.message import alert_document
 from vigil.checks.base import CheckResult, Status
 from vigil.config import GroupConfig
-from vigil.policy.config import MaintenanceWindow, parent_ref
+from vigil.policy.config import parent_ref
 from vigil.policy.decide import decide
 from vigil.policy.maintenance import window_for
 from vigil.policy.memory import AlertMemory
@@ -32,6 +33,9 @@ from vigil.run.execution import shard_of
 from vigil.state import UNKNOWN, CheckState, Thresholds, Transition, observe
 from vigil.store.base import GroupState
 from vigil.times import iso_from_epoch, parse_time
+
+if TYPE_CHECKING:
+    from vigil.policy.windows import MaintenanceWindow
 
 CUT_LIMIT = 2
 
