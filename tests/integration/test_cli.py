@@ -574,13 +574,13 @@ def raising(error: Exception):
             pg8000.exceptions.InterfaceError("connection refused"),
             "PostgreSQL could not be set up: connection refused: "
             "the database part of the demo is skipped",
-            "cycle 12/12 · EventBridge Scheduler delivers the last runs again",
+            "cycle 13/13 · EventBridge Scheduler delivers the last runs again",
         ),
         (
             "stop",
             PostgresError("pg_ctl timed out\n--- server log tail ---\n..."),
             "PostgreSQL could not stop: pg_ctl timed out: the rest of the database part is skipped",
-            "cycle 12/13 · The PostgreSQL server stops.",  # cycles 13 and 14 are left out
+            "cycle 13/14 · The PostgreSQL server stops.",  # cycles 14 and 15 are left out
         ),
     ],
 )
