@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import pytest
 
 from vigil.alerts.document import AlertDocument, AlertEvent
@@ -208,3 +210,60 @@ def test_long_lived_objects_are_frozen_once_and_only_in_lambda(monkeypatch):
     runner.freeze_long_lived_objects(lambda_env)
     runner.freeze_long_lived_objects(lambda_env)
     assert frozen == [True]
+
+
+class _Publisher:
+    def __init__(self, failing: set[str] = frozenset()):
+        self.failing, self.published = failing, []
+
+    def publish(self, document):
+        from vigil.exceptions import AlertDeliveryError
+
+        if document.alert_id in self.failing:
+            raise AlertDeliveryError("SNS down")
+        self.published.append(document.alert_id)
+        return "m"
+
+
+def test_a_check_whose_alert_failed_keeps_its_later_alerts_back():
+    """Alerts of one check reach the topic in order: a failed failure holds its recovery."""
+    from vigil.run.outbox import deliver
+    from vigil.store.memory import MemoryStore
+
+    def pending(alert_id: str, check: str) -> PendingAlert:
+        doc = AlertDocument(
+            AlertEvent.FAILURE, "core", check, "unhealthy", "healthy", "t", "", alert_id
+        )
+        return PendingAlert(doc, lease_owner="me", lease_until=1e12)
+
+    store = MemoryStore()
+    state = store.save_state(
+        GroupState("core", outbox=[pending("a1", "a"), pending("b1", "b"), pending("a2", "a")])
+    )
+    publisher = _Publisher(failing={"a1"})
+    state, _ = deliver(state, "me", store, publisher, time_left=lambda: 10.0)
+    assert publisher.published == ["b1"]
+    assert [a.alert_id for a in state.outbox] == ["a1", "a2"]
+    assert all(a.lease_owner is None for a in state.outbox)  # released for the next run
+
+
+def test_publishing_stops_while_the_settle_still_has_its_time():
+    from vigil.run.outbox import deliver
+    from vigil.store.memory import MemoryStore
+
+    clock = iter([5.0, 5.0, 1.0, 1.0, 1.0, 1.0, 1.0])
+    doc = AlertDocument(AlertEvent.FAILURE, "core", "a", "unhealthy", "healthy", "t", "", "x")
+    alerts = [
+        PendingAlert(
+            replace(doc, check=f"c{i}", alert_id=f"id{i}"), lease_owner="me", lease_until=1e12
+        )
+        for i in range(3)
+    ]
+    store = MemoryStore()
+    state = store.save_state(GroupState("core", outbox=alerts))
+    publisher = _Publisher()
+    state, delivery = deliver(
+        state, "me", store, publisher, time_left=lambda: next(clock), settle_s=2.0
+    )
+    assert publisher.published == ["id0", "id1"] and delivery.settled
+    assert [a.alert_id for a in state.outbox] == ["id2"]

@@ -151,24 +151,36 @@ def deliver(
     publisher: Publisher,
     *,
     time_left: Callable[[], float],
+    settle_s: float = 0.0,
     sleep: Callable[[float], None] = time.sleep,
 ) -> tuple[GroupState, Delivery]:
     """Publish the alerts of ``state`` leased to ``owner``, then settle the outbox.
 
-    A publish that fails leaves its alert pending (released for the next run).
+    Publishing stops while ``settle_s`` seconds are still left, so that the save
+    recording what was published always has its time (otherwise everything
+    published would be sent again once the lease lapses). A publish that fails
+    leaves its alert pending (released for the next run), and so do the later
+    alerts of the same check: alerts of a check reach the topic in order.
     Settling retries conflicts and store errors until ``time_left()`` runs out.
     """
     sent: list[str] = []
     failed: dict[str, str] = {}
+    blocked: set[tuple[str, str]] = set()  # checks with an earlier alert still pending
     for alert in leased_to(state.outbox, owner):
-        if time_left() <= 0:
-            failed[alert.alert_id] = "run deadline reached before publishing"
+        check = (alert.document.group, alert.document.check)
+        if check in blocked:
+            failed[alert.alert_id] = "an earlier alert of this check is still pending"
+            continue
+        if time_left() <= settle_s:
+            failed[alert.alert_id] = "no time left in this run to publish and record it"
+            blocked.add(check)
             continue
         try:
             publisher.publish(alert.document)
         except (AlertDeliveryError, RunDeadlineError) as exc:
             logger.error("alert %s stays pending: %s", alert.alert_id, exc)
             failed[alert.alert_id] = str(exc)[:300]
+            blocked.add(check)
         else:
             sent.append(alert.alert_id)
     if not sent and not failed:

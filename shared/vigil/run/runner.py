@@ -373,6 +373,8 @@ class _GroupRun:
             self.store,
             self.runner.publisher,
             time_left=self.time_left,
+            # a save attempt and a margin: the settle always has its time
+            settle_s=self.runner.deadline.needed_s + 0.25,
             sleep=self.runner.sleep,
         )
 
