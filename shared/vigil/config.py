@@ -525,6 +525,26 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
     return [a for a in _unwrap(annotation) if isinstance(a, type) and issubclass(a, BaseModel)]
 
 
+# Values under these keys may be credentials (a header's value, a request body, a
+# webhook URL): a refusal names the key and never echoes the value.
+_NEVER_ECHOED = {"headers", "body", "url", "secret", "signing_key", "routing_key"}
+
+
+def _may_echo(loc: Sequence[Any]) -> bool:
+    """Whether a refused value at ``loc`` may be quoted back in the message."""
+    for part in loc:
+        name = str(part).lower()
+        if (
+            name in _SECRET_KEYS
+            or name in _NEVER_ECHOED
+            or any(
+                word in name for word in ("password", "secret", "token", "key", "auth", "cookie")
+            )
+        ):
+            return False
+    return True
+
+
 def _problems(
     exc: ValidationError, prefix: str, raw: Mapping[str, Any], model: type[BaseModel]
 ) -> Problems:
@@ -540,7 +560,6 @@ def _problems(
         path = prefix + "".join(
             f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc
         )
-        key = str(loc[0]) if loc else ""
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             extra = str(loc[-1])
@@ -551,7 +570,7 @@ def _problems(
                 message = _unknown_key(extra, _known_keys(model, loc[:-1]))
         elif err["type"] == "missing":
             message = "required key is missing"
-        elif "input" in err and key not in _SECRET_KEYS and err["type"] != "value_error":
+        elif "input" in err and _may_echo(loc) and err["type"] != "value_error":
             shown = err["input"]
             if isinstance(shown, str | int | float | bool) and not isinstance(shown, dict):
                 text = redact_url(shown) if isinstance(shown, str) else shown

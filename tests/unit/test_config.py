@@ -572,3 +572,20 @@ def test_timeouts_are_refused_exactly_when_they_cannot_work(
         assert ("groups.g.checks[0].timeout" in paths) is too_long
     else:
         assert not too_slow and not too_long
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        {"headers": {"Authorization": 98765432109876}},
+        {"headers": {"X-Api-Key": ["s3cr3t-value-123"]}},
+        {"body": 98765432109876},
+    ],
+)
+def test_a_refused_value_that_may_be_a_credential_is_never_quoted(check):
+    raw = {"groups": {"g": {"checks": [{"name": "a", "type": "http", "url": "http://x", **check}]}}}
+    with pytest.raises(ConfigError) as refused:
+        parse_config(raw)
+    text = str(refused.value)
+    assert "98765432109876" not in text and "s3cr3t-value-123" not in text
+    assert "groups.g.checks[0]." in text

@@ -67,6 +67,7 @@ def test_is_due_tolerates_jitter(interval, elapsed, due):
         ({"group": "core", "shard": "1"}, "whole number"),
         ({"group": "core", "shard": -1}, "whole number"),
         ({"group": "core", "shard": True}, "whole number"),
+        ({"group": "core", "scheduled_tme": "2026-11-28T10:00:00Z"}, "unknown key"),
     ],
 )
 def test_bad_events_are_refused(event, message):

@@ -3,7 +3,8 @@
 ``{"group": "core", "scheduled_time": "<ISO 8601>", "shard": 0}``: ``group`` a
 string of at most 64 characters; ``scheduled_time`` (optional) an ISO 8601
 string no more than 5 minutes ahead of now and no older than the history
-retention; ``shard`` (optional, sent by the fan-out) a whole number from 0.
+retention; ``shard`` (optional, sent by the fan-out) a whole number from 0;
+no other key (a typo such as ``scheduled_tme`` would silently lose the fence).
 Anything else raises ``InvalidEventError``, whose message quotes at most 200
 characters of the event.
 """
@@ -21,6 +22,7 @@ MAX_GROUP_LENGTH = 64
 MAX_AHEAD_SECONDS = 300
 QUOTE_LIMIT = 200
 EXAMPLE = '{"group": "core", "scheduled_time": "<ISO 8601>"}'
+EVENT_KEYS = ("group", "scheduled_time", "shard")
 
 
 def quote(value: Any, limit: int = QUOTE_LIMIT) -> str:
@@ -47,6 +49,12 @@ class RunRequest:
         """Validate ``event``; ``now`` (epoch seconds) and ``retention_days`` bound the time."""
         if not isinstance(event, dict):
             raise InvalidEventError(f"expected an event like {EXAMPLE}, got {quote(event)}")
+        unknown = sorted(str(key) for key in event if key not in EVENT_KEYS)
+        if unknown:
+            raise InvalidEventError(
+                f"unknown key(s) {quote(unknown, 80)} in the event; expected only "
+                f"{', '.join(EVENT_KEYS)}, as in {EXAMPLE}"
+            )
         group = event.get("group")
         if not isinstance(group, str) or not group:
             raise InvalidEventError(

@@ -90,7 +90,9 @@ def fold(
     """
     moment = parse_time(run_key)
     run_time = moment.timestamp()
-    configs = {c.name: c for c in group.checks}
+    # this shard's checks only: after a change of `shards`, a moved check's old state
+    # is dropped from the shard that no longer runs it
+    configs = {c.name: c for c in group.checks if shard_of(c.name, group.shards) == state.shard}
     checks = {name: s for name, s in state.checks.items() if name in configs}
     results = [
         replace(r, maintenance=True)
@@ -108,8 +110,9 @@ def fold(
         config = configs[result.check]
         current = checks.get(result.check, CheckState())
         as_counted, cuts = counted_result(result, current)
+        last_run = max(current.last_run or run_time, run_time)  # a late run moves no clock back
         if as_counted is None:
-            checks[result.check] = replace(current, last_run=run_time, cuts=cuts)
+            checks[result.check] = replace(current, last_run=last_run, cuts=cuts)
             continue
         counted.append(as_counted)
         new, transition = observe(
@@ -128,7 +131,7 @@ def fold(
                 ),
             },
         )
-        checks[result.check] = replace(new, last_run=run_time, cuts=cuts)
+        checks[result.check] = replace(new, last_run=last_run, cuts=cuts)
         if transition is not None:
             transitions[result.check] = transition
 

@@ -19,7 +19,7 @@ from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response
 
-from vigil.exceptions import VigilError
+from vigil.exceptions import ConfigError, VigilError
 from vigil.status.page import PAGE_HEADERS, render_detail, render_error, render_overview
 from vigil.status.queries import StatusQueries, StatusQueryError
 
@@ -114,9 +114,17 @@ def build_resolver(queries: Callable[[], StatusQueries]) -> LambdaFunctionUrlRes
 
     @app.exception_handler(VigilError)
     def broken(exc: VigilError) -> Response:
-        # An invalid config or a missing setting: the operator's to fix, said plainly.
+        # An invalid config or a missing setting: the operator's to fix. The details go to
+        # the log only: the page may be public, and a config error quotes the config.
         logger.error("status function cannot answer: %s", exc)
-        return json_response(500, {"error": f"the status function cannot answer: {exc}"})
+        if isinstance(exc, ConfigError):  # the key paths tell the operator where to look
+            where = ", ".join(path for path, _ in exc.problems[:10])
+            reason = f"invalid configuration at {where}"
+        else:
+            reason = type(exc).__name__
+        return json_response(
+            500, {"error": f"the status function cannot answer ({reason}); see its log"}
+        )
 
     @app.not_found
     def no_route(exc: Exception) -> Response:
