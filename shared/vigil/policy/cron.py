@@ -8,7 +8,7 @@ one matches.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 _FIELDS = (
     ("minute", 0, 59),
@@ -96,14 +96,20 @@ class CronSchedule:
             return day_ok or weekday_ok
         return day_ok and weekday_ok
 
-    def started_within(self, moment: datetime, duration: timedelta) -> bool:
-        """True when a start s exists with s <= moment < s + duration (minute resolution)."""
-        start = moment.replace(second=0, microsecond=0)
+    def started_within(self, moment: datetime, duration: timedelta, zone: tzinfo) -> bool:
+        """True when a start s exists with s <= moment < s + duration.
+
+        Starts are the minutes whose wall-clock time in ``zone`` matches; durations
+        are real time (the steps back are taken in UTC), so a window keeps its length
+        across a DST change. A start in the hour a spring change skips never occurs;
+        one in the hour an autumn change repeats occurs twice.
+        """
+        start = moment.astimezone(UTC).replace(second=0, microsecond=0)
         steps = int(duration.total_seconds() // 60) + 1
         for back in range(steps):
             candidate = start - timedelta(minutes=back)
             if moment - candidate >= duration:
                 return False
-            if self.matches(candidate):
+            if self.matches(candidate.astimezone(zone)):
                 return True
         return False

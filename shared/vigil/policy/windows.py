@@ -71,5 +71,6 @@ class MaintenanceWindow(PolicyModel):
         if self.start is not None and self.end is not None:
             return self.start <= moment < self.end
         assert self.schedule is not None and self.duration is not None
-        local = moment.astimezone(ZoneInfo(self.timezone))
-        return self.schedule.started_within(local, timedelta(seconds=self.duration))
+        return self.schedule.started_within(
+            moment, timedelta(seconds=self.duration), ZoneInfo(self.timezone)
+        )
