@@ -19,6 +19,6 @@ copy_config_to_registered_loggers(source_logger=logger, include={"vigil"})
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "runner" / "checks.yaml"
 
 
-@logger.inject_lambda_context(log_event=True)
+@logger.inject_lambda_context  # not the event: SNS records carry an unsubscribe URL
 def handler(event, context):
     return notifier_from_environment(DEFAULT_CONFIG).handle(event, context)

@@ -9,6 +9,8 @@ other alert has, so it can be published to the alert topic with the attributes
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -65,9 +67,16 @@ def monitor_alert(alarm: Mapping[str, Any]) -> AlertDocument | None:
         previous_status=previous,
         timestamp=timestamp,
         reason=reason[:REASON_LIMIT],
-        alert_id=f"{MONITOR_GROUP}/{name}/monitor/{state}@{changed or timestamp}",
+        # the state change's time; without one, the message itself, so that every copy
+        # of it still yields the same alert_id
+        alert_id=f"{MONITOR_GROUP}/{name}/monitor/{state}@{changed or _digest(alarm)}",
         details=details,
     )
+
+
+def _digest(alarm: Mapping[str, Any]) -> str:
+    text = json.dumps(alarm, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _iso(value: str) -> str:
