@@ -8,10 +8,10 @@ of the checks (``runner.shard_of``) against its own state partition, so K shards
 run K times as many checks in the time of one.
 
 Repeated deliveries are harmless: every shard event carries the same
-``scheduled_time``, and each shard's run record refuses a second run for it.
+``scheduled_time``, and each shard's state (its fence) refuses to count it twice.
 If some invocations fail, the others are still sent and ``FanOutError`` names the
 failed shards, so the scheduler's retry re-sends all of them and the shards that
-already ran are fenced.
+already ran are fenced by their state.
 
 Limits (AWS): an asynchronous invocation's payload may be 256 KB (ours is under
 200 bytes); each shard uses one concurrent execution of the function (the

@@ -17,9 +17,11 @@ from typing import Any
 from vigil.exceptions import CheckSetupError
 
 SECRET_MAX_AGE_SECONDS = 300
-# Checks call this from worker threads; the first call creates the boto3 client,
-# which is not thread-safe, so lookups are serialised (they are cached after that).
+# Checks call this from worker threads. Creating the provider's boto3 client is not
+# thread-safe, so only that is serialised; the lookups themselves run side by side
+# (a hung one must not block the others), each bounded by the client's timeouts.
 _LOCK = threading.Lock()
+_CONNECT_TIMEOUT_S, _READ_TIMEOUT_S = 1.0, 2.0
 
 _NOT_FOUND = {"ResourceNotFoundException"}
 _DENIED = {"AccessDeniedException", "AccessDenied", "UnauthorizedOperation"}
@@ -51,12 +53,23 @@ _UNAVAILABLE = {
 def fetch_secret(name: str) -> Any:
     """Return the secret's value (cached for 5 minutes); raise ``CheckSetupError`` if unreadable."""
     from aws_lambda_powertools.utilities import parameters
+    from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
 
-    with _LOCK:
-        try:
-            return parameters.get_secret(name, max_age=SECRET_MAX_AGE_SECONDS)
-        except parameters.exceptions.GetParameterError as exc:
-            raise CheckSetupError(secret_failure(name, exc)) from None
+    with _LOCK:  # Powertools' own default provider, so that clear_caches() clears it
+        if "secrets" not in DEFAULT_PROVIDERS:
+            from botocore.config import Config
+
+            DEFAULT_PROVIDERS["secrets"] = parameters.SecretsProvider(
+                boto_config=Config(
+                    connect_timeout=_CONNECT_TIMEOUT_S,
+                    read_timeout=_READ_TIMEOUT_S,
+                    retries={"mode": "standard", "total_max_attempts": 2},
+                )
+            )
+    try:
+        return parameters.get_secret(name, max_age=SECRET_MAX_AGE_SECONDS)
+    except parameters.exceptions.GetParameterError as exc:
+        raise CheckSetupError(secret_failure(name, exc)) from None
 
 
 def secret_failure(name: str, exc: BaseException) -> str:
