@@ -14,7 +14,7 @@ import pytest
 
 from tests.integration.conftest import minute
 from vigil.fanout import FanOutError, LambdaFanOut
-from vigil.run.execution import shard_of
+from vigil.sharding import shard_of
 
 FUNCTION = "vigil-test-runner"
 SHARDS = 3

@@ -8,9 +8,10 @@ from vigil.checks.base import CheckResult, Status
 from vigil.config import parse_config
 from vigil.exceptions import InvalidEventError
 from vigil.run.event import RunRequest
-from vigil.run.execution import is_due, shard_of
+from vigil.run.execution import is_due
 from vigil.run.fold import CUT_LIMIT, fold
 from vigil.run.outbox import PendingAlert
+from vigil.sharding import shard_of
 from vigil.state import CheckState
 from vigil.store.base import GroupState
 from vigil.times import parse_time

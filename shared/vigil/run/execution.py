@@ -14,7 +14,6 @@ import gc
 import os
 import ssl
 import time
-import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
@@ -51,11 +50,6 @@ def freeze_long_lived_objects(environ: Mapping[str, str] = os.environ) -> None:
         _LONG_LIVED_FROZEN = True
         gc.collect()
         gc.freeze()
-
-
-def shard_of(check_name: str, shards: int) -> int:
-    """The shard owning a check: stable across config edits that add other checks."""
-    return zlib.crc32(check_name.encode()) % shards if shards > 1 else 0
 
 
 def is_due(check: CheckConfig, state: CheckState | None, run_time: float) -> bool:

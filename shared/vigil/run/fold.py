@@ -29,7 +29,7 @@ from vigil.policy.memory import AlertMemory
 from vigil.policy.run import CheckRun, ParentView
 from vigil.rollups import PeriodRollups, period_of
 from vigil.run import outbox
-from vigil.run.execution import shard_of
+from vigil.sharding import shard_of
 from vigil.state import UNKNOWN, CheckState, Thresholds, Transition, observe
 from vigil.store.base import GroupState
 from vigil.times import iso_from_epoch, parse_time

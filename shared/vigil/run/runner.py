@@ -48,9 +48,10 @@ from vigil.rollups import PeriodRollups
 from vigil.run import outbox
 from vigil.run.deadline import RunDeadline
 from vigil.run.event import RunRequest
-from vigil.run.execution import is_due, run_checks, shard_of
+from vigil.run.execution import is_due, run_checks
 from vigil.run.fold import FoldOutcome, fold
 from vigil.run.summary import RunSummary
+from vigil.sharding import shard_of
 from vigil.state import UNKNOWN
 from vigil.store.base import GroupState, RunRecord, StateStore
 from vigil.times import iso_from_epoch, parse_time

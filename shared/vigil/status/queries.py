@@ -34,6 +34,7 @@ from typing import Any
 from vigil.checks.base import Status
 from vigil.config import GroupConfig, VigilConfig
 from vigil.rollups import CountHistory, PeriodRollups, Rollup, TransitionMark
+from vigil.sharding import shard_of
 from vigil.state import UNKNOWN, CheckState
 from vigil.store.base import RunRecord, ShardSnapshot, StateStore
 from vigil.times import iso, parse_time
@@ -509,8 +510,9 @@ class StatusQueries:
 
     @staticmethod
     def _shard_of(shards: dict[int, ShardSnapshot], check: str) -> int:
-        """The shard whose state knows the check (0 if none does yet)."""
-        return next((s for s, snap in shards.items() if check in snap.state.checks), 0)
+        """The shard that runs the check now (a shard it ran in before K changed may
+        still hold its old state until that shard runs again)."""
+        return shard_of(check, len(shards))
 
     @staticmethod
     def _with_open(
@@ -537,9 +539,10 @@ class StatusQueries:
         hours = hour_periods(now, HOURS_IN_DAY_WINDOW)
         bar = day_periods(now.date(), BAR_DAYS)
         owners: dict[str, int] = {}
-        for shard, snapshot in shards.items():
-            for name in snapshot.state.checks:
-                owners.setdefault(name, shard)
+        for check in group.checks:  # the shard that runs it now, if its state knows it
+            shard = shard_of(check.name, len(shards))
+            if check.name in shards[shard].state.checks:
+                owners[check.name] = shard
         names = [c.name for c in group.checks if only is None or c.name == only]
         # The results of each check's last run: one batch read per shard.
         last_keys: dict[int, dict[str, str]] = {}
