@@ -1,0 +1,96 @@
+"""Maintenance windows as a property over random observation sequences and window
+placements (one-off with an offset, or cron + duration + time zone), through ``fold``."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.unit.policy_sim import BASE, STATUS_EVENTS, Sim, config, standing, tcp
+
+STATUSES = st.sampled_from(["healthy", "healthy", "degraded", "unhealthy", "error"])
+THRESHOLDS = st.fixed_dictionaries(
+    {"failure_threshold": st.integers(1, 3), "success_threshold": st.integers(1, 2)}
+)
+ZONES = st.sampled_from(
+    ["UTC", "Europe/Paris", "America/New_York", "Asia/Kolkata", "Australia/Adelaide"]
+)
+
+
+@st.composite
+def windows(draw):
+    """A window from ``start_minute`` lasting ``minutes``, and its config mapping."""
+    start = BASE + timedelta(minutes=draw(st.integers(0, 25)))
+    minutes = draw(st.integers(1, 12))
+    zone = ZoneInfo(draw(ZONES))
+    pattern = draw(st.sampled_from(["core/api", "core/*", "*"]))
+    window = {"name": "deploy", "checks": [pattern]}
+    if draw(st.booleans()):
+        start += timedelta(seconds=draw(st.sampled_from([0, 1, 30, 59])))
+        end = start + timedelta(minutes=minutes)
+        window |= {"start": start.astimezone(zone).isoformat(), "end": end.isoformat()}
+    else:
+        local = start.astimezone(zone)
+        dom = draw(st.sampled_from(["*", str(local.day)]))
+        window |= {
+            "cron": f"{local.minute} {local.hour} {dom} * *",
+            "duration": f"{minutes}m",
+            "timezone": zone.key,
+        }
+    return window, start.timestamp(), start.timestamp() + 60 * minutes
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    runs=st.lists(st.tuples(STATUSES, STATUSES), min_size=1, max_size=40),
+    api=THRESHOLDS,
+    web=THRESHOLDS,
+    placed=windows(),
+)
+def test_nothing_is_alerted_inside_a_window_and_one_alert_after_it_if_the_status_changed(
+    runs, api, web, placed
+):
+    """Property: no alert inside a maintenance window; at its end exactly one alert for a
+    check whose confirmed status differs from the one last alerted (with
+    ``details.after_maintenance``), none for one whose status did not.
+
+    Windows are [start, end) (one-off with any offset, or cron + duration + time zone);
+    the results of the runs inside are marked ``maintenance``. Outside windows, every
+    check's alerts end on its confirmed status; a check the window does not cover is
+    alerted as if there were no window.
+    """
+    window, start, end = placed
+    vigil = config({"core": [tcp("api", **api), tcp("web", **web)]}, maintenance=[window])
+    covered = {"api": True, "web": window["checks"] != ["core/api"]}
+    sim = Sim.of(vigil, "core")
+    before_window = {"api": "healthy", "web": "healthy"}
+    for minute, (api_seen, web_seen) in enumerate(runs):
+        moment = BASE.timestamp() + 60 * minute
+        inside = start <= moment < end
+        was_inside = start <= moment - 60 < end and minute > 0
+        if inside and not was_inside:
+            before_window = {c: sim.last_alerted(c) for c in before_window}
+        run = sim.step(60 * minute, {"api": api_seen, "web": web_seen})
+        marked = {r.check: r.maintenance for r in run.outcome.results}
+        for check in ("api", "web"):
+            in_window = inside and covered[check]
+            assert marked[check] is in_window, (minute, check)
+            sent = run.of(check)
+            now = standing(run.confirmed[check])
+            if in_window:
+                assert sent == [], (minute, sent)
+                continue
+            if was_inside and covered[check]:
+                if now != before_window[check]:
+                    assert len(sent) == 1, (minute, check, sent)
+                    assert sent[0].status == now
+                    assert sent[0].details["after_maintenance"] == "deploy"
+                    assert sent[0].event in STATUS_EVENTS
+                else:
+                    assert sent == [], (minute, check, sent)
+            else:
+                assert all("after_maintenance" not in a.details for a in sent)
+            assert sim.last_alerted(check) == now, (minute, check)
