@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tests.unit.policy_sim import FAILING, STATUS_EVENTS, Sim, config, result, standing, tcp
@@ -24,6 +24,11 @@ def runs_of(width: int, max_size: int = 30):
 
 @PROPERTY
 @given(runs=runs_of(2), parent=THRESHOLDS, child=THRESHOLDS)
+@example(  # held degraded, then a failure of its own as the parent recovers: only the failure
+    runs=[("unhealthy", "degraded"), ("healthy", "unhealthy")],
+    parent={"failure_threshold": 1, "success_threshold": 1},
+    child={"failure_threshold": 1, "success_threshold": 1},
+)
 def test_held_failure_is_sent_when_parent_recovers_and_every_sent_failure_recovers(
     runs, parent, child
 ):
@@ -111,6 +116,24 @@ def test_parent_and_children_failing_together_only_the_parent_alerts_in_any_orde
     parent=THRESHOLDS,
     child=THRESHOLDS,
     orders=st.lists(st.booleans(), min_size=34, max_size=34),
+)
+@example(  # the child's failure waits one run and it recovers meanwhile: still sent
+    runs=[("healthy", "degraded"), ("healthy", "healthy")],
+    parent={"failure_threshold": 1, "success_threshold": 1},
+    child={"failure_threshold": 1, "success_threshold": 1},
+    orders=[False] * 34,
+)
+@example(  # a parent's state one run behind says nothing about this run's failure
+    runs=[("unhealthy", "healthy"), ("healthy", "degraded")],
+    parent={"failure_threshold": 1, "success_threshold": 1},
+    child={"failure_threshold": 1, "success_threshold": 1},
+    orders=[False] * 34,
+)
+@example(  # a parent's state one run behind releases as of the previous run
+    runs=[("unhealthy", "degraded"), ("healthy", "degraded"), ("healthy", "healthy")],
+    parent={"failure_threshold": 1, "success_threshold": 1},
+    child={"failure_threshold": 1, "success_threshold": 1},
+    orders=[False] * 34,
 )
 def test_cross_group_parent_order_of_groups_never_decides_what_is_alerted(
     runs, parent, child, orders
