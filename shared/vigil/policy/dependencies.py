@@ -5,12 +5,17 @@ the same run), the child's ``failure``/``degraded`` alerts are held. When no
 parent is failing any more and the child is still failing, the held alert is
 sent as it was, with ``details.held_by`` naming the parent. A child whose
 failure was never sent sends no recovery (see ``gate``); one whose failure was
-sent always gets its recovery, parent or not.
+sent always gets its recovery, parent or not. A held alert that a newer alert of
+the child supersedes (degraded, then failing as the parent recovers) is dropped.
 
 A parent in another group (or shard) is seen through its last saved state. If
-that state does not yet hold a run at or after the child's scheduled time, the
-child's alert waits one run of its own group before it is sent, so the order in
-which groups run never decides what is alerted.
+that state does not yet hold a run at or after the child's scheduled time, it
+says nothing about this run: the child's alert waits one run of its own group,
+then is decided by the parent's state read then (held if the parent fails, else
+sent, even if the child recovered meanwhile, its recovery after it), so the
+order in which groups run never decides what is alerted. A state one run behind
+that shows the parent recovered releases a held alert as of the previous run
+(sent if the child was still failing then).
 """
 
 from __future__ import annotations
