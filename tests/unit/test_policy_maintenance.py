@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.unit.policy_sim import BASE, STATUS_EVENTS, Sim, config, standing, tcp
+from tests.unit.policy_sim import BASE, FAILING, STATUS_EVENTS, Sim, config, standing, tcp
+from vigil.alerts.document import AlertEvent
 
 STATUSES = st.sampled_from(["healthy", "healthy", "degraded", "unhealthy", "error"])
 THRESHOLDS = st.fixed_dictionaries(
@@ -97,3 +98,58 @@ def test_nothing_is_alerted_inside_a_window_and_one_alert_after_it_if_the_status
             else:
                 assert all("after_maintenance" not in a.details for a in run.of(check))
             assert sim.last_alerted(check) == now, (minute, check)
+
+
+POLICIES = st.fixed_dictionaries(
+    {"failure_threshold": st.integers(1, 3), "success_threshold": st.integers(1, 2)},
+    optional={
+        "reminder_every": st.sampled_from(["2m", "5m"]),
+        "error_rate": st.fixed_dictionaries(
+            {"window": st.sampled_from(["3m", "10m"]), "above": st.sampled_from([25, 50])},
+            optional={"min_runs": st.integers(1, 4)},
+        ),
+    },
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    runs=st.lists(st.tuples(STATUSES, STATUSES), min_size=3, max_size=30),
+    db=POLICIES,
+    api=POLICIES,
+    placed=windows(),
+    pattern=st.sampled_from(["core/api", "core/db", "core/*"]),
+)
+def test_every_rule_together_keeps_the_alert_stream_true(runs, db, api, placed, pattern):
+    """Property: with every rule at once (``api`` depends on ``db``, either or both in a
+    window, reminders and error rates), no alert is sent twice or inside a window, the
+    status alerts of a check alternate (no recovery without its failure, no status twice
+    in a row), no ``error_rate`` is sent while a failure is confirmed, and outside its
+    window a check whose parent is not failing has alerts that end on its status."""
+    window, start, end = placed
+    window["checks"] = [pattern]
+    vigil = config(
+        {"core": [tcp("db", **db), tcp("api", depends_on="db", **api)]}, maintenance=[window]
+    )
+    sim = Sim.of(vigil, "core")
+    seen: set[str] = set()
+    for minute, (db_seen, api_seen) in enumerate(runs):
+        run = sim.step(60 * minute, {"db": db_seen, "api": api_seen})
+        inside = start <= BASE.timestamp() + 60 * minute < end
+        for alert in run.alerts:
+            assert alert.alert_id not in seen, alert
+            seen.add(alert.alert_id)
+            covered = pattern in ("core/*", f"core/{alert.check}")
+            assert not (inside and covered), (minute, alert)
+            if alert.event in (AlertEvent.ERROR_RATE, AlertEvent.ERROR_RATE_CLEARED):
+                assert run.confirmed[alert.check] not in FAILING
+        for check, parent_failing in (("db", False), ("api", run.confirmed["db"] in FAILING)):
+            covered = pattern in ("core/*", f"core/{check}")
+            if not (inside and covered) and not parent_failing:
+                assert sim.last_alerted(check) == standing(run.confirmed[check]), (minute, check)
+    for check in ("db", "api"):
+        last = "healthy"
+        for alert in sim.alerts(check):
+            if alert.event in STATUS_EVENTS:
+                assert alert.status != last, sim.alerts(check)
+                last = alert.status
