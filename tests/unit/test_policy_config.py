@@ -257,6 +257,15 @@ def test_bad_error_rate_is_refused_at_its_key(error_rate, path, message):
     assert f"defaults.{path}" in inherited, inherited
 
 
+def test_a_misspelt_or_mistyped_policy_key_is_refused_at_its_path():
+    found = problems({"groups": groups(core=[tcp("api")]), "maintenence": []})
+    assert found == {"maintenence": "unknown key; did you mean `maintenance`?"}
+    found = problems({"groups": groups(core=[tcp("api", depends_on=3)])})
+    assert list(found) == ["groups.core.checks[0].depends_on"]
+    found = problems({"groups": groups(core=[tcp("api", depends_on=["db", ""])])})
+    assert "at least 1 character" in found["groups.core.checks[0].depends_on[1]"]
+
+
 def test_a_misspelt_policy_key_gets_a_suggestion():
     found = problems({"groups": groups(core=[tcp("api", reminder_evry="1h", depend_on="db")])})
     assert (
