@@ -17,7 +17,7 @@ def decide(
 ) -> tuple[AlertMemory, list[AlertDocument]]:
     """The alerts to send for ``run`` and the check's new memory."""
     if run.window is not None:
-        return maintenance.inside(run, memory)
+        return maintenance.inside(run, error_rate.since_recovery(run, memory))
     docs = [transition_alert] if transition_alert is not None else []
     for rule in RULES:
         memory, docs = rule(run, memory, docs)

@@ -5,12 +5,17 @@ the same run), the child's ``failure``/``degraded`` alerts are held. When no
 parent is failing any more and the child is still failing, the held alert is
 sent as it was, with ``details.held_by`` naming the parent. A child whose
 failure was never sent sends no recovery (see ``gate``); one whose failure was
-sent always gets its recovery, parent or not.
+sent always gets its recovery, parent or not. A held alert that a newer alert of
+the child supersedes (degraded, then failing as the parent recovers) is dropped.
 
 A parent in another group (or shard) is seen through its last saved state. If
-that state does not yet hold a run at or after the child's scheduled time, the
-child's alert waits one run of its own group before it is sent, so the order in
-which groups run never decides what is alerted.
+that state does not yet hold a run at or after the child's scheduled time, it
+says nothing about this run: the child's alert waits one run of its own group,
+then is decided by the parent's state read then (held if the parent fails, else
+sent, even if the child recovered meanwhile, its recovery after it), so the
+order in which groups run never decides what is alerted. A state one run behind
+that shows the parent recovered releases a held alert as of the previous run
+(sent if the child was still failing then).
 """
 
 from __future__ import annotations
@@ -20,15 +25,21 @@ from dataclasses import replace
 from vigil.alerts.document import AlertDocument, AlertEvent
 from vigil.policy.memory import FAILING, HEALTHY, AlertMemory, Held
 from vigil.policy.run import CheckRun
+from vigil.state import UNKNOWN
 
 HOLDABLE = (AlertEvent.FAILURE, AlertEvent.DEGRADED)
 
 
-def failing_parent(run: CheckRun) -> str | None:
+def failing_parent(run: CheckRun, *, current_only: bool = False) -> str | None:
     for ref, view in sorted(run.parents.items()):
-        if view.status in FAILING:
+        if view.status in FAILING and (view.current or not current_only):
             return ref
     return None
+
+
+def _previous_status(run: CheckRun) -> str:
+    """The child's confirmed status before this run."""
+    return run.transition.previous_status if run.transition is not None else run.status
 
 
 def apply(
@@ -36,28 +47,41 @@ def apply(
 ) -> tuple[AlertMemory, list[AlertDocument]]:
     if not run.parents:
         return replace(memory, held=None), docs
-    parent = failing_parent(run)
     behind = any(not view.current for view in run.parents.values())
-    held = memory.held
     kept: list[AlertDocument] = []
+    held = memory.held
+    if held is not None:
+        # An alert held on an earlier run. A parent seen failing (even in a state older
+        # than this run: it is at least as new as the held alert) keeps holding it.
+        parent = failing_parent(run)
+        if parent is not None:
+            held = Held(held.document, parent)
+        elif held.parent is None:
+            # It waited one run to learn whether its parent failed with it; it did not: the
+            # alert goes out as it would have, even if the child recovered since (its
+            # recovery, in ``docs``, follows it).
+            kept.append(held.document)
+            held = None
+        elif (run.status if not behind else _previous_status(run)) in (HEALTHY, UNKNOWN):
+            # Recovered while held: nothing was sent, nothing to send. A parent's state one
+            # run behind released it as of the previous run: the child as it was then.
+            held = None
+        elif not behind and any(doc.event in HOLDABLE for doc in docs):
+            held = None  # superseded by this run's own alert, which says where it stands
+        else:
+            details = {**held.document.details, "held_by": held.parent}
+            kept.append(replace(held.document, details=details))
+            held = None
+    # This run's alerts: a parent's state older than this run says nothing about now, so
+    # only a current one holds them; with one behind they wait one run.
+    parent = failing_parent(run, current_only=True)
     for doc in docs:
         if doc.event not in HOLDABLE:
             kept.append(doc)
         elif parent is not None:
             held = Held(doc, parent)
         elif behind:
-            held = Held(doc, None)  # wait one run for the other group to catch up
+            held = Held(doc, None)
         else:
             kept.append(doc)
-    if held is not None and held is memory.held:  # held on an earlier run
-        if run.status == HEALTHY:
-            held = None  # recovered while held: nothing was sent, nothing to send
-        elif parent is None:
-            details = dict(held.document.details)
-            if held.parent is not None:
-                details["held_by"] = held.parent
-            kept.append(replace(held.document, details=details))
-            held = None
-        elif held.parent != parent:
-            held = Held(held.document, parent)
     return replace(memory, held=held), kept

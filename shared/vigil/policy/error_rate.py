@@ -27,9 +27,7 @@ def apply(
     if rule is None:
         return replace(memory, observations=(), error_rate_open=False), docs
     now = int(run.run_time)
-    kept = memory.observations
-    if run.transition is not None and run.transition.event == Event.RECOVERY:
-        kept = ()  # nothing before the last confirmed recovery counts
+    kept = since_recovery(run, memory).observations
     kept = tuple(o for o in kept if o[0] > now - rule.window and o[0] != now)
     kept += ((now, run.observed in FAILING),)
     memory = replace(memory, observations=kept)
@@ -58,6 +56,14 @@ def apply(
         )
         return replace(memory, error_rate_open=False), [*docs, doc]
     return memory, docs
+
+
+def since_recovery(run: CheckRun, memory: AlertMemory) -> AlertMemory:
+    """Nothing before the last confirmed recovery counts: a run that confirms one (in a
+    maintenance window too, where nothing else of this rule applies) forgets the rest."""
+    if run.transition is not None and run.transition.event == Event.RECOVERY:
+        return replace(memory, observations=())
+    return memory
 
 
 def _span(seconds: float) -> str:

@@ -1,0 +1,480 @@
+"""The alert policy's parts on their own: cron expressions, maintenance window membership,
+the refusals of ``depends_on``/``error_rate``/``maintenance`` at load, and the policy
+memory's packed form."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.unit.policy_sim import tcp
+from vigil.alerts.document import AlertDocument, AlertEvent
+from vigil.config import parse_config
+from vigil.exceptions import ConfigError
+from vigil.policy.config import MaintenanceWindow
+from vigil.policy.cron import CronSchedule
+from vigil.policy.memory import AlertMemory, Held
+
+# --- cron ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("expression", "field", "values"),
+    [
+        ("0 2 * * *", "minutes", {0}),
+        ("*/15 * * * *", "minutes", {0, 15, 30, 45}),
+        ("5-20/5 * * * *", "minutes", {5, 10, 15, 20}),
+        ("1,2,58-59 * * * *", "minutes", {1, 2, 58, 59}),
+        ("0 22/1 * * *", "hours", {22, 23}),  # a start with a step runs to the end
+        ("0 0 1,15 * *", "days", {1, 15}),
+        ("0 0 * JAN,jul * ", "months", {1, 7}),
+        ("0 0 * FEB-APR *", "months", {2, 3, 4}),
+        ("0 0 * * MON-FRI", "weekdays", {1, 2, 3, 4, 5}),
+        ("0 0 * * 7", "weekdays", {0}),  # 7 is Sunday too
+        ("0 0 * * sun,6", "weekdays", {0, 6}),
+        ("0 0 * * */2", "weekdays", {0, 2, 4, 6}),  # 0-7 by 2: Sunday once
+    ],
+)
+def test_cron_fields_names_steps_and_ranges(expression, field, values):
+    assert getattr(CronSchedule.parse(expression), field) == frozenset(values)
+
+
+def test_cron_day_of_month_or_day_of_week_when_both_are_restricted():
+    """As in cron: ``0 3 1 * MON`` starts on the 1st *and* on every Monday."""
+    either = CronSchedule.parse("0 3 1 * MON")
+    assert either.matches(datetime(2026, 12, 1, 3, 0))  # the 1st, a Tuesday
+    assert either.matches(datetime(2026, 12, 7, 3, 0))  # a Monday
+    assert not either.matches(datetime(2026, 12, 8, 3, 0))  # neither
+    only_day = CronSchedule.parse("0 3 1 * *")
+    assert not only_day.matches(datetime(2026, 12, 7, 3, 0))
+    only_weekday = CronSchedule.parse("0 3 * * MON")
+    assert not only_weekday.matches(datetime(2026, 12, 1, 3, 0))
+    assert not either.matches(datetime(2026, 12, 7, 3, 1))  # the minute still has to match
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ("0 2 * *", r"cron needs 5 fields .* got 4: '0 2 \* \*'"),
+        ("0 2 * * * *", "got 6"),
+        ("", "got 0"),
+        ("60 * * * *", r"minute: '60' is outside 0-59"),
+        ("* 24 * * *", r"hour: '24' is outside 0-23"),
+        ("* * 0 * *", r"day of month: '0' is outside 1-31"),
+        ("* * * 13 *", r"month: '13' is outside 1-12"),
+        ("* * * * 8", r"day of week: '8' is outside 0-7"),
+        ("10-5 * * * *", r"minute: '10-5' is outside 0-59"),
+        ("*/0 * * * *", r"minute: bad step in '\*/0'"),
+        ("*/x * * * *", r"minute: bad step"),
+        ("a * * * *", r"minute: 'a' is not a number"),
+        ("* * * * FUNDAY", r"day of week: 'FUNDAY' is not a number"),
+        ("* * * MON *", r"month: 'MON' is not a number"),  # a day name is no month
+        ("1,,2 * * * *", r"minute: '' is not a number"),
+        ("-1 * * * *", r"minute: '' is not a number"),
+    ],
+)
+def test_bad_cron_expressions_say_which_field_and_why(expression, message):
+    with pytest.raises(ValueError, match=message):
+        CronSchedule.parse(expression)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    minute=st.integers(0, 59),
+    hour=st.integers(0, 23),
+    duration=st.integers(1, 300),
+    probe=st.integers(-600, 600),
+)
+def test_started_within_is_start_plus_duration_half_open(minute, hour, duration, probe):
+    """Property: a daily ``m h * * *`` window of ``duration`` minutes covers exactly
+    [start, start + duration), to the second, across midnight."""
+    schedule = CronSchedule.parse(f"{minute} {hour} * * *")
+    start = datetime(2026, 12, 10, hour, minute)
+    moment = start + timedelta(seconds=probe * 37)  # seconds that do not fall on a minute
+    inside = start <= moment < start + timedelta(minutes=duration)
+    # the day before's start also counts when the window is long enough
+    inside |= start - timedelta(days=1) <= moment < start - timedelta(days=1, minutes=-duration)
+    assert schedule.started_within(moment, timedelta(minutes=duration)) is inside
+
+
+# --- maintenance windows ----------------------------------------------------------------
+
+
+def window(**keys) -> MaintenanceWindow:
+    return MaintenanceWindow.model_validate({"name": "deploy", "checks": ["*"], **keys})
+
+
+def utc(*args) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def test_a_one_off_window_is_start_inclusive_end_exclusive_in_any_offset():
+    w = window(start="2026-12-01T02:00:00+01:00", end="2026-12-01T03:30:00+01:00")
+    assert not w.active_at(utc(2026, 12, 1, 0, 59, 59))
+    assert w.active_at(utc(2026, 12, 1, 1, 0))  # 02:00+01:00
+    assert w.active_at(utc(2026, 12, 1, 2, 29, 59))
+    assert not w.active_at(utc(2026, 12, 1, 2, 30))  # the end is outside
+    assert w.active_at(datetime(2026, 12, 1, 10, 0, tzinfo=ZoneInfo("Asia/Tokyo")))
+
+
+def test_a_cron_window_is_read_in_its_time_zone_across_daylight_saving():
+    """``0 2 * * *`` for 90 minutes in Europe/Paris: 01:00-02:30 UTC in winter, 00:00-01:30
+    UTC in summer; an unnamed zone is UTC."""
+    paris = window(cron="0 2 * * *", duration="90m", timezone="Europe/Paris")
+    assert paris.active_at(utc(2026, 12, 1, 1, 0))
+    assert paris.active_at(utc(2026, 12, 1, 2, 29))
+    assert not paris.active_at(utc(2026, 12, 1, 2, 30))
+    assert not paris.active_at(utc(2026, 12, 1, 0, 59))
+    assert paris.active_at(utc(2026, 7, 1, 0, 0))
+    assert not paris.active_at(utc(2026, 7, 1, 1, 30))
+    plain = window(cron="0 2 * * *", duration="90m")
+    assert plain.active_at(utc(2026, 12, 1, 2, 0)) and not plain.active_at(utc(2026, 12, 1, 1, 0))
+    kolkata = window(cron="30 23 * * SAT", duration="1h", timezone="Asia/Kolkata")  # +05:30
+    assert kolkata.active_at(utc(2026, 12, 5, 18, 0))  # Sat 23:30 local
+    assert kolkata.active_at(utc(2026, 12, 5, 18, 59))  # Sun 00:29 local: still Saturday's
+    assert not kolkata.active_at(utc(2026, 12, 5, 19, 0))
+    assert not kolkata.active_at(utc(2026, 12, 6, 18, 0))  # Sunday 23:30 local
+
+
+@pytest.mark.parametrize(
+    ("patterns", "covered"),
+    [
+        (["*"], {"core/api", "core/web", "data/db", "data/cache"}),
+        (["core/*"], {"core/api", "core/web"}),
+        (["core/api", "data/db"], {"core/api", "data/db"}),
+        (["data/d?"], {"data/db"}),
+    ],
+)
+def test_window_patterns_cover_group_and_check(patterns, covered):
+    w = window(checks=patterns, start="2026-12-01T00:00:00Z", end="2026-12-02T00:00:00Z")
+    everyone = {"core/api", "core/web", "data/db", "data/cache"}
+    assert {ref for ref in everyone if w.covers(*ref.split("/"))} == covered
+
+
+# --- refusals at load -------------------------------------------------------------------
+
+
+def problems(raw) -> dict[str, str]:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw)
+    found: dict[str, str] = {}
+    for path, message in caught.value.problems:  # several at one key: one per line
+        found[path] = f"{found[path]}\n{message}" if path in found else message
+    return found
+
+
+def groups(**named):
+    return {name: {"checks": checks} for name, checks in named.items()}
+
+
+def test_an_unknown_parent_is_refused_at_its_depends_on():
+    found = problems({"groups": groups(core=[tcp("api", depends_on=["db", "data/cache"])])})
+    path = "groups.core.checks[0].depends_on"
+    assert list(found) == [path]
+    assert "check core/api depends on unknown check 'core/db'" in found[path]
+    assert "check core/api depends on unknown check 'data/cache'" in found[path]
+    assert "'name' for the same group or 'group/name'" in found[path]
+    assert "known: core/api" in found[path]
+    both = problems({"groups": groups(core=[tcp("api", depends_on="db")], data=[tcp("db")])})
+    assert "unknown check 'core/db'" in both[path]  # a bare name is the same group's
+
+
+def test_a_cycle_is_refused_naming_it():
+    found = problems({"groups": groups(core=[tcp("a", depends_on="b"), tcp("b", depends_on="a")])})
+    assert list(found) == ["groups.core.checks[0].depends_on"]  # reported once
+    assert (
+        found["groups.core.checks[0].depends_on"]
+        == "depends_on forms a cycle: core/a -> core/b -> core/a"
+    )
+    across = problems(
+        {
+            "groups": groups(
+                core=[tcp("api", depends_on="data/db")], data=[tcp("db", depends_on="core/api")]
+            )
+        }
+    )
+    assert "core/api -> data/db -> core/api" in across["groups.core.checks[0].depends_on"]
+    itself = problems({"groups": groups(core=[tcp("a", depends_on="a")])})
+    assert itself["groups.core.checks[0].depends_on"].endswith("core/a -> core/a")
+    long = problems(
+        {
+            "groups": groups(
+                core=[
+                    tcp("a", depends_on="b"),
+                    tcp("b", depends_on="c"),
+                    tcp("c", depends_on="a"),
+                    tcp("d", depends_on="a"),
+                ]
+            )
+        }
+    )
+    assert list(long) == ["groups.core.checks[0].depends_on"]
+    assert long["groups.core.checks[0].depends_on"].endswith("core/a -> core/b -> core/c -> core/a")
+
+
+def test_dependencies_within_and_across_groups_load():
+    vigil = parse_config(
+        {
+            "defaults": {"reminder_every": "1h", "error_rate": {"window": "1h", "above": 30}},
+            "groups": groups(
+                core=[tcp("api", depends_on=["db", "data/cache"]), tcp("db")],
+                data=[tcp("cache")],
+            ),
+        }
+    )
+    api = vigil.group("core").check("api")
+    assert api.depends_on == ("db", "data/cache")
+    assert api.reminder_every == 3600
+    assert (api.error_rate.window, api.error_rate.above, api.error_rate.min_runs) == (3600, 30, 5)
+
+
+@pytest.mark.parametrize(
+    ("error_rate", "path", "message"),
+    [
+        ({"window": "1h"}, "error_rate.above", "required key is missing"),
+        ({"above": 20}, "error_rate.window", "required key is missing"),
+        ({"window": "1h", "above": 0}, "error_rate.above", "greater than 0"),
+        ({"window": "1h", "above": 150}, "error_rate.above", "less than or equal to 100"),
+        ({"window": "0s", "above": 20}, "error_rate.window", "greater than 0"),
+        ({"window": "soon", "above": 20}, "error_rate.window", "soon"),
+        ({"window": "1h", "above": 20, "min_runs": 0}, "error_rate.min_runs", "greater than 0"),
+        ({"window": "1h", "abvoe": 20}, "error_rate.abvoe", "did you mean `above`?"),
+        ("often", "error_rate", "valid dictionary"),
+    ],
+)
+def test_bad_error_rate_is_refused_at_its_key(error_rate, path, message):
+    found = problems({"groups": groups(core=[tcp("api", error_rate=error_rate)])})
+    key = f"groups.core.checks[0].{path}"
+    assert key in found, found
+    assert message in found[key]
+    inherited = problems(
+        {"defaults": {"error_rate": error_rate}, "groups": groups(core=[tcp("api")])}
+    )
+    assert f"defaults.{path}" in inherited, inherited
+
+
+def test_a_misspelt_or_mistyped_policy_key_is_refused_at_its_path():
+    found = problems({"groups": groups(core=[tcp("api")]), "maintenence": []})
+    assert found == {"maintenence": "unknown key; did you mean `maintenance`?"}
+    found = problems({"groups": groups(core=[tcp("api", depends_on=3)])})
+    assert list(found) == ["groups.core.checks[0].depends_on"]
+    found = problems({"groups": groups(core=[tcp("api", depends_on=["db", ""])])})
+    assert "at least 1 character" in found["groups.core.checks[0].depends_on[1]"]
+
+
+def test_a_misspelt_policy_key_gets_a_suggestion():
+    found = problems({"groups": groups(core=[tcp("api", reminder_evry="1h", depend_on="db")])})
+    assert (
+        found["groups.core.checks[0].reminder_evry"]
+        == "unknown key; did you mean `reminder_every`?"
+    )
+    assert found["groups.core.checks[0].depend_on"] == "unknown key; did you mean `depends_on`?"
+    found = problems({"groups": groups(core=[tcp("api", reminder_every="-1m")])})
+    assert "groups.core.checks[0].reminder_every" in found
+
+
+@pytest.mark.parametrize(
+    ("windows", "path", "message"),
+    [
+        ("daily", "maintenance", "expected a list of maintenance windows"),
+        (
+            [{"checks": ["*"], "cron": "0 2 * * *", "duration": "1h"}],
+            "maintenance[0].name",
+            "required key is missing",
+        ),
+        (
+            [{"name": "x", "cron": "0 2 * * *", "duration": "1h"}],
+            "maintenance[0].checks",
+            "required key is missing",
+        ),
+        (
+            [{"name": "x", "checks": ["*"]}],
+            "maintenance[0]",
+            "give start and end (one-off) or cron and duration",
+        ),
+        (
+            [{"name": "x", "checks": ["*"], "start": "2026-12-01T02:00:00Z"}],
+            "maintenance[0]",
+            "a one-off window needs both start and end",
+        ),
+        (
+            [
+                {
+                    "name": "x",
+                    "checks": ["*"],
+                    "start": "2026-12-01T02:00:00",
+                    "end": "2026-12-01T03:00:00",
+                }
+            ],
+            "maintenance[0]",
+            "need an offset",
+        ),
+        (
+            [
+                {
+                    "name": "x",
+                    "checks": ["*"],
+                    "start": "2026-12-01T03:00:00Z",
+                    "end": "2026-12-01T03:00:00Z",
+                }
+            ],
+            "maintenance[0]",
+            "end must be after start",
+        ),
+        (
+            [{"name": "x", "checks": ["*"], "start": "soon", "end": "2026-12-01T03:00:00Z"}],
+            "maintenance[0].start",
+            "datetime",
+        ),
+        (
+            [{"name": "x", "checks": ["*"], "cron": "0 2 * * *"}],
+            "maintenance[0]",
+            "a recurring window needs both cron and duration",
+        ),
+        (
+            [{"name": "x", "checks": ["*"], "cron": "0 25 * * *", "duration": "1h"}],
+            "maintenance[0]",
+            "hour: '25' is outside 0-23",
+        ),
+        (
+            [{"name": "x", "checks": ["*"], "cron": "0 2 * *", "duration": "1h"}],
+            "maintenance[0]",
+            "cron needs 5 fields",
+        ),
+        (
+            [
+                {
+                    "name": "x",
+                    "checks": ["*"],
+                    "cron": "0 2 * * *",
+                    "duration": "1h",
+                    "timezone": "Mars/Olympus",
+                }
+            ],
+            "maintenance[0]",
+            "unknown timezone 'Mars/Olympus'; use an IANA name",
+        ),
+        (
+            [{"name": "x", "checks": ["*"], "cron": "0 2 * * *", "duration": "0s"}],
+            "maintenance[0].duration",
+            "greater than 0",
+        ),
+        (
+            [
+                {
+                    "name": "x",
+                    "checks": ["*"],
+                    "cron": "0 2 * * *",
+                    "duration": "1h",
+                    "start": "2026-12-01T02:00:00Z",
+                    "end": "2026-12-01T03:00:00Z",
+                }
+            ],
+            "maintenance[0]",
+            "not both",
+        ),
+        (
+            [
+                {
+                    "name": "x",
+                    "checks": ["*"],
+                    "cron": "0 2 * * *",
+                    "duration": "1h",
+                    "timzone": "UTC",
+                }
+            ],
+            "maintenance[0].timzone",
+            "did you mean `timezone`?",
+        ),
+        (
+            [{"name": "x", "checks": [], "cron": "0 2 * * *", "duration": "1h"}],
+            "maintenance[0].checks",
+            "at least 1 item",
+        ),
+    ],
+)
+def test_bad_maintenance_windows_are_refused_at_their_key(windows, path, message):
+    found = problems({"groups": groups(core=[tcp("api")]), "maintenance": windows})
+    assert path in found, found
+    assert message in found[path]
+
+
+def test_maintenance_windows_load():
+    vigil = parse_config(
+        {
+            "groups": groups(core=[tcp("api")]),
+            "maintenance": [
+                {
+                    "name": "deploy",
+                    "checks": ["core/*"],
+                    "start": "2026-12-01T02:00:00+01:00",
+                    "end": "2026-12-01T03:00:00+01:00",
+                },
+                {
+                    "name": "nightly",
+                    "checks": ["*"],
+                    "cron": "0 2 * * MON-FRI",
+                    "duration": "30m",
+                    "timezone": "Europe/Paris",
+                },
+            ],
+        }
+    )
+    assert [w.name for w in vigil.maintenance] == ["deploy", "nightly"]
+    assert vigil.maintenance[1].duration == 1800 and vigil.maintenance[1].schedule is not None
+
+
+# --- the policy's memory ----------------------------------------------------------------
+
+DOC = AlertDocument(
+    AlertEvent.FAILURE,
+    "web",
+    "api",
+    "unhealthy",
+    "healthy",
+    "2026-11-30T00:01:00Z",
+    "HTTP 503",
+    "web/api/failure@2026-11-30T00:01:00Z",
+    {"status_code": 503, "held_by": "data/db"},
+)
+
+MEMORIES = st.builds(
+    AlertMemory,
+    alerted=st.sampled_from(["healthy", "degraded", "unhealthy", "error"]),
+    alerted_at=st.none() | st.integers(0, 2_000_000_000).map(float),
+    held=st.none()
+    | st.builds(Held, st.just(DOC), st.none() | st.sampled_from(["data/db", "core/db"])),
+    observations=st.lists(
+        st.tuples(st.integers(1_700_000_000, 1_800_000_000), st.booleans()),
+        max_size=60,
+        unique_by=lambda o: o[0],
+    ).map(lambda obs: tuple(sorted(obs))),
+    error_rate_open=st.booleans(),
+    maintenance=st.none() | st.sampled_from(["deploy", "nightly"]),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(memory=MEMORIES)
+def test_alert_memory_round_trips_through_its_packed_form(memory):
+    """Property: ``AlertMemory.from_dict(memory.to_dict()) == memory``; the default packs to
+    nothing and the observations as small deltas."""
+    import json
+
+    packed = memory.to_dict()
+    assert AlertMemory.from_dict(json.loads(json.dumps(packed))) == memory
+    if memory.observations:
+        assert packed["o"][0] // 2 == memory.observations[0][0]
+        assert all(0 < value // 2 <= 100_000_000 for value in packed["o"][1:])
+
+
+def test_default_memory_packs_to_nothing_and_held_keeps_its_document():
+    assert AlertMemory().to_dict() == {}
+    assert AlertMemory.from_dict(None) == AlertMemory() == AlertMemory.from_dict({})
+    held = Held(DOC, "data/db")
+    assert Held.from_dict(held.to_dict()) == held
+    assert Held.from_dict(Held(DOC, None).to_dict()).parent is None
