@@ -15,9 +15,9 @@ from tests.unit.policy_sim import tcp
 from vigil.alerts.document import AlertDocument, AlertEvent
 from vigil.config import parse_config
 from vigil.exceptions import ConfigError
-from vigil.policy.config import MaintenanceWindow
 from vigil.policy.cron import CronSchedule
 from vigil.policy.memory import AlertMemory, Held
+from vigil.policy.windows import MaintenanceWindow
 
 # --- cron ---------------------------------------------------------------------------
 
@@ -93,12 +93,12 @@ def test_started_within_is_start_plus_duration_half_open(minute, hour, duration,
     """Property: a daily ``m h * * *`` window of ``duration`` minutes covers exactly
     [start, start + duration), to the second, across midnight."""
     schedule = CronSchedule.parse(f"{minute} {hour} * * *")
-    start = datetime(2026, 12, 10, hour, minute)
+    start = datetime(2026, 12, 10, hour, minute, tzinfo=UTC)
     moment = start + timedelta(seconds=probe * 37)  # seconds that do not fall on a minute
     inside = start <= moment < start + timedelta(minutes=duration)
     # the day before's start also counts when the window is long enough
     inside |= start - timedelta(days=1) <= moment < start - timedelta(days=1, minutes=-duration)
-    assert schedule.started_within(moment, timedelta(minutes=duration)) is inside
+    assert schedule.started_within(moment, timedelta(minutes=duration), UTC) is inside
 
 
 # --- maintenance windows ----------------------------------------------------------------
@@ -478,3 +478,18 @@ def test_default_memory_packs_to_nothing_and_held_keeps_its_document():
     held = Held(DOC, "data/db")
     assert Held.from_dict(held.to_dict()) == held
     assert Held.from_dict(Held(DOC, None).to_dict()).parent is None
+
+
+def test_a_recurring_window_keeps_its_length_across_a_dst_change():
+    """Europe/Paris leaves summer time on 2026-10-25 at 03:00 local: a 2 h window
+    opening at 01:30 local lasts 2 real hours (23:30 to 01:30 UTC)."""
+    window = MaintenanceWindow(
+        name="n", checks=["*"], cron="30 1 * * *", duration="2h", timezone="Europe/Paris"
+    )
+    opens, closes = (
+        datetime(2026, 10, 24, 23, 30, tzinfo=UTC),
+        datetime(2026, 10, 25, 1, 30, tzinfo=UTC),
+    )
+    assert not window.active_at(opens - timedelta(seconds=1))
+    assert window.active_at(opens) and window.active_at(closes - timedelta(seconds=1))
+    assert not window.active_at(closes)
