@@ -11,7 +11,6 @@ percentiles must be within the sketch's stated error of the exact ones.
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -84,23 +83,19 @@ def simulated(aws, invoke, write_config, http_target):
     return times, get
 
 
-def clear_of_the_hour_boundary(margin: float = 30.0) -> datetime:
-    """Now, after waiting out the next hour boundary if it is less than ``margin`` s away.
+def frozen_clock(monkeypatch) -> datetime:
+    """Now, held still for the status function: its windows and this test's are the
+    same, whatever the wall clock does meanwhile (an hour may end during the test)."""
+    from vigil.status.queries import StatusQueries
 
-    The status function reads the wall clock itself: its windows and this test's
-    must fall in the same hour.
-    """
     now = datetime.now(UTC)
-    next_hour = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-    if (next_hour - now).total_seconds() < margin:
-        time.sleep((next_hour - now).total_seconds() + 0.5)
-        now = datetime.now(UTC)
+    monkeypatch.setattr(StatusQueries, "now", lambda self: now)
     return now
 
 
-def test_three_days_of_a_scripted_target(simulated):
+def test_three_days_of_a_scripted_target(simulated, monkeypatch):
     times, get = simulated
-    now = clear_of_the_hour_boundary()
+    now = frozen_clock(monkeypatch)
     stamp = lambda i: times[i].strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
 
     overview = get("/api/status")
