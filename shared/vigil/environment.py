@@ -30,6 +30,11 @@ _RUNNER_CACHE: dict[tuple[str, float, str, str], Runner] = {}
 DEFAULT_FUNCTION_TIMEOUT_S = 60.0
 
 
+def clear_cache() -> None:
+    """Forget the cached runner (a new configuration, table or topic is read next time)."""
+    _RUNNER_CACHE.clear()
+
+
 def history_days() -> int:
     """Days of run history kept (``HEALTHCHECK_HISTORY_DAYS``, default 30)."""
     value = os.environ.get(HISTORY_ENV) or "30"

@@ -54,11 +54,11 @@ def aws(tmp_path, monkeypatch):
     # Tests that set AWS_LAMBDA_FUNCTION_NAME (fan-out) must not gc.freeze the test process.
     monkeypatch.setattr(vigil.run.execution, "_LONG_LIVED_FROZEN", True)
 
-    vigil.environment._RUNNER_CACHE.clear()
+    vigil.environment.clear_cache()
     parameters.clear_caches()
     with LocalAws() as local:
         yield local
-    vigil.environment._RUNNER_CACHE.clear()
+    vigil.environment.clear_cache()
     parameters.clear_caches()
 
 

@@ -150,7 +150,7 @@ def _cold_start() -> None:
 
     import vigil.environment
 
-    vigil.environment._RUNNER_CACHE.clear()
+    vigil.environment.clear_cache()
     parameters.clear_caches()
 
 

@@ -19,7 +19,7 @@ TEMPLATE = REPO / "template.yaml"
 DEFAULT_CONFIG = REPO / "functions" / "runner" / "checks.yaml"  # the runner's own
 REGION = "us-east-1"
 
-_FAKE_CREDENTIALS = {
+FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SECURITY_TOKEN": "testing",
@@ -66,7 +66,7 @@ class LocalAws:
         from moto import mock_aws
 
         with contextlib.ExitStack() as undo:
-            undo.enter_context(environ_set(_FAKE_CREDENTIALS))
+            undo.enter_context(environ_set(FAKE_CREDENTIALS))
             undo.enter_context(mock_aws())
             template = load_template(self.template_path)
             resources = create_local_resources(template, region=REGION)

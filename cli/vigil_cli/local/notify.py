@@ -20,7 +20,7 @@ from typing import Any
 
 from vigil_cli.local.environ import environ_set
 from vigil_cli.local.harness import RunnerHarness, function_timeout
-from vigil_cli.local.local_aws import _FAKE_CREDENTIALS, REGION, TEMPLATE
+from vigil_cli.local.local_aws import FAKE_CREDENTIALS, REGION, TEMPLATE
 from vigil_cli.local.template import (
     LocalResources,
     create_local_resources,
@@ -108,7 +108,7 @@ def cold_start() -> None:
     """Forget the notifier's warm-start cache (a new Lambda container)."""
     import vigil.notify.environment
 
-    vigil.notify.environment._NOTIFIER_CACHE.clear()
+    vigil.notify.environment.clear_cache()
 
 
 class LocalNotifier:
@@ -132,7 +132,7 @@ class LocalNotifier:
 
         with contextlib.ExitStack() as undo:
             if not self.existing:
-                undo.enter_context(environ_set(_FAKE_CREDENTIALS))
+                undo.enter_context(environ_set(FAKE_CREDENTIALS))
                 undo.enter_context(mock_aws())
                 self.resources = create_local_resources(self.template, region=REGION)
             else:

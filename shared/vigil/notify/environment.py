@@ -39,6 +39,11 @@ HTTP_TIMEOUT_S = 10.0
 _NOTIFIER_CACHE: dict[tuple[str, ...], Notifier] = {}
 
 
+def clear_cache() -> None:
+    """Forget the cached notifier (its configuration and clients are built afresh)."""
+    _NOTIFIER_CACHE.clear()
+
+
 def notifier_from_environment(default_config: Path) -> Notifier:
     """The cached ``Notifier`` for the current environment and configuration file.
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from vigil.alerts.document import AlertDocument, AlertEvent
+from vigil.durations import format_duration
 from vigil.policy.memory import FAILING, AlertMemory
 from vigil.policy.run import CheckRun
 from vigil.state import Event
@@ -35,7 +36,8 @@ def apply(
         return replace(memory, error_rate_open=False), docs  # the failure says it all
     failed = sum(1 for _, bad in kept if bad)
     share = 100.0 * failed / len(kept)
-    shown = f"{failed} of {len(kept)} runs in the last {_span(rule.window)} failed ({share:.0f}%)"
+    window = format_duration(rule.window)
+    shown = f"{failed} of {len(kept)} runs in the last {window} failed ({share:.0f}%)"
     details = {"error_rate": round(share, 1), "runs": len(kept), "failed_runs": failed}
     if not memory.error_rate_open and len(kept) >= rule.min_runs and share >= rule.above:
         doc = run.alert(
@@ -64,9 +66,3 @@ def since_recovery(run: CheckRun, memory: AlertMemory) -> AlertMemory:
     if run.transition is not None and run.transition.event == Event.RECOVERY:
         return replace(memory, observations=())
     return memory
-
-
-def _span(seconds: float) -> str:
-    from vigil.durations import format_duration
-
-    return format_duration(seconds)

@@ -34,6 +34,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, Protocol
 
 from vigil.budget import checks_budget, reserve_for, work_budget
@@ -261,7 +262,7 @@ class _GroupRun:
             except RunDeadlineError:
                 raise
             except StoreConflictError:
-                logger.info("state of %s changed under run %s; re-reading", *self._names())
+                logger.info("state of run %s changed meanwhile; re-reading", self.run_id)
             except Exception as exc:  # throttled past retries, no answer: did it take effect?
                 logger.warning(
                     "saving the state of run %s failed (%s: %s); re-reading",
@@ -359,7 +360,7 @@ class _GroupRun:
             return 0, len(state.outbox)
         leased = outbox.take_leases(state.outbox, self.owner, self.now, self.lease_until)
         try:
-            state = self.store.save_state(_with_outbox(state, leased))
+            state = self.store.save_state(replace(state, outbox=leased))
         except Exception as exc:  # a run in progress holds the state: it delivers them
             logger.info("pending alerts left to the run in progress (%s)", type(exc).__name__)
             return 0, len(state.outbox)
@@ -386,12 +387,3 @@ class _GroupRun:
             return False
         self.runner.sleep(pause)
         return True
-
-    def _names(self) -> tuple[str, str]:
-        return self.group.name, self.run_id
-
-
-def _with_outbox(state: GroupState, pending: list[outbox.PendingAlert]) -> GroupState:
-    from dataclasses import replace
-
-    return replace(state, outbox=pending)
