@@ -128,6 +128,22 @@ class VigilConfig:
             raise UnknownGroupError(name, sorted(self.groups)) from None
 
 
+def resolve_config_path(default: Path) -> Path:
+    """The config file a function reads: ``$HEALTHCHECK_CONFIG`` or ``default``.
+
+    A relative ``HEALTHCHECK_CONFIG`` is read from the working directory, else from
+    ``default``'s folder (beside the runner's ``checks.yaml``): the same rule for
+    the runner, the notifier and the status function.
+    """
+    configured = os.environ.get(CONFIG_ENV)
+    if not configured:
+        return default
+    path = Path(configured)
+    if not path.is_absolute() and not path.exists() and (default.parent / path).exists():
+        return default.parent / path
+    return path
+
+
 def config_path(environ: Mapping[str, str] | None = None) -> Path:
     """The config file the runner uses: ``$HEALTHCHECK_CONFIG`` or ``checks.yaml``."""
     environ = os.environ if environ is None else environ

@@ -13,7 +13,7 @@ import logging
 import os
 from pathlib import Path
 
-from vigil.config import CONFIG_ENV, VigilConfig, load_config
+from vigil.config import VigilConfig, load_config, resolve_config_path
 from vigil.exceptions import ConfigError, VigilError
 from vigil.metrics import emit_config_error
 from vigil.run.runner import Runner
@@ -45,16 +45,6 @@ def history_days() -> int:
     if days < 1:
         raise VigilError(f"{HISTORY_ENV} must be at least 1, got {days}")
     return days
-
-
-def resolve_config_path(default: Path) -> Path:
-    configured = os.environ.get(CONFIG_ENV)
-    if not configured:
-        return default
-    path = Path(configured)
-    if not path.is_absolute() and not path.exists() and (default.parent / path).exists():
-        return default.parent / path
-    return path
 
 
 def load_config_or_refuse(

@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 
 from vigil.alerts.document import AlertDocument
-from vigil.config import CONFIG_ENV, load_config
+from vigil.config import load_config, resolve_config_path
 from vigil.exceptions import ConfigError, VigilError
 from vigil.notify.base import Transport
 from vigil.notify.config import Destination
@@ -49,7 +49,7 @@ def notifier_from_environment(default_config: Path) -> Notifier:
 
     Raises ``VigilError`` naming a missing variable, ``ConfigError`` for a bad file.
     """
-    path = _config_path(default_config)
+    path = resolve_config_path(default_config)
     names = (TOPIC_ENV, ALARM_TOPIC_ENV, CHAT_TOPIC_ENV, TABLE_ENV, DEAD_LETTER_ENV)
     values = {name: os.environ.get(name, "") for name in names}
     for required in (TABLE_ENV, DEAD_LETTER_ENV):
@@ -64,18 +64,6 @@ def notifier_from_environment(default_config: Path) -> Notifier:
         _NOTIFIER_CACHE.clear()
         _NOTIFIER_CACHE[key] = _build(path, values)
     return _NOTIFIER_CACHE[key]
-
-
-def _config_path(default: Path) -> Path:
-    configured = os.environ.get(CONFIG_ENV)
-    if not configured:
-        return default
-    path = Path(configured)
-    # In Lambda the variable is relative to the package root, the folder above ours.
-    beside = default.parent.parent / path
-    if not path.is_absolute() and not path.exists() and beside.exists():
-        return beside
-    return path
 
 
 def _build(path: Path, values: dict[str, str]) -> Notifier:

@@ -157,16 +157,13 @@ def queries_from_environment(default_config: Path) -> StatusQueries:
     """
     # Not vigil.environment: it builds runners and imports every check type (httpx,
     # pg8000), which the status function never needs on its cold start.
-    from vigil.config import CONFIG_ENV, load_config
+    from vigil.config import load_config, resolve_config_path
     from vigil.store.dynamodb import DynamoDBStore
 
     table = os.environ.get(TABLE_ENV)
     if not table:
         raise VigilError(f"environment variable {TABLE_ENV} is not set (see template.yaml)")
-    configured = os.environ.get(CONFIG_ENV)
-    path = Path(configured) if configured else default_config
-    if configured and not path.is_absolute() and not path.exists():
-        path = default_config.parent / configured
+    path = resolve_config_path(default_config)
     try:
         mtime = path.stat().st_mtime
     except OSError:
