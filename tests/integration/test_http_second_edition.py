@@ -536,6 +536,7 @@ def test_a_header_secret_without_the_key_is_an_error(servers, secret, message):
         ({"ip_version": 5}, ".ip_version", "expected 4, 6 or any"),
         ({"ip_version": "ipv6"}, ".ip_version", "expected 4, 6 or any"),
         ({"max_body_bytes": 0}, ".max_body_bytes", "greater than 0"),
+        ({"method": "HEAD", "json": [{"path": "a", "exists": True}]}, "", "not with method HEAD"),
         ({"max_redirect": 3}, ".max_redirect", "did you mean `max_redirects`?"),
         ({"jsn": []}, ".jsn", "did you mean `json`?"),
     ],

@@ -157,7 +157,7 @@ class HttpCheck(Check):
         if finding.failure is not None:
             failures.append(finding.failure)
         warning = finding.warning
-        if cfg.reads_body and cfg.method != "HEAD":
+        if cfg.reads_body:
             read_started = time.perf_counter()
             try:
                 body = await self._read_body(response)

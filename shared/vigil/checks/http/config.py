@@ -197,6 +197,11 @@ class HttpCheckConfig(CheckConfig, TlsExpiryKeys):
                 "follow_redirects: false contradicts max_redirects: "
                 f"{self.max_redirects} (use max_redirects alone; 0 = do not follow)"
             )
+        if self.method == "HEAD" and self.reads_body:
+            raise ValueError(
+                "body_contains, body_not_contains, body_matches and json need a body: "
+                "not with method HEAD"
+            )
         if not self.verify_tls:
             wrong = [key for key in _TLS_ONLY if key in given]
             if wrong:
