@@ -58,7 +58,7 @@ class ReadUnits:
         self.requests = 0
 
     def __call__(self, http_response: Any, parsed: dict[str, Any], model: Any, **_: Any) -> None:
-        from vigil.store.dynamodb import item_size
+        from tests.support.dynamodb_writes import item_size
 
         operation = model.name
         if operation not in ("GetItem", "BatchGetItem", "Query"):
