@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import resource
 import socket
 import textwrap
 import threading
+import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -95,17 +95,21 @@ def test_an_encoding_vigil_cannot_decode_fails_the_body_assertion(servers):
 
 
 def test_a_gzip_bomb_is_read_only_up_to_max_body_bytes(servers):
+    """4 GiB of zeros, gzip-compressed and streamed: one 64 KiB read of it decodes to some
+    64 MiB if decoded without a bound; the check keeps the decoded body at 1 MiB."""
     stats = hs.BombStats()
     port = servers.serve(hs.gzip_bomb(stats, decoded_gib=4))
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    result = run_check(f"http://127.0.0.1:{port}/", body_contains="needle", timeout="20s")
-    grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    tracemalloc.start()
+    try:
+        result = run_check(f"http://127.0.0.1:{port}/", body_contains="needle", timeout="20s")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
     assert result.status == "unhealthy"
     assert result.reason == "body does not contain 'needle' (first 1048576 bytes read)"
     assert result.details["body_truncated"] is True
-    assert grown_mib < 64  # 4 GiB decoded would not fit; 1 MiB was kept
-    assert stats.finished.wait(10)  # the client hung up: the server stopped sending
-    assert stats.compressed_bytes < 64 * 1024 * 1024  # far less than all of it was sent
+    assert peak < 16 * 1024 * 1024, f"{peak / 2**20:.1f} MiB allocated at the peak"
+    assert stats.finished.wait(10)  # the client hung up long before 4 GiB
 
 
 def test_a_long_body_is_judged_on_what_was_read_and_marked_truncated(servers):
@@ -268,7 +272,9 @@ def test_a_slow_tls_handshake_is_in_the_latency(servers):
     timings = result.details["timings_ms"]
     # the server starts its 1.5 s after accepting, which is after the client's connect began
     assert result.latency_ms >= 1500
-    assert timings["tls"] >= 1499  # the clock starts once connected, just before the accept
+    # the TLS phase starts when the client sees the connection open, about when the server
+    # accepts it: most of the 1.5 s falls in it, whatever the scheduling of either side
+    assert timings["tls"] > 1000
     assert set(timings) == {"dns", "connect", "tls", "ttfb"}
     assert result.latency_ms >= sum(timings.values()) - 1
 
