@@ -510,14 +510,20 @@ def _known_keys(model: type[BaseModel], loc: Sequence[Any]) -> list[str]:
         annotation = _step(annotation, part)
         if annotation is None:
             return []
-    return sorted({name for m in _models_in(annotation) for name in m.model_fields})
+    return sorted({f.alias or name for m in _models_in(annotation) for name, f in _keys(m)})
+
+
+def _keys(model: type[BaseModel]) -> list[tuple[str, Any]]:
+    """``(name, field)`` of a model's fields (a field's config key is its alias, if any)."""
+    return list(model.model_fields.items())
 
 
 def _step(annotation: Any, part: Any) -> Any:
     for candidate in _unwrap(annotation):
         if isinstance(candidate, type) and issubclass(candidate, BaseModel):
-            if isinstance(part, str) and part in candidate.model_fields:
-                return candidate.model_fields[part].annotation
+            by_key = {f.alias or name: f for name, f in _keys(candidate)}
+            if isinstance(part, str) and part in by_key:
+                return by_key[part].annotation
             continue
         origin, args = typing.get_origin(candidate), typing.get_args(candidate)
         if origin in (list, tuple, set, frozenset) and args and isinstance(part, int):

@@ -9,7 +9,13 @@ what the run measured. Everything the handler prints (logs, EMF metrics) goes
 to a file instead, and is counted.
 
 ``... floor --n 500 --base-url URL``: for each ``run`` line, sends N requests
-with plain asyncio streams, all at once, and answers their latencies.
+with plain asyncio streams, all at once, each on a connection of its own
+(with an ``https://`` URL and ``--ca-bundle``: asyncio + ssl, N TLS
+handshakes), and answers their latencies, from the start of the connect to
+the response head.
+
+``--ca-bundle PEM``: the CA of an ``https://`` target (the runner's checks get
+it as their ``ca_bundle``).
 
 Run alone in its process so that its peak RSS is the run's own.
 """
@@ -40,14 +46,17 @@ def check_index(name: str) -> str:
     return str(int(name[1:]))
 
 
-def write_config(directory: Path, n: int, delay_ms: int, base_url: str) -> Path:
+def write_config(
+    directory: Path, n: int, delay_ms: int, base_url: str, ca_bundle: str | None = None
+) -> Path:
     """Two groups of the same N checks: ``bench`` (per-check metrics) and ``quiet`` (none)."""
     lines = ["defaults:", "  timeout: 10s", "groups:"]
+    trust = f", ca_bundle: {json.dumps(ca_bundle)}" if ca_bundle else ""
     for group, metrics in (("bench", "true"), ("quiet", "false")):
         lines += [f"  {group}:", "    checks:"]
         lines += [
             f"      - {{name: {check_name(i)}, type: http, metrics: {metrics},"
-            f' url: "{base_url}/slow?ms={delay_ms}&id={i}"}}'
+            f' url: "{base_url}/slow?ms={delay_ms}&id={i}"{trust}}}'
             for i in range(n)
         ]
     path = directory / "bench-checks.yaml"
@@ -92,7 +101,7 @@ def serve_runner(args: argparse.Namespace, protocol: Protocol) -> None:
     # garbage collector's reach (vigil.run.execution.freeze_long_lived_objects).
     os.environ["AWS_LAMBDA_FUNCTION_NAME"] = FUNCTION_NAME
     with tempfile.TemporaryDirectory(prefix="vigil-bench-") as tmp:
-        config = write_config(Path(tmp), args.n, args.delay_ms, args.base_url)
+        config = write_config(Path(tmp), args.n, args.delay_ms, args.base_url, args.ca_bundle)
         with LocalAws(config=config):
             spec = importlib.util.spec_from_file_location(
                 "vigil_function_runner", REPO / "functions" / "runner" / "app.py"
@@ -146,14 +155,21 @@ def serve_runner(args: argparse.Namespace, protocol: Protocol) -> None:
                 )
 
 
-async def floor_requests(n: int, delay_ms: int, base_url: str) -> list[list[Any]]:
-    """N requests with asyncio streams, all at once: the least a client can add."""
-    host, port = base_url.removeprefix("http://").split(":")
+async def floor_requests(
+    n: int, delay_ms: int, base_url: str, ca_bundle: str | None = None
+) -> list[list[Any]]:
+    """N requests with asyncio streams (and ssl for https), all at once, each on its own
+    connection: the least a client can add."""
+    import ssl
+
+    scheme, _, address = base_url.partition("://")
+    host, port = address.split(":")
+    context = ssl.create_default_context(cafile=ca_bundle) if scheme == "https" else None
 
     async def one(index: int) -> list[Any]:
-        reader, writer = await asyncio.open_connection(host, int(port))
-        request = f"GET /slow?ms={delay_ms}&id={index} HTTP/1.1\r\nHost: {host}\r\n"
         started = time.perf_counter()
+        reader, writer = await asyncio.open_connection(host, int(port), ssl=context)
+        request = f"GET /slow?ms={delay_ms}&id={index} HTTP/1.1\r\nHost: {host}\r\n"
         writer.write((request + "Connection: close\r\n\r\n").encode())
         await reader.readuntil(b"\r\n\r\n")
         latency_ms = (time.perf_counter() - started) * 1000
@@ -168,7 +184,7 @@ def serve_floor(args: argparse.Namespace, protocol: Protocol) -> None:
         if line.split()[0] == "quit":
             return
         started = time.perf_counter()
-        results = asyncio.run(floor_requests(args.n, args.delay_ms, args.base_url))
+        results = asyncio.run(floor_requests(args.n, args.delay_ms, args.base_url, args.ca_bundle))
         protocol.answer(
             {
                 "wall_s": time.perf_counter() - started,
@@ -184,10 +200,11 @@ def main() -> None:
     parser.add_argument("--n", type=int, required=True)
     parser.add_argument("--delay-ms", type=int, default=200)
     parser.add_argument("--base-url", required=True)
+    parser.add_argument("--ca-bundle", default=None)
     args = parser.parse_args()
     from vigil_cli.targets import raise_fd_limit
 
-    raise_fd_limit(4096)
+    raise_fd_limit(8192)
     protocol = Protocol()
     if args.mode == "runner":
         serve_runner(args, protocol)

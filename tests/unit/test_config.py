@@ -53,7 +53,7 @@ def test_valid_config_inherits_defaults_and_parses_durations(tmp_path):
     api, database, cache = config.group("core").checks
     assert isinstance(api, HttpCheckConfig)
     assert api.timeout == 10 and api.degraded_after == 0.8 and api.interval == 60
-    assert api.expect_status == [204]
+    assert [(s.low, s.high) for s in api.expect_status] == [(204, 204)]
     assert api.failure_threshold == 3 and api.success_threshold == 1
     assert isinstance(database, PostgresCheckConfig)
     assert database.timeout == 3 and database.port == 5432 and database.query == "SELECT 1"

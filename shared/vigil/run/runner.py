@@ -182,6 +182,7 @@ class _GroupRun:
         mine = [c for c in self.group.checks if shard_of(c.name, self.group.shards) == self.shard]
         run_time = parse_time(self.run_key).timestamp()
         due = [c for c in mine if is_due(c, state.checks.get(c.name), run_time)]
+        due_names = {c.name for c in due}  # by name: comparing models is quadratic in checks
         results, lag_max = asyncio.run(
             run_checks(
                 due,
@@ -223,7 +224,7 @@ class _GroupRun:
             scheduled_time=self.scheduled_time,
             results=results,
             shard=self.shard if self.group.shards > 1 else None,
-            not_due=[c.name for c in mine if c not in due],
+            not_due=[c.name for c in mine if c.name not in due_names],
             transitions=outcome.transitions,
             alerts_raised=outcome.alerts,
             alerts_sent=len(delivery.sent),

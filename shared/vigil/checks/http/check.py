@@ -1,32 +1,50 @@
-"""HTTP(S) checks with httpx.
+"""HTTP(S) checks with httpx, measured as the user's wait.
 
-Latency is the time from starting to send the request to having received the
-response head (the first request's ``http11.send_request_headers.started`` to
-the final response's ``http11.receive_response_headers.complete``, from
-httpcore's ``trace`` events): as close to the socket as httpx allows, so
-neither the client's own set-up nor the first connection and TLS set-up is
-counted. A redirect's whole time is (a new origin's connection included): the
-user waits for it too.
-The body is read only when ``body_contains`` needs it, and never beyond
-``max_body_bytes``, so a huge response cannot exhaust the runner's memory.
+Latency (``latency_ms``) runs from the start of the request - resolving the
+host name, the TCP connect and the TLS handshake of the new connection
+included - to the arrival of the final response head (a redirect's whole
+time included: the user waits for it too). ``details.timings_ms`` splits it:
+``dns``, ``connect``, ``tls``, ``ttfb`` (request sent -> response head) and,
+when an assertion read the body, ``transfer`` (head -> body read). Each phase
+is summed over the hops of a redirect chain. The name is resolved by Vigil
+itself (``network.ResolvingBackend``) so that resolution is timed and
+``ip_version`` is honoured without falling back to the other family; TLS
+still uses the URL's host name (SNI, certificate check, ``Host`` header).
+
+``timeout`` bounds the whole exchange, the body included: one deadline
+around connect, request, head and body, so a trickling body cannot outlive it.
+
+The body is read only when an assertion needs it (``body_contains``,
+``body_not_contains``, ``body_matches``, ``json``), decoded from gzip or
+deflate incrementally, and never beyond ``max_body_bytes`` decoded bytes
+(``body.BoundedBody``): a longer body is judged on what was read and marked
+``details.body_truncated``.
 
 Each check has its own client and connection (a redirect to the same origin
-reuses it): a connection shared between checks would queue one check behind
-another, and httpcore's shared pool costs time quadratic in the requests in
-flight. The TLS contexts are shared (``CheckResources.ssl_context``).
+reuses it); TLS contexts are shared (``CheckResources.ssl_context``) except a
+check's own client certificate context, kept warm per certificate.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import importlib.util
-import socket
+import json
+import os
+import re
 import ssl
 import sys
+import tempfile
 import time
 from typing import Any
 
 from vigil.checks.base import Check, Probe
-from vigil.checks.http.config import HttpCheckConfig
+from vigil.checks.expect import failure as expectation_failure
+from vigil.checks.http.body import BoundedBody, UndecodableBodyError
+from vigil.checks.http.config import HttpCheckConfig, SecretValue
+from vigil.checks.tls import certificate_expiry, expiry_finding
+from vigil.exceptions import CheckSetupError
 
 # httpcore runs ``import sniffio`` each time it sets up a lock - several times per
 # request - and falls back to asyncio when that fails. Without sniffio installed
@@ -36,33 +54,26 @@ from vigil.checks.http.config import HttpCheckConfig
 if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
     sys.modules["sniffio"] = None  # type: ignore[assignment]
 
-import httpx  # after the sniffio entry above
+import httpcore
+import httpx
 
-_SENT = "http11.send_request_headers.started"
-_HEAD = "http11.receive_response_headers.complete"
+from vigil.checks.http.network import ConnectFailed, PhaseClock, ResolvingBackend
+
+ACCEPT_ENCODING = "gzip, deflate"  # what BoundedBody decodes
+# Warm-start cache: SSL contexts holding a client certificate, by (CA file, certificate
+# digest). Loading certifi's bundle costs ~20 ms of CPU; the key never leaves memory.
+_CLIENT_CERT_CONTEXTS: dict[tuple[str | None, str], ssl.SSLContext] = {}
 
 
-class _Timing:
-    """httpcore ``trace`` callback: when the first request went out and the last head came in."""
+class _Transport(httpx.AsyncHTTPTransport):
+    """httpx's transport over a connection pool of our own (our network backend).
 
-    __slots__ = ("head", "sent")
+    ``AsyncHTTPTransport`` offers no way to pass a network backend; its request
+    handling (httpx <-> httpcore requests and errors) only uses ``self._pool``.
+    """
 
-    def __init__(self) -> None:
-        self.sent: float | None = None
-        self.head: float | None = None
-
-    async def __call__(self, event: str, info: dict[str, Any]) -> None:
-        if event == _SENT:
-            if self.sent is None:
-                self.sent = time.perf_counter()
-        elif event == _HEAD:
-            self.head = time.perf_counter()
-
-    def latency_ms(self, fallback_start: float) -> float:
-        """The traced latency; from ``fallback_start`` if nothing was traced (never negative)."""
-        end = self.head if self.head is not None else time.perf_counter()
-        start = self.sent if self.sent is not None else fallback_start
-        return max(0.0, (end - start) * 1000)
+    def __init__(self, pool: httpcore.AsyncConnectionPool) -> None:
+        self._pool = pool
 
 
 class HttpCheck(Check):
@@ -73,99 +84,326 @@ class HttpCheck(Check):
         super().__init__(config, resources)
         self.remember_url(config.url)  # httpx sends its user:password as Basic auth
         for key, value in config.headers.items():
-            self.remember_header(key, value)
+            if isinstance(value, str):
+                self.remember_header(key, value)
 
     async def probe(self) -> Probe:
         cfg = self.config
-        verify = self.resources.ssl_context(cfg.verify_tls)
-        timing = _Timing()
+        headers = await self._request_headers()
+        context = await self._ssl_context()
+        clock = PhaseClock()
+        pool = httpcore.AsyncConnectionPool(
+            ssl_context=context,
+            max_connections=4,
+            retries=0,
+            network_backend=ResolvingBackend(clock, cfg.ip_version),
+        )
+        limit = cfg.redirect_limit
+        fallback_start = time.perf_counter()
+        details: dict[str, Any] = {}
         async with httpx.AsyncClient(
-            verify=verify,
-            timeout=httpx.Timeout(cfg.timeout),
-            follow_redirects=cfg.follow_redirects,
-            max_redirects=5,
+            transport=_Transport(pool),
+            timeout=None,  # one deadline below bounds the whole exchange
+            follow_redirects=limit > 0,
+            max_redirects=limit,
             trust_env=False,
         ) as client:
-            started = time.perf_counter()
             try:
-                async with client.stream(
-                    cfg.method,
-                    cfg.url,
-                    headers=cfg.headers,
-                    content=cfg.body,
-                    extensions={"trace": timing},
-                ) as response:
-                    latency_ms = timing.latency_ms(started)
-                    details = {"status_code": response.status_code}
-                    failures = self._status_failures(response.status_code)
-                    if not failures and cfg.body_contains is not None:
-                        failures += await self._body_failures(response)
+                async with asyncio.timeout(cfg.timeout):
+                    async with client.stream(
+                        cfg.method,
+                        cfg.url,
+                        headers=headers,
+                        content=cfg.body,
+                        extensions={"trace": clock.trace},
+                    ) as response:
+                        return await self._judge(response, clock, fallback_start, details)
+            except TimeoutError:
+                reason = f"timed out after {cfg.timeout:g}s {clock.phase}"
+                return self._failed(reason, clock, fallback_start, details)
             except httpx.TooManyRedirects:
-                return self._failed("too many redirects (more than 5)", started)
-            except httpx.TimeoutException:
-                return self._failed(f"timed out after {cfg.timeout:g}s", started)
+                reason = f"too many redirects (more than max_redirects {limit})"
+                return self._failed(reason, clock, fallback_start, details)
             except httpx.ConnectError as exc:
-                return self._failed(_connect_reason(exc), started)
+                return self._failed(_connect_reason(exc), clock, fallback_start, details)
             except (httpx.RemoteProtocolError, httpx.LocalProtocolError) as exc:
-                return self._failed(f"invalid HTTP response: {self.excerpt(str(exc))}", started)
+                reason = f"invalid HTTP response: {self.excerpt(str(exc))}"
+                return self._failed(reason, clock, fallback_start, details)
             except httpx.TransportError as exc:
-                reason = f"request failed: {type(exc).__name__}: {self.excerpt(str(exc))}"
-                return self._failed(reason, started)
+                reason = f"request failed {clock.phase}: {type(exc).__name__}: "
+                return self._failed(reason + self.excerpt(str(exc)), clock, fallback_start, details)
+
+    # ------------------------------------------------------------------ judging
+
+    async def _judge(
+        self,
+        response: httpx.Response,
+        clock: PhaseClock,
+        fallback_start: float,
+        details: dict[str, Any],
+    ) -> Probe:
+        cfg = self.config
+        started = clock.started if clock.started is not None else fallback_start
+        head = clock.head if clock.head is not None else time.perf_counter()
+        latency_ms = max(0.0, (head - started) * 1000)
+        details["status_code"] = response.status_code
+        details["redirects"] = len(response.history)
+        details["timings_ms"] = _timings(clock)
+        failures = self._status_failures(response.status_code)
+        failures += self._header_failures(response.headers)
+        warning = None
+        finding = expiry_finding(_soonest_expiry(clock), cfg)
+        details.update(finding.details)
+        if finding.failure is not None:
+            failures.append(finding.failure)
+        warning = finding.warning
+        if cfg.reads_body:
+            read_started = time.perf_counter()
+            try:
+                body = await self._read_body(response)
+            except UndecodableBodyError as exc:
+                failures.append(str(exc))
+            else:
+                details["timings_ms"]["transfer"] = _ms(time.perf_counter() - read_started)
+                details["body_truncated"] = body.truncated
+                failures += self._body_failures(body, response)
         if failures:
             return Probe(False, "; ".join(failures), latency_ms, details)
-        return Probe(True, f"HTTP {response.status_code}", latency_ms, details)
+        redirects = f" after {len(response.history)} redirects" if response.history else ""
+        return Probe(
+            True, f"HTTP {response.status_code}{redirects}", latency_ms, details, warning=warning
+        )
 
     def _status_failures(self, code: int) -> list[str]:
         expected = self.config.expect_status
         if expected is None:
             return [] if 200 <= code < 300 else [f"HTTP {code}, expected 2xx"]
-        if code in expected:
+        if any(code in accepted for accepted in expected):
             return []
-        return [f"HTTP {code}, expected {', '.join(map(str, expected))}"]
+        return [f"HTTP {code}, expected {', '.join(s.text for s in expected)}"]
 
-    async def _body_failures(self, response: httpx.Response) -> list[str]:
-        needle = self.config.body_contains or ""
-        cap = self.config.max_body_bytes
-        seen = bytearray()
+    def _header_failures(self, headers: httpx.Headers) -> list[str]:
+        found = []
+        for name, pattern in self.config.headers_match.items():
+            values = headers.get_list(name)
+            if not values:
+                found.append(f"header {name} is missing, expected to match /{pattern}/")
+                continue
+            value = ", ".join(values)
+            if not re.search(pattern, value):
+                shown = self.excerpt(value)
+                found.append(f"header {name} is {shown!r}, expected to match /{pattern}/")
+        return found
+
+    async def _read_body(self, response: httpx.Response) -> BoundedBody:
+        body = BoundedBody(response.headers.get("content-encoding"), self.config.max_body_bytes)
         async for chunk in response.aiter_raw():
-            seen += chunk
-            if len(seen) >= cap:
-                del seen[cap:]
+            if body.feed(chunk):
                 break
-        text = _decode(bytes(seen), response)
-        if needle in text:
-            return []
-        read = f"first {cap} bytes read" if len(seen) >= cap else f"{len(seen)} bytes read"
-        return [f"body does not contain {needle!r} ({read})"]
+        return body
 
-    def _failed(self, reason: str, started: float) -> Probe:
-        return Probe(False, reason, (time.perf_counter() - started) * 1000)
+    def _body_failures(self, body: BoundedBody, response: httpx.Response) -> list[str]:
+        cfg = self.config
+        data = body.data
+        text = _text(data, response)
+        read = f"first {len(data)} bytes read" if body.truncated else f"{len(data)} bytes read"
+        found = []
+        if cfg.body_contains is not None and cfg.body_contains not in text:
+            found.append(f"body does not contain {cfg.body_contains!r} ({read})")
+        if cfg.body_not_contains is not None and cfg.body_not_contains in text:
+            found.append(f"body contains {cfg.body_not_contains!r} ({read})")
+        if cfg.body_matches is not None and not re.search(cfg.body_matches, text):
+            found.append(f"body does not match /{cfg.body_matches}/ ({read})")
+        if cfg.json_assertions:
+            found += self._json_failures(data, body.truncated)
+        return found
+
+    def _json_failures(self, data: bytes, truncated: bool) -> list[str]:
+        import jmespath
+
+        try:
+            document = json.loads(data)
+        except ValueError as exc:
+            cut = f" (cut at max_body_bytes {len(data)})" if truncated else ""
+            return [f"body is not JSON{cut}: {exc}"]
+        found = []
+        for assertion in self.config.json_assertions:
+            value = jmespath.search(assertion.path, document)
+            # JMESPath gives null for a missing path: null is "missing", except to equals null
+            present = value is not None or (
+                assertion.op in ("equals", "not_equals") and assertion.operand is None
+            )
+            wrong = expectation_failure(assertion, value, present=present, show=self._shown)
+            if wrong is not None:
+                found.append(f"json `{assertion.path}` {wrong}")
+        return found
+
+    def _shown(self, value: Any) -> str:
+        from vigil.checks.expect import shown
+
+        return self.excerpt(shown(value))
+
+    def _failed(
+        self, reason: str, clock: PhaseClock, fallback_start: float, details: dict[str, Any]
+    ) -> Probe:
+        started = clock.started if clock.started is not None else fallback_start
+        details["timings_ms"] = _timings(clock)
+        return Probe(False, reason, (time.perf_counter() - started) * 1000, details)
+
+    # ------------------------------------------------------------------ set-up
+
+    async def _request_headers(self) -> dict[str, str]:
+        """The request headers, secrets read from Secrets Manager (and remembered)."""
+        headers = {"Accept-Encoding": ACCEPT_ENCODING}
+        lookups = {
+            name: value
+            for name, value in self.config.headers.items()
+            if isinstance(value, SecretValue)
+        }
+        for name, value in self.config.headers.items():
+            if isinstance(value, str):
+                headers[name] = value
+        if lookups:
+            loop = asyncio.get_running_loop()
+            for name, ref in lookups.items():
+                secret = await loop.run_in_executor(
+                    self.resources.executor, self._header_secret, name, ref
+                )
+                headers[name] = secret
+        for name in list(headers):
+            if name.lower() == "accept-encoding" and name != "Accept-Encoding":
+                del headers["Accept-Encoding"]  # the user's own value wins
+        return headers
+
+    def _header_secret(self, header: str, ref: SecretValue) -> str:
+        raw = self.resources.secret(ref.secret)
+        if isinstance(raw, bytes):
+            raw = raw.decode()
+        value: Any = raw
+        if ref.key is not None:
+            try:
+                document = json.loads(raw) if isinstance(raw, str) else raw
+            except ValueError:
+                document = None
+            if not isinstance(document, dict):
+                raise CheckSetupError(
+                    f"headers.{header}: secret {ref.secret!r} is not JSON, so it has no key "
+                    f"{ref.key!r}"
+                )
+            if ref.key not in document:
+                keys = ", ".join(sorted(map(str, document))) or "none"
+                raise CheckSetupError(
+                    f"headers.{header}: secret {ref.secret!r} has no key {ref.key!r} "
+                    f"(its keys: {keys})"
+                )
+            value = document[ref.key]
+            if isinstance(value, str):
+                self.remember_secret(value)
+            if not isinstance(value, str | int | float) or isinstance(value, bool):
+                raise CheckSetupError(
+                    f"headers.{header}: key {ref.key!r} of secret {ref.secret!r} is not text"
+                )
+            value = str(value)
+        if not isinstance(value, str):
+            raise CheckSetupError(f"headers.{header}: secret {ref.secret!r} is not text")
+        self.remember_secret(value)
+        self.remember_header(header, value)
+        if any(c in value for c in "\r\n\0"):
+            raise CheckSetupError(
+                f"headers.{header}: the value of secret {ref.secret!r} holds a line break"
+            )
+        return value
+
+    async def _ssl_context(self) -> ssl.SSLContext:
+        cfg = self.config
+        if not cfg.verify_tls:
+            return self.resources.ssl_context(False)
+        if cfg.client_cert_secret is None:
+            return self.resources.ssl_context(True, cfg.ca_bundle)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.resources.executor, self._client_cert_context)
+
+    def _client_cert_context(self) -> ssl.SSLContext:
+        """A context presenting the client certificate of ``client_cert_secret``.
+
+        The key is written to a private (0600) temporary file only for as long as
+        ``load_cert_chain`` reads it: Python's ssl cannot load a key from memory.
+        """
+        cfg = self.config
+        name = cfg.client_cert_secret
+        assert name is not None
+        raw = self.resources.secret(name)
+        if isinstance(raw, bytes):
+            raw = raw.decode()
+        try:
+            document = json.loads(raw) if isinstance(raw, str) else raw
+        except ValueError:
+            document = None
+        if not isinstance(document, dict) or not all(
+            isinstance(document.get(k), str) and document.get(k) for k in ("cert", "key")
+        ):
+            raise CheckSetupError(
+                f"client_cert_secret {name!r}: expected JSON with 'cert' and 'key' (PEM text)"
+            )
+        cert, key = document["cert"], document["key"]
+        self.remember_secret(key)
+        for line in key.splitlines():
+            if len(line) >= 16 and not line.startswith("-----"):
+                self.remember_secret(line)
+        digest = hashlib.sha256(f"{cert}\0{key}".encode()).hexdigest()
+        cache_key = (cfg.ca_bundle, digest)
+        if cache_key in _CLIENT_CERT_CONTEXTS:
+            return _CLIENT_CERT_CONTEXTS[cache_key]
+        import certifi  # a dependency of httpx
+
+        context = ssl.create_default_context(cafile=cfg.ca_bundle or certifi.where())
+        fd, path = tempfile.mkstemp(prefix="vigil-client-", suffix=".pem")  # mode 0600
+        try:
+            with os.fdopen(fd, "w") as file:
+                file.write(key.strip() + "\n" + cert.strip() + "\n")
+            context.load_cert_chain(path)
+        except (ssl.SSLError, ValueError) as exc:
+            reason = getattr(exc, "reason", None) or type(exc).__name__
+            raise CheckSetupError(
+                f"client_cert_secret {name!r}: not a usable certificate and key ({reason})"
+            ) from None
+        finally:
+            os.unlink(path)
+        _CLIENT_CERT_CONTEXTS[cache_key] = context
+        return context
 
 
-def _decode(raw: bytes, response: httpx.Response) -> str:
+def _timings(clock: PhaseClock) -> dict[str, float]:
+    timings = {
+        "dns": _ms(clock.dns_s),
+        "connect": _ms(clock.connect_s),
+        "tls": _ms(clock.tls_s),
+    }
+    if clock.head is not None:
+        timings["ttfb"] = _ms(clock.ttfb_s)
+    return timings
+
+
+def _soonest_expiry(clock: PhaseClock):
+    expiries = [certificate_expiry(c) for c in clock.certificates]
+    known = [e for e in expiries if e is not None]
+    return min(known) if known else None
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 1)
+
+
+def _text(data: bytes, response: httpx.Response) -> str:
     encoding = response.charset_encoding or "utf-8"
     try:
-        return raw.decode(encoding, errors="replace")
+        return data.decode(encoding, errors="replace")
     except LookupError:
-        return raw.decode("utf-8", errors="replace")
+        return data.decode("utf-8", errors="replace")
 
 
 def _connect_reason(exc: httpx.ConnectError) -> str:
-    """One line saying why the connection failed, from the first cause that tells."""
-    cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, ssl.SSLCertVerificationError):
-            return f"TLS certificate verification failed: {cause.verify_message}"
-        if isinstance(cause, ssl.SSLError):
-            return f"TLS handshake failed: {cause.reason or cause}"
-        if isinstance(cause, ConnectionRefusedError):
-            return "connection refused"
-        if isinstance(cause, socket.gaierror):
-            return "DNS lookup failed"
-        cause = cause.__cause__ or cause.__context__
-    text = str(exc)
-    if "CERTIFICATE_VERIFY_FAILED" in text:
-        return "TLS certificate verification failed"
-    if "Name or service not known" in text or "nodename nor servname" in text:
-        return "DNS lookup failed"
-    return f"connection failed: {text or type(exc).__name__}"
+    """One line saying why the connection failed (worded by the network backend)."""
+    if isinstance(exc.__cause__, ConnectFailed):
+        return str(exc.__cause__)
+    return f"connection failed: {exc or type(exc).__name__}"
