@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 
 from pydantic import StrictBool, field_validator, model_validator
 
-from vigil.checks.model import StrictModel
+from vigil.checks.model import StrictModel, check_regex
 
 OPS = ("equals", "not_equals", "matches", "less_than", "greater_than", "exists")
 SHOWN_CHARS = 60  # the most of a value a failure quotes
@@ -54,10 +54,7 @@ class Expectation(StrictModel):
     @classmethod
     def _regex(cls, value: str | None) -> str | None:
         if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"not a valid regular expression: {exc}") from None
+            check_regex(value)
         return value
 
     @field_validator("less_than", "greater_than", mode="before")

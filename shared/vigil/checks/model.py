@@ -6,6 +6,7 @@ loading imports it and every type's config model, never a check's I/O code.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PositiveInt
@@ -15,6 +16,18 @@ from vigil.policy.config import DependsOn, ErrorRate
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+
+def check_regex(pattern: str | bytes, what: str = "") -> None:
+    """Raise ``ValueError`` (a config refusal) if ``pattern`` is not a regular expression.
+
+    ``what`` prefixes the message (a header's name, say).
+    """
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        prefix = f"{what}: " if what else ""
+        raise ValueError(f"{prefix}not a valid regular expression: {exc}") from None
 
 
 class StrictModel(BaseModel):

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from vigil.checks.model import CheckConfig
+from vigil.checks.model import CheckConfig, check_regex
 
 RecordType = Literal["A", "AAAA", "CNAME", "MX", "TXT", "NS", "SOA"]
 Rcode = Literal[
@@ -115,10 +115,7 @@ class DnsCheckConfig(CheckConfig):
     @classmethod
     def _regex(cls, value: str | None) -> str | None:
         if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"not a valid regular expression: {exc}") from None
+            check_regex(value)
         return value
 
     @model_validator(mode="after")

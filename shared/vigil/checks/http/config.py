@@ -19,7 +19,7 @@ from pydantic import (
 )
 
 from vigil.checks.expect import Expectation
-from vigil.checks.model import CheckConfig, StrictModel
+from vigil.checks.model import CheckConfig, StrictModel, check_regex
 from vigil.checks.tls import CaBundle, TlsExpiryKeys
 from vigil.redact import redact_url
 
@@ -120,10 +120,7 @@ class JsonAssertion(Expectation):
 
 
 def _regex(value: str) -> str:
-    try:
-        re.compile(value)
-    except re.error as exc:
-        raise ValueError(f"not a valid regular expression: {exc}") from None
+    check_regex(value)
     return value
 
 
@@ -173,10 +170,7 @@ class HttpCheckConfig(CheckConfig, TlsExpiryKeys):
     @classmethod
     def _header_regexes(cls, value: dict[str, str]) -> dict[str, str]:
         for name, pattern in value.items():
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"{name}: not a valid regular expression: {exc}") from None
+            check_regex(pattern, name)
         return value
 
     @field_validator("ip_version", mode="before")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from vigil.checks.model import CheckConfig
+from vigil.checks.model import CheckConfig, check_regex
 from vigil.checks.tls import CaBundle, TlsExpiryKeys
 
 _TLS_ONLY = ("server_name", "ca_bundle", "tls_expiry_warning", "tls_expiry_critical")
@@ -27,10 +26,7 @@ class TcpCheckConfig(CheckConfig, TlsExpiryKeys):
     @classmethod
     def _regex(cls, value: str | None) -> str | None:
         if value is not None:
-            try:
-                re.compile(value.encode())
-            except re.error as exc:
-                raise ValueError(f"not a valid regular expression: {exc}") from None
+            check_regex(value.encode())  # searched in the bytes received
         return value
 
     @model_validator(mode="after")
