@@ -5,13 +5,14 @@ from __future__ import annotations
 import importlib.util
 import textwrap
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.support.times import at
+from vigil.store.base import StateStore
 from vigil_cli.local.local_aws import REPO, LocalAws
 
 
@@ -60,6 +61,22 @@ def aws(tmp_path, monkeypatch):
         yield local
     vigil.environment.clear_cache()
     parameters.clear_caches()
+
+
+@pytest.fixture(params=["dynamodb", "memory"])
+def store(request) -> Iterator[StateStore]:
+    """Each ``StateStore``: the DynamoDB store on moto, and the in-memory fake.
+
+    A test using it is one contract, run against both (their suites share it)."""
+    from vigil.store.memory import MemoryStore
+
+    if request.param == "memory":
+        yield MemoryStore()
+        return
+    from vigil.store.dynamodb import DynamoDBStore
+
+    aws = request.getfixturevalue("aws")
+    yield DynamoDBStore(aws.table_name)
 
 
 @pytest.fixture

@@ -4,28 +4,11 @@ reminder's anchor and a maintenance window survive between invocations."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
-
-import pytest
 
 from tests.unit.policy_sim import Sim, config, tcp
 from vigil.alerts.document import AlertDocument, AlertEvent
 from vigil.policy.memory import AlertMemory, Held
-from vigil.store.base import StateStore
-from vigil.store.memory import MemoryStore
-
-
-@pytest.fixture(params=["dynamodb", "memory"])
-def store(request) -> Iterator[StateStore]:
-    if request.param == "memory":
-        yield MemoryStore()
-        return
-    from vigil.store.dynamodb import DynamoDBStore
-
-    aws = request.getfixturevalue("aws")
-    yield DynamoDBStore(aws.table_name)
-
 
 HELD = AlertDocument(
     AlertEvent.DEGRADED,

@@ -3,34 +3,10 @@ the DynamoDB store (on moto) and the in-memory fake."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-
-import pytest
-
 from vigil.checks.base import CheckResult, Status
 from vigil.rollups import HOURS_KEPT, PeriodRollups
 from vigil.state import Event, Transition
-from vigil.store.base import RunRecord, StateStore
-
-
-def _dynamodb(aws) -> StateStore:
-    from vigil.store.dynamodb import DynamoDBStore
-
-    return DynamoDBStore(aws.table_name)
-
-
-def _memory(aws) -> StateStore:
-    from vigil.store.memory import MemoryStore
-
-    return MemoryStore()
-
-
-STORES: dict[str, Callable[..., StateStore]] = {"dynamodb": _dynamodb, "memory": _memory}
-
-
-@pytest.fixture(params=sorted(STORES))
-def status_store(request, aws) -> Iterator[StateStore]:
-    yield STORES[request.param](aws)
+from vigil.store.base import RunRecord
 
 
 def hour(n: int) -> str:
@@ -48,8 +24,8 @@ def hour_rollups(n: int, failed: int = 0, transitions=()) -> PeriodRollups:
     return period
 
 
-def test_fresh_shards_read_as_empty(status_store):
-    snapshots = status_store.shard_snapshots([("core", 0), ("core", 1)])
+def test_fresh_shards_read_as_empty(store):
+    snapshots = store.shard_snapshots([("core", 0), ("core", 1)])
     assert set(snapshots) == {("core", 0), ("core", 1)}
     for (group, shard), snapshot in snapshots.items():
         assert (snapshot.state.group, snapshot.state.shard, snapshot.state.version) == (
@@ -60,18 +36,18 @@ def test_fresh_shards_read_as_empty(status_store):
         assert snapshot.hours is None and snapshot.days is None
 
 
-def test_put_rollups_keeps_the_count_history(status_store):
+def test_put_rollups_keeps_the_count_history(store):
     failure = Transition("api", Event.FAILURE, "unhealthy", "healthy", f"{hour(3)}:10:00Z", "x")
     for n in range(HOURS_KEPT + 6):
         closed = hour_rollups(n, failed=n % 4, transitions=[failure] if n == 3 else [])
-        status_store.put_rollups("core", 0, [(closed, 2_000_000_000)])
+        store.put_rollups("core", 0, [(closed, 2_000_000_000)])
         if n == 10:  # a repeated write of the same closed hour changes nothing
-            status_store.put_rollups("core", 0, [(closed, 2_000_000_000)])
+            store.put_rollups("core", 0, [(closed, 2_000_000_000)])
     day = PeriodRollups("day", "2026-11-01")
     day.add(CheckResult("api", Status.HEALTHY, "", 1.0))
-    status_store.put_rollups("core", 0, [(day, 2_000_000_000)])
+    store.put_rollups("core", 0, [(day, 2_000_000_000)])
 
-    snapshot = status_store.shard_snapshots([("core", 0)])[("core", 0)]
+    snapshot = store.shard_snapshots([("core", 0)])[("core", 0)]
     hours = snapshot.hours
     assert hours is not None and len(hours.periods) == HOURS_KEPT
     assert hours.periods[-1] == hour(HOURS_KEPT + 5)
@@ -81,7 +57,7 @@ def test_put_rollups_keeps_the_count_history(status_store):
     assert [m.at for m in hours.transitions["api"]] == [failure.at]
     assert snapshot.days is not None and snapshot.days.counts == {"2026-11-01": {"api": (1, 1)}}
     # the full rollups are still there for the latency sketches
-    full = status_store.get_rollups("core", 0, "hour", hour(0))
+    full = store.get_rollups("core", 0, "hour", hour(0))
     assert [r.period for r in full] == [hour(i) for i in range(HOURS_KEPT + 6)]
     assert full[3].transitions["api"][0].reason == "x"
 
@@ -90,41 +66,39 @@ def record(run_key: str, *results: CheckResult) -> RunRecord:
     return RunRecord("core", 0, run_key, run_key, 12.0, list(results))
 
 
-def test_runs_at_and_runs_between(status_store):
+def test_runs_at_and_runs_between(store):
     keys = [f"2026-11-28T10:{m:02d}:00Z" for m in range(10)]
     for i, key in enumerate(keys):
-        status_store.put_run(
+        store.put_run(
             record(key, CheckResult("api", Status.HEALTHY, "ok", float(i))), 2_000_000_000
         )
-    found = status_store.runs_at("core", 0, [keys[2], keys[7], "2026-11-28T11:00:00Z"])
+    found = store.runs_at("core", 0, [keys[2], keys[7], "2026-11-28T11:00:00Z"])
     assert sorted(found) == [keys[2], keys[7]]
     assert found[keys[7]].results[0].latency_ms == 7.0
 
-    newest, after = status_store.runs_between("core", 0, keys[1], keys[8], limit=3)
+    newest, after = store.runs_between("core", 0, keys[1], keys[8], limit=3)
     assert [r.run_key for r in newest] == [keys[8], keys[7], keys[6]]
     assert after == keys[6]
-    more, after = status_store.runs_between("core", 0, keys[1], keys[8], limit=10, after=after)
+    more, after = store.runs_between("core", 0, keys[1], keys[8], limit=10, after=after)
     assert [r.run_key for r in more] == keys[5:0:-1] and after is None
 
-    oldest, after = status_store.runs_between(
-        "core", 0, keys[0], keys[9], newest_first=False, limit=4
-    )
+    oldest, after = store.runs_between("core", 0, keys[0], keys[9], newest_first=False, limit=4)
     assert [r.run_key for r in oldest] == keys[:4] and after == keys[3]
 
 
-def test_reads_of_one_check(status_store):
+def test_reads_of_one_check(store):
     failure = Transition("api", Event.FAILURE, "unhealthy", "healthy", f"{hour(1)}:10:00Z", "x")
     for n in range(3):
         closed = hour_rollups(n, failed=n, transitions=[failure] if n == 1 else [])
-        status_store.put_rollups("core", 0, [(closed, 2_000_000_000)])
-    only = status_store.check_rollups("core", 0, "hour", hour(1), "api")
+        store.put_rollups("core", 0, [(closed, 2_000_000_000)])
+    only = store.check_rollups("core", 0, "hour", hour(1), "api")
     assert [r.period for r in only] == [hour(1), hour(2)]
     assert all(set(r.checks) == {"api"} for r in only)
     assert only[1].checks["api"].failures == 2
     assert set(only[0].transitions) == {"api"}
 
     key = "2026-11-28T10:00:00Z"
-    status_store.put_run(
+    store.put_run(
         record(
             key,
             CheckResult("api", Status.UNHEALTHY, "refused", 1.0),
@@ -132,7 +106,7 @@ def test_reads_of_one_check(status_store):
         ),
         2_000_000_000,
     )
-    (run,), _ = status_store.runs_between("core", 0, key, key, check="api")
+    (run,), _ = store.runs_between("core", 0, key, key, check="api")
     assert [(r.check, r.reason) for r in run.results] == [("api", "refused")]
-    (run,), _ = status_store.runs_between("core", 0, key, key, check="gone")
+    (run,), _ = store.runs_between("core", 0, key, key, check="gone")
     assert run.results == []

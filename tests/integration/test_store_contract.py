@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
@@ -14,19 +13,7 @@ from vigil.rollups import PeriodRollups
 from vigil.run.fence import RunFence
 from vigil.run.outbox import PendingAlert
 from vigil.state import CheckState
-from vigil.store.base import RunRecord, StateStore
-from vigil.store.memory import MemoryStore
-
-
-@pytest.fixture(params=["dynamodb", "memory"])
-def store(request) -> Iterator[StateStore]:
-    if request.param == "memory":
-        yield MemoryStore()
-        return
-    from vigil.store.dynamodb import DynamoDBStore
-
-    aws = request.getfixturevalue("aws")
-    yield DynamoDBStore(aws.table_name)
+from vigil.store.base import RunRecord
 
 
 def pending(alert_id: str) -> PendingAlert:
