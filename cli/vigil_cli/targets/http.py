@@ -20,11 +20,10 @@ import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import parse_qs
 
-from vigil_cli.targets.ports import LOCALHOST, raise_fd_limit
+from vigil_cli.targets.ports import LOCALHOST, Served, raise_fd_limit
 
 if TYPE_CHECKING:
     import trustme
@@ -82,7 +81,7 @@ class _BadRequest(Exception):
         self.status = status
 
 
-class HttpTarget:
+class HttpTarget(Served):
     """An HTTP/1.1 server on 127.0.0.1 running its own asyncio loop in a daemon thread.
 
     Routes (any method; ``HEAD`` gets headers only; anything else is 404):
@@ -137,18 +136,6 @@ class HttpTarget:
         self._ca_cleanup: weakref.finalize[Any, Any] | None = None
 
     # ----------------------------------------------------------------- lifecycle
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def start(self) -> Self:
         """Start serving; returns once the socket listens. No-op if running."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+from typing import Any, Self
 
 LOCALHOST = "127.0.0.1"
 
@@ -56,3 +57,20 @@ def raise_fd_limit(minimum: int = 4096) -> int:
             with contextlib.suppress(ValueError, OSError):
                 resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+class Served:
+    """A local target used as a context manager: ``start()`` on enter, ``close()`` on exit."""
+
+    def start(self) -> Any:  # pragma: no cover - every target defines it
+        raise NotImplementedError
+
+    def close(self) -> None:  # pragma: no cover - every target defines it
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -17,10 +17,9 @@ import threading
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any, Self
 
-LOCALHOST = "127.0.0.1"
+from vigil_cli.targets.ports import LOCALHOST, Served
 
 
 @dataclass(frozen=True)
@@ -47,7 +46,7 @@ class ReceivedRequest:
         return json.loads(self.body)
 
 
-class Receiver:
+class Receiver(Served):
     """A recording HTTP endpoint; ``url`` carries a random token, like a webhook URL."""
 
     def __init__(
@@ -63,17 +62,6 @@ class Receiver:
         self._arrived = threading.Condition(self._lock)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def start(self) -> Self:
         receiver = self

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import socket
 import threading
-from types import TracebackType
 from typing import Self
 
-from vigil_cli.targets.ports import LOCALHOST
+from vigil_cli.targets.ports import LOCALHOST, Served
 
 
-class TcpTarget:
+class TcpTarget(Served):
     """A TCP listener on 127.0.0.1 that accepts connections and closes them at once.
 
     :meth:`close` stops listening, so connecting is refused afterwards;
@@ -25,18 +24,6 @@ class TcpTarget:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._accepted = 0
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     @property
     def host(self) -> str:

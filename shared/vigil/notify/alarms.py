@@ -17,6 +17,7 @@ from typing import Any
 
 from vigil.alerts.document import AlertDocument, AlertEvent
 from vigil.notify.config import MONITOR_GROUP
+from vigil.times import iso, parse_time
 
 _STATUS = {"ALARM": "unhealthy", "OK": "healthy"}
 REASON_LIMIT = 500
@@ -80,12 +81,9 @@ def _digest(alarm: Mapping[str, Any]) -> str:
 
 
 def _iso(value: str) -> str:
-    """CloudWatch's ``2026-11-29T08:00:00.123+0000`` as ``2026-11-29T08:00:00.123Z``."""
-    for pattern in ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z"):
-        try:
-            moment = datetime.strptime(value, pattern).astimezone(UTC)
-        except ValueError:
-            continue
-        spec = "milliseconds" if moment.microsecond else "seconds"
-        return moment.isoformat(timespec=spec).replace("+00:00", "Z")
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    """CloudWatch's ``2026-11-29T08:00:00.123+0000`` as ``2026-11-29T08:00:00.123Z``;
+    now, when the alarm gives no time that can be read."""
+    try:
+        return iso(parse_time(value))
+    except ValueError:
+        return iso(datetime.now(UTC))
