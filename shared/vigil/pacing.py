@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import deque
 from types import TracebackType
 
-DEFAULT_LIMIT = 256  # checks in flight at most: file descriptors, memory (Lambda allows 1024 fds)
+DEFAULT_LIMIT = 768  # checks in flight at most: file descriptors, memory (Lambda allows 1024 fds)
 DEFAULT_LAG_TARGET = 0.005  # seconds: admit only while loop iterations are shorter than this
 TICK = 0.005  # seconds between lag samples when nothing waits for admission
 
@@ -56,9 +56,7 @@ class LoopPacer:
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._wake: asyncio.Future[None] | None = None
         self._poked_at: float | None = None
-        # Lag samples: a callback became ready at _ready[i] and ran at _ran[i]; both ascend.
-        self._ready: list[float] = []
-        self._ran: list[float] = []
+        self.samples = LagSamples()
 
     async def __aenter__(self) -> None:
         await self.acquire()
@@ -118,17 +116,11 @@ class LoopPacer:
 
     def lag_during(self, start: float, end: float) -> float:
         """The largest lag (seconds) sampled over ``[start, end]`` (``time.perf_counter``)."""
-        worst = 0.0
-        for i in range(bisect_left(self._ran, start), len(self._ran)):
-            ready = self._ready[i]
-            if ready > end:
-                break
-            worst = max(worst, self._ran[i] - ready)
-        return worst
+        return self.samples.worst_during(start, end)
 
     def max_lag(self) -> float:
         """The largest lag (seconds) sampled so far."""
-        return max((r - q for q, r in zip(self._ready, self._ran, strict=True)), default=0.0)
+        return self.samples.worst()
 
     def _admit_one(self) -> None:
         while self._waiters:
@@ -146,5 +138,53 @@ class LoopPacer:
             wake.set_result(None)
 
     def _sample(self, ready: float, ran: float) -> None:
+        self.samples.add(ready, ran)
+
+
+class LagSamples:
+    """Lag samples - a callback became ready at ``ready`` and ran at ``ran`` - in time order.
+
+    ``worst_during`` answers each check's window at once from a sparse table of
+    range maxima, built once for the samples taken so far: scanning each
+    window's samples would cost checks x samples, seconds of CPU for a few
+    thousand checks.
+    """
+
+    def __init__(self) -> None:
+        self._ready: list[float] = []  # both ascend
+        self._ran: list[float] = []
+        self._table: list[list[float]] = []  # row k: the worst lag of 2**k samples from i on
+
+    def __len__(self) -> int:
+        return len(self._ran)
+
+    def add(self, ready: float, ran: float) -> None:
         self._ready.append(ready)
         self._ran.append(ran)
+
+    def worst(self) -> float:
+        """The largest lag sampled, 0 if none."""
+        return max((r - q for q, r in zip(self._ready, self._ran, strict=True)), default=0.0)
+
+    def worst_during(self, start: float, end: float) -> float:
+        """The largest lag of the samples that ran at or after ``start`` and were ready by
+        ``end``; 0 if none."""
+        low = bisect_left(self._ran, start)
+        high = bisect_right(self._ready, end, low)
+        if low >= high:
+            return 0.0
+        table = self._range_maxima()
+        level = (high - low).bit_length() - 1
+        row = table[level]
+        return max(row[low], row[high - (1 << level)])
+
+    def _range_maxima(self) -> list[list[float]]:
+        if not self._table or len(self._table[0]) != len(self._ran):
+            row = [ran - ready for ready, ran in zip(self._ready, self._ran, strict=True)]
+            table, width, count = [row], 1, len(row)
+            while 2 * width <= count:
+                row = [max(row[i], row[i + width]) for i in range(len(row) - width)]
+                table.append(row)
+                width *= 2
+            self._table = table
+        return self._table

@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import time
 
-from vigil.pacing import LoopPacer
+from hypothesis import given
+from hypothesis import strategies as st
+
+from vigil.pacing import LagSamples, LoopPacer
 
 
 def run_with_pacer(pacer: LoopPacer, main):
@@ -100,3 +103,23 @@ def test_a_blocked_loop_shows_in_the_lag_of_the_windows_around_it():
     assert pacer.max_lag() >= 0.095
     # A window that started after the block saw none of it.
     assert pacer.lag_during(*windows["after"]) < pacer.lag_during(*windows["spanning"])
+
+
+@given(
+    steps=st.lists(st.tuples(st.floats(0, 0.01), st.floats(0, 0.05)), min_size=0, max_size=200),
+    window=st.tuples(st.floats(0, 3), st.floats(0, 3)),
+)
+def test_the_worst_lag_of_a_window_is_what_a_scan_of_its_samples_finds(steps, window):
+    samples, scanned = LagSamples(), []
+    clock = 0.0
+    for gap, lag in steps:  # each callback ready after the previous ran, late by its lag
+        ready = clock + gap
+        clock = ready + lag
+        samples.add(ready, clock)
+        scanned.append((ready, clock))
+    start, end = min(window), max(window)
+    expected = max(
+        (ran - ready for ready, ran in scanned if ran >= start and ready <= end), default=0.0
+    )
+    assert samples.worst_during(start, end) == expected
+    assert samples.worst() == max((ran - ready for ready, ran in scanned), default=0.0)
