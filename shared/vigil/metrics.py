@@ -45,11 +45,11 @@ def emit_run_metrics(
     results = list(results)
     per_check = {check.name: check.metrics for check in group.checks}
     printed = 0
+    metrics = _metrics()  # flush_metrics clears its metrics and dimensions: one serves all
     for result in results:
         if not per_check.get(result.check, True):
             print(check_result_line(group.name, result))
             continue
-        metrics = _metrics()
         metrics.add_dimension(name="group", value=group.name)
         metrics.add_dimension(name="check", value=result.check)
         metrics.add_metric(

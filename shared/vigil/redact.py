@@ -14,6 +14,7 @@ import binascii
 import json
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlencode, urlsplit, urlunsplit
 
 MASK = "***"
@@ -23,6 +24,7 @@ _SENSITIVE_PARAMS = re.compile(r"(pass|secret|token|key|sig|auth|cred)", re.IGNO
 _UNPRINTABLE = re.compile(r"[^\x20-\x7e]")
 
 
+@lru_cache(maxsize=4096)  # a check's URL is redacted on every run: once per container
 def redact_url(url: str) -> str:
     """Drop user:password from a URL and mask query values that look like credentials."""
     try:
@@ -102,14 +104,15 @@ def authorization_forms(value: str) -> set[str]:
     return forms
 
 
-def url_credential_forms(url: str) -> set[str]:
+@lru_cache(maxsize=4096)  # once per URL and container, as redact_url
+def url_credential_forms(url: str) -> frozenset[str]:
     """The forms of the credentials written in a URL: its user:password (as written and
     URL-decoded) and the values of query parameters named like credentials
     (``token``, ``api_key``, ``sig``, ...), which ``redact_url`` masks too."""
     try:
         parts = urlsplit(url)
     except ValueError:
-        return set()
+        return frozenset()
     forms: set[str] = set()
     if parts.password is not None:
         user, password = unquote(parts.username or ""), unquote(parts.password)
@@ -120,7 +123,7 @@ def url_credential_forms(url: str) -> set[str]:
         if _SENSITIVE_PARAMS.search(name):
             forms |= secret_forms(value)
             forms |= {f for f in secret_forms(quote(value, safe="")) if len(f) >= MIN_SECRET_CHARS}
-    return forms
+    return frozenset(forms)
 
 
 def header_forms(name: str, value: str) -> set[str]:
