@@ -1,4 +1,4 @@
-"""HTTP(S) checks with httpx, measured as the user's wait.
+"""HTTP(S) checks, measured as the user's wait.
 
 Latency (``latency_ms``) runs from the start of the request - resolving the
 host name, the TCP connect and the TLS handshake of the new connection
@@ -7,7 +7,7 @@ time included: the user waits for it too). ``details.timings_ms`` splits it:
 ``dns``, ``connect``, ``tls``, ``ttfb`` (request sent -> response head) and,
 when an assertion read the body, ``transfer`` (head -> body read). Each phase
 is summed over the hops of a redirect chain. The name is resolved by Vigil
-itself (``network.ResolvingBackend``) so that resolution is timed and
+itself (``network.open_connection``) so that resolution is timed and
 ``ip_version`` is honoured without falling back to the other family; TLS
 still uses the URL's host name (SNI, certificate check, ``Host`` header).
 
@@ -20,7 +20,8 @@ deflate incrementally, and never beyond ``max_body_bytes`` decoded bytes
 (``body.BoundedBody``): a longer body is judged on what was read and marked
 ``details.body_truncated``.
 
-Each check has its own client and connection (a redirect to the same origin
+Each check makes one exchange (``exchange.Exchange``: h11 on asyncio streams,
+URLs by httpx) on a connection of its own (a redirect to the same origin
 reuses it); TLS contexts are shared (``CheckResources.ssl_context``) except a
 check's own client certificate context, kept warm per certificate.
 """
@@ -29,51 +30,35 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import importlib.util
 import json
 import os
 import re
 import ssl
-import sys
 import tempfile
 import time
 from typing import Any
+
+import httpx
 
 from vigil.checks.base import Check, Probe
 from vigil.checks.expect import failure as expectation_failure
 from vigil.checks.http.body import BoundedBody, UndecodableBodyError
 from vigil.checks.http.config import HttpCheckConfig, SecretValue
+from vigil.checks.http.exchange import (
+    Exchange,
+    InvalidRequest,
+    InvalidResponse,
+    Response,
+    TooManyRedirects,
+)
+from vigil.checks.http.network import ConnectFailed, PhaseClock, TransferFailed
 from vigil.checks.tls import certificate_expiry, expiry_finding
 from vigil.exceptions import CheckSetupError
-
-# httpcore runs ``import sniffio`` each time it sets up a lock - several times per
-# request - and falls back to asyncio when that fails. Without sniffio installed
-# (anyio no longer requires it) every failed import searches all of sys.path:
-# ~0.25 ms each, over a second of event-loop time for 500 checks, all of it
-# measurement error. A ``None`` entry makes the same import fail at once.
-if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
-    sys.modules["sniffio"] = None  # type: ignore[assignment]
-
-import httpcore
-import httpx
-
-from vigil.checks.http.network import ConnectFailed, PhaseClock, ResolvingBackend
 
 ACCEPT_ENCODING = "gzip, deflate"  # what BoundedBody decodes
 # Warm-start cache: SSL contexts holding a client certificate, by (CA file, certificate
 # digest). Loading certifi's bundle costs ~20 ms of CPU; the key never leaves memory.
 _CLIENT_CERT_CONTEXTS: dict[tuple[str | None, str], ssl.SSLContext] = {}
-
-
-class _Transport(httpx.AsyncHTTPTransport):
-    """httpx's transport over a connection pool of our own (our network backend).
-
-    ``AsyncHTTPTransport`` offers no way to pass a network backend; its request
-    handling (httpx <-> httpcore requests and errors) only uses ``self._pool``.
-    """
-
-    def __init__(self, pool: httpcore.AsyncConnectionPool) -> None:
-        self._pool = pool
 
 
 class HttpCheck(Check):
@@ -82,7 +67,7 @@ class HttpCheck(Check):
 
     def __init__(self, config: HttpCheckConfig, resources) -> None:
         super().__init__(config, resources)
-        self.remember_url(config.url)  # httpx sends its user:password as Basic auth
+        self.remember_url(config.url)  # its user:password is sent as Basic auth
         for key, value in config.headers.items():
             if isinstance(value, str):
                 self.remember_header(key, value)
@@ -92,52 +77,39 @@ class HttpCheck(Check):
         headers = await self._request_headers()
         context = await self._ssl_context()
         clock = PhaseClock()
-        pool = httpcore.AsyncConnectionPool(
-            ssl_context=context,
-            max_connections=4,
-            retries=0,
-            network_backend=ResolvingBackend(clock, cfg.ip_version),
-        )
-        limit = cfg.redirect_limit
         fallback_start = time.perf_counter()
         details: dict[str, Any] = {}
-        async with httpx.AsyncClient(
-            transport=_Transport(pool),
-            timeout=None,  # one deadline below bounds the whole exchange
-            follow_redirects=limit > 0,
-            max_redirects=limit,
-            trust_env=False,
-        ) as client:
-            try:
-                async with asyncio.timeout(cfg.timeout):
-                    async with client.stream(
-                        cfg.method,
-                        cfg.url,
-                        headers=headers,
-                        content=cfg.body,
-                        extensions={"trace": clock.trace},
-                    ) as response:
-                        return await self._judge(response, clock, fallback_start, details)
-            except TimeoutError:
-                reason = f"timed out after {cfg.timeout:g}s {clock.phase}"
-                return self._failed(reason, clock, fallback_start, details)
-            except httpx.TooManyRedirects:
-                reason = f"too many redirects (more than max_redirects {limit})"
-                return self._failed(reason, clock, fallback_start, details)
-            except httpx.ConnectError as exc:
-                return self._failed(_connect_reason(exc), clock, fallback_start, details)
-            except (httpx.RemoteProtocolError, httpx.LocalProtocolError) as exc:
-                reason = f"invalid HTTP response: {self.excerpt(str(exc))}"
-                return self._failed(reason, clock, fallback_start, details)
-            except httpx.TransportError as exc:
-                reason = f"request failed {clock.phase}: {type(exc).__name__}: "
-                return self._failed(reason + self.excerpt(str(exc)), clock, fallback_start, details)
+        try:
+            async with asyncio.timeout(cfg.timeout):
+                exchange = Exchange(
+                    cfg.method,
+                    cfg.url,
+                    headers,
+                    cfg.body.encode() if cfg.body is not None else None,
+                    context=context,
+                    clock=clock,
+                    ip_version=cfg.ip_version,
+                    max_redirects=cfg.redirect_limit,
+                )
+                async with exchange as response:
+                    return await self._judge(response, clock, fallback_start, details)
+        except TimeoutError:
+            reason = f"timed out after {cfg.timeout:g}s {clock.phase}"
+        except (TooManyRedirects, ConnectFailed) as exc:
+            reason = str(exc)
+        except InvalidResponse as exc:
+            reason = f"invalid HTTP response: {self.excerpt(str(exc))}"
+        except InvalidRequest as exc:
+            reason = self.excerpt(str(exc))
+        except TransferFailed as exc:
+            reason = f"request failed {clock.phase}: {self.excerpt(str(exc))}"
+        return self._failed(reason, clock, fallback_start, details)
 
     # ------------------------------------------------------------------ judging
 
     async def _judge(
         self,
-        response: httpx.Response,
+        response: Response,
         clock: PhaseClock,
         fallback_start: float,
         details: dict[str, Any],
@@ -147,7 +119,7 @@ class HttpCheck(Check):
         head = clock.head if clock.head is not None else time.perf_counter()
         latency_ms = max(0.0, (head - started) * 1000)
         details["status_code"] = response.status_code
-        details["redirects"] = len(response.history)
+        details["redirects"] = response.redirects
         details["timings_ms"] = _timings(clock)
         failures = self._status_failures(response.status_code)
         failures += self._header_failures(response.headers)
@@ -169,7 +141,7 @@ class HttpCheck(Check):
                 failures += self._body_failures(body, response)
         if failures:
             return Probe(False, "; ".join(failures), latency_ms, details)
-        redirects = f" after {len(response.history)} redirects" if response.history else ""
+        redirects = f" after {response.redirects} redirects" if response.redirects else ""
         return Probe(
             True, f"HTTP {response.status_code}{redirects}", latency_ms, details, warning=warning
         )
@@ -195,14 +167,14 @@ class HttpCheck(Check):
                 found.append(f"header {name} is {shown!r}, expected to match /{pattern}/")
         return found
 
-    async def _read_body(self, response: httpx.Response) -> BoundedBody:
+    async def _read_body(self, response: Response) -> BoundedBody:
         body = BoundedBody(response.headers.get("content-encoding"), self.config.max_body_bytes)
         async for chunk in response.aiter_raw():
             if body.feed(chunk):
                 break
         return body
 
-    def _body_failures(self, body: BoundedBody, response: httpx.Response) -> list[str]:
+    def _body_failures(self, body: BoundedBody, response: Response) -> list[str]:
         cfg = self.config
         data = body.data
         text = _text(data, response)
@@ -394,16 +366,9 @@ def _ms(seconds: float) -> float:
     return round(seconds * 1000, 1)
 
 
-def _text(data: bytes, response: httpx.Response) -> str:
+def _text(data: bytes, response: Response) -> str:
     encoding = response.charset_encoding or "utf-8"
     try:
         return data.decode(encoding, errors="replace")
     except LookupError:
         return data.decode("utf-8", errors="replace")
-
-
-def _connect_reason(exc: httpx.ConnectError) -> str:
-    """One line saying why the connection failed (worded by the network backend)."""
-    if isinstance(exc.__cause__, ConnectFailed):
-        return str(exc.__cause__)
-    return f"connection failed: {exc or type(exc).__name__}"

@@ -1,18 +1,16 @@
-"""httpcore's network layer on asyncio streams, timing each phase of every connection.
+"""The network under an HTTP check: resolve, connect, TLS, on asyncio streams, each phase timed.
 
-``PhaseClock`` is one exchange's stopwatch: the backend stamps DNS resolution,
-TCP connect and the TLS handshake of each new connection; httpcore's ``trace``
-events (``PhaseClock.trace``) stamp when each request was sent and when its
-response head arrived. Phases are summed over the connections and requests of
-the exchange (a redirect adds its own), so they add up to the latency.
+``PhaseClock`` is one exchange's stopwatch: ``open_connection`` stamps DNS
+resolution, the TCP connect and the TLS handshake of each new connection; the
+exchange (``vigil.checks.http.exchange``) stamps when each request was sent and
+when its response head arrived. Phases are summed over the connections and
+requests of the exchange (a redirect adds its own), so they add up to the latency.
 
-``ResolvingBackend`` resolves the name itself (``loop.getaddrinfo``, only the
-family ``ip_version`` allows: no fallback to the other one), connects to the
-addresses in order, and lets httpcore do TLS with the URL's host name as SNI
-and the ``Host`` header unchanged. It runs on plain asyncio streams (no anyio
-task groups or cancel scopes per read): the exchange's deadline is one
-``asyncio.timeout`` around the whole of it, so per-operation timeouts are not
-needed here.
+``open_connection`` resolves the name itself (``loop.getaddrinfo``, only the
+family ``ip_version`` allows: no fallback to the other one) and connects to the
+addresses in the resolver's order; TLS uses the URL's host name (SNI and the
+certificate check). There are no per-operation timeouts: the exchange's
+deadline is one ``asyncio.timeout`` around the whole of it.
 """
 
 from __future__ import annotations
@@ -20,26 +18,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
-import select
 import socket
 import ssl
 import time
-from collections.abc import Iterable
 from typing import Any
-
-import httpcore
 
 FAMILIES = {4: socket.AF_INET, 6: socket.AF_INET6, "any": socket.AF_UNSPEC}
 _FAMILY_NAMES = {socket.AF_INET: "IPv4", socket.AF_INET6: "IPv6"}
-_READ_LIMIT = 2**16
+_READ_SIZE = 2**16
 
 
-class ConnectFailed(httpcore.ConnectError):
-    """A connection could not be made; the message is the reason, ready to show.
+class ConnectFailed(Exception):
+    """A connection (or its TLS handshake) could not be made; the message is the reason."""
 
-    httpcore re-raises connection errors ``from None``, so the original
-    exception cannot be found later: the reason is worded here.
-    """
+
+class TransferFailed(Exception):
+    """The connection failed while the request or the response was on it."""
 
 
 def connect_failure(exc: BaseException) -> str:
@@ -59,13 +53,16 @@ def connect_failure(exc: BaseException) -> str:
     return f"connection failed: {type(exc).__name__}"
 
 
+def _io_failure(kind: str, exc: OSError) -> str:
+    return f"{kind}: {getattr(exc, 'strerror', None) or exc or type(exc).__name__}"
+
+
 class PhaseClock:
     """When an exchange started and how long each phase took (perf_counter seconds)."""
 
     __slots__ = (
         "certificates",
         "connect_s",
-        "connected",
         "dns_s",
         "head",
         "phase",
@@ -83,7 +80,6 @@ class PhaseClock:
         self.ttfb_s = 0.0
         self.sent: float | None = None  # the latest request was fully sent
         self.head: float | None = None  # the latest response head arrived
-        self.connected = False
         self.phase = "connecting"  # what the exchange is doing, for a timeout's reason
         self.certificates: list[dict[str, Any]] = []  # verified peer certificates seen
 
@@ -93,168 +89,128 @@ class PhaseClock:
             self.started = now
         return now
 
-    async def trace(self, event: str, info: dict[str, Any]) -> None:
-        """httpcore ``trace`` callback: request sent, response head arrived."""
-        if event == "http11.send_request_body.complete":
-            self.sent = time.perf_counter()
-            self.phase = "waiting for the response"
-        elif event == "http11.receive_response_headers.complete":
-            self.head = time.perf_counter()
-            if self.sent is not None:
-                self.ttfb_s += self.head - self.sent
-            self.phase = "reading the body"
-        elif event == "http11.send_request_headers.started":
-            self.start()  # a reused connection: the request starts here
-            self.phase = "sending the request"
+    def sending(self) -> None:
+        """A request starts (on a reused connection, the exchange's time starts here)."""
+        self.start()
+        self.phase = "sending the request"
+
+    def request_sent(self) -> None:
+        self.sent = time.perf_counter()
+        self.phase = "waiting for the response"
+
+    def head_arrived(self) -> None:
+        self.head = time.perf_counter()
+        if self.sent is not None:
+            self.ttfb_s += self.head - self.sent
+        self.phase = "reading the body"
 
 
-class _Stream(httpcore.AsyncNetworkStream):
-    """An asyncio stream as httpcore's network stream; errors become httpcore's."""
+class Connection:
+    """One TCP (maybe TLS) connection; I/O errors become ``TransferFailed``."""
+
+    __slots__ = ("_clock", "_reader", "_writer", "origin")
 
     def __init__(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, clock: PhaseClock
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        clock: PhaseClock,
+        origin: tuple[str, str, int],
     ) -> None:
         self._reader = reader
         self._writer = writer
         self._clock = clock
+        self.origin = origin  # (scheme, host, port) it was opened for
 
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+    async def read(self) -> bytes:
+        """The next bytes the peer sent; ``b""`` once it closed its side."""
         try:
-            return await self._reader.read(max_bytes)
+            return await self._reader.read(_READ_SIZE)
         except (OSError, ssl.SSLError) as exc:
-            raise httpcore.ReadError(str(exc) or type(exc).__name__) from exc
+            raise TransferFailed(_io_failure("ReadError", exc)) from exc
 
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        if not buffer:
-            return
+    async def write(self, data: bytes) -> None:
         try:
-            self._writer.write(buffer)
+            self._writer.write(data)
             await self._writer.drain()
         except (OSError, ssl.SSLError) as exc:
-            raise httpcore.WriteError(str(exc) or type(exc).__name__) from exc
+            raise TransferFailed(_io_failure("WriteError", exc)) from exc
 
-    async def aclose(self) -> None:
+    async def start_tls(self, context: ssl.SSLContext, server_hostname: str) -> None:
+        clock = self._clock
+        began = time.perf_counter()
+        clock.phase = "in the TLS handshake"
+        try:
+            await self._writer.start_tls(context, server_hostname=server_hostname)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConnectFailed(connect_failure(exc)) from exc
+        finally:
+            clock.tls_s += time.perf_counter() - began
+        certificate = self._writer.get_extra_info("peercert")
+        if certificate:
+            clock.certificates.append(certificate)
+
+    def close(self) -> None:
         # No wait for the close to complete: a peer that never answers the TLS
         # close_notify must not hold the check.
         with contextlib.suppress(Exception):
             self._writer.close()
 
-    async def start_tls(
-        self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        began = time.perf_counter()
-        self._clock.phase = "in the TLS handshake"
-        try:
-            await self._writer.start_tls(ssl_context, server_hostname=server_hostname)
-        except (OSError, ssl.SSLError) as exc:
-            self._clock.tls_s += time.perf_counter() - began
-            raise ConnectFailed(connect_failure(exc)) from exc
-        self._clock.tls_s += time.perf_counter() - began
-        certificate = self._writer.get_extra_info("peercert")
-        if certificate:
-            self._clock.certificates.append(certificate)
-        return self
 
-    def get_extra_info(self, info: str) -> Any:
-        if info == "ssl_object":
-            return self._writer.get_extra_info("ssl_object")
-        if info == "client_addr":
-            return self._writer.get_extra_info("sockname")
-        if info == "server_addr":
-            return self._writer.get_extra_info("peername")
-        if info == "socket":
-            return self._writer.get_extra_info("socket")
-        if info == "is_readable":  # an idle connection that is readable was closed by the peer
-            if self._reader.at_eof():
-                return True
-            sock = self._writer.get_extra_info("socket")
-            if sock is None:
-                return True
+async def open_connection(
+    clock: PhaseClock, scheme: str, host: str, port: int, ip_version: int | str = "any"
+) -> Connection:
+    """A connection to ``host:port`` (resolved, connected; not yet TLS), timed on ``clock``."""
+    began = clock.start()
+    clock.phase = "resolving the name"
+    addresses = await _resolve(host, port, ip_version)
+    resolved = time.perf_counter()
+    clock.dns_s += resolved - began
+    clock.phase = "connecting"
+    failures: list[str] = []
+    try:
+        for family, address in addresses:
             try:
-                readable, _, _ = select.select([sock.fileno()], [], [], 0)
-            except (OSError, ValueError):
-                return True
-            return bool(readable)
-        return None
-
-
-class ResolvingBackend(httpcore.AsyncNetworkBackend):
-    """Resolve (one address family or any), connect in address order, time both."""
-
-    def __init__(self, clock: PhaseClock, ip_version: int | str = "any") -> None:
-        self._clock = clock
-        self._ip_version = ip_version
-        self._family = FAMILIES[ip_version]
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        clock = self._clock
-        began = clock.start()
-        clock.phase = "resolving the name"
-        host = host.strip("[]")
-        addresses = await self._resolve(host, port)
-        resolved = time.perf_counter()
-        clock.dns_s += resolved - began
-        clock.phase = "connecting"
-        failures: list[str] = []
-        try:
-            for family, address in addresses:
-                try:
-                    reader, writer = await asyncio.open_connection(
-                        address, port, family=family, limit=_READ_LIMIT
-                    )
-                except OSError as exc:
-                    failures.append(connect_failure(exc))
-                    continue
-                clock.connected = True
-                return _Stream(reader, writer, clock)
-        finally:
-            clock.connect_s += time.perf_counter() - resolved
-        if len(set(failures)) == 1:
-            raise ConnectFailed(failures[0])
-        tried = zip(addresses, failures, strict=True)
-        raise ConnectFailed("; ".join(f"{address}: {why}" for (_, address), why in tried))
-
-    async def _resolve(self, host: str, port: int) -> list[tuple[int, str]]:
-        """The addresses to try, ``(family, address)`` in the resolver's order."""
-        try:
-            literal = ipaddress.ip_address(host)
-        except ValueError:
-            literal = None
-        if literal is not None:
-            family = socket.AF_INET if literal.version == 4 else socket.AF_INET6
-            if self._family not in (socket.AF_UNSPEC, family):
-                raise ConnectFailed(
-                    f"{host} is an {_FAMILY_NAMES[family]} address but ip_version is "
-                    f"{self._ip_version}"
+                reader, writer = await asyncio.open_connection(
+                    address, port, family=family, limit=_READ_SIZE
                 )
-            return [(family, host)]
-        loop = asyncio.get_running_loop()
-        try:
-            infos = await loop.getaddrinfo(host, port, family=self._family, type=socket.SOCK_STREAM)
-        except socket.gaierror as exc:
-            raise ConnectFailed(connect_failure(exc)) from exc
-        seen: list[tuple[int, str]] = []
-        for family, _, _, _, sockaddr in infos:
-            entry = (family, str(sockaddr[0]))
-            if entry not in seen and family in _FAMILY_NAMES:
-                seen.append(entry)
-        if not seen:
-            wanted = "any" if self._family == socket.AF_UNSPEC else _FAMILY_NAMES[self._family]
-            raise ConnectFailed(f"DNS lookup failed: no {wanted} address for {host}")
-        return seen
+            except OSError as exc:
+                failures.append(connect_failure(exc))
+                continue
+            return Connection(reader, writer, clock, (scheme, host, port))
+    finally:
+        clock.connect_s += time.perf_counter() - resolved
+    if len(set(failures)) == 1:
+        raise ConnectFailed(failures[0])
+    tried = zip(addresses, failures, strict=True)
+    raise ConnectFailed("; ".join(f"{address}: {why}" for (_, address), why in tried))
 
-    async def connect_unix_socket(self, *args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
-        raise ConnectFailed("unix sockets are not supported")
 
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
+async def _resolve(host: str, port: int, ip_version: int | str) -> list[tuple[int, str]]:
+    """The addresses to try, ``(family, address)`` in the resolver's order."""
+    wanted = FAMILIES[ip_version]
+    try:
+        literal = ipaddress.ip_address(host)
+    except ValueError:
+        literal = None
+    if literal is not None:
+        family = socket.AF_INET if literal.version == 4 else socket.AF_INET6
+        if wanted not in (socket.AF_UNSPEC, family):
+            raise ConnectFailed(
+                f"{host} is an {_FAMILY_NAMES[family]} address but ip_version is {ip_version}"
+            )
+        return [(family, host)]
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, port, family=wanted, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise ConnectFailed(connect_failure(exc)) from exc
+    seen: list[tuple[int, str]] = []
+    for family, _, _, _, sockaddr in infos:
+        entry = (family, str(sockaddr[0]))
+        if entry not in seen and family in _FAMILY_NAMES:
+            seen.append(entry)
+    if not seen:
+        which = "any" if wanted == socket.AF_UNSPEC else _FAMILY_NAMES[wanted]
+        raise ConnectFailed(f"DNS lookup failed: no {which} address for {host}")
+    return seen

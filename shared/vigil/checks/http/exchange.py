@@ -1,0 +1,320 @@
+"""One HTTP/1.1 exchange of a check: the request, its redirects, the final response.
+
+The wire protocol is h11's (the parser under httpx); URLs are httpx's (``httpx.URL``:
+IDNA host names, percent-encoding, joining a ``Location``); the connections are
+``network.open_connection``'s. A check makes one exchange on a connection of its
+own, so the connection pool, client and request/response layers of httpx would
+only add work: about two thirds of a check's CPU when hundreds run at once, and
+on a busy event loop every millisecond of CPU is a millisecond of somebody's
+latency read late.
+
+Redirects follow httpx's rules: ``303`` turns any method but ``HEAD`` into
+``GET``, ``301``/``302`` turn ``POST`` into ``GET`` (the body dropped); a
+redirect to another origin drops ``Authorization`` and ``Cookie`` (except
+http -> https on the same host); cookies set along the chain are sent on.
+A redirect to the same origin reuses the connection when the server keeps it.
+"""
+
+from __future__ import annotations
+
+import base64
+import ssl
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from email.message import Message
+from functools import cached_property, lru_cache
+
+import h11
+import httpx
+
+from vigil.checks.http.network import Connection, PhaseClock, open_connection
+
+REDIRECT_CODES = frozenset((301, 302, 303, 307, 308))
+DEFAULT_PORTS = {"http": 80, "https": 443}
+USER_AGENT = "Vigil (health check)"
+_MAX_HEAD_BYTES = 100 * 1024  # a response head longer than this is refused
+_REDIRECT_BODY_BYTES = 64 * 1024  # a longer redirect body is not drained: the connection closes
+_CROSS_ORIGIN_DROPPED = frozenset((b"authorization", b"cookie"))
+_BODY_HEADERS = frozenset((b"content-length", b"transfer-encoding", b"content-type"))
+
+
+class InvalidResponse(Exception):
+    """The server broke HTTP/1.1 (or hung up before answering); the message says how."""
+
+
+class InvalidRequest(Exception):
+    """The request cannot be sent as configured (a header h11 refuses, say)."""
+
+
+class TooManyRedirects(Exception):
+    """The chain of redirects is longer than allowed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What a URL means on the wire, worked out once per URL (``target``)."""
+
+    url: httpx.URL
+    scheme: str
+    host: str  # ASCII (IDNA), no brackets: for resolving, SNI and the certificate check
+    port: int
+    path: bytes  # the request target: path and query, percent-encoded
+    host_header: bytes  # host[:port], the port only when it is not the scheme's default
+    authorization: bytes | None  # Basic, from the URL's user:password
+
+    @property
+    def origin(self) -> tuple[str, str, int]:
+        return (self.scheme, self.host, self.port)
+
+
+@lru_cache(maxsize=4096)
+def target(url: str | httpx.URL) -> Target:
+    """``url`` as the wire needs it; raises ``InvalidRequest`` for a URL that is not http(s)."""
+    parsed = url if isinstance(url, httpx.URL) else httpx.URL(url)
+    if parsed.scheme not in DEFAULT_PORTS or not parsed.raw_host:
+        raise InvalidRequest(f"not an http:// or https:// URL with a host: {parsed.scheme}://…")
+    port = parsed.port or DEFAULT_PORTS[parsed.scheme]
+    if not 0 < port < 65536:
+        raise InvalidRequest(f"port {port} is out of range")
+    authorization = None
+    if parsed.username or parsed.password:
+        userpass = f"{parsed.username}:{parsed.password}".encode()
+        authorization = b"Basic " + base64.b64encode(userpass)
+    return Target(
+        url=parsed,
+        scheme=parsed.scheme,
+        host=parsed.raw_host.decode("ascii"),
+        port=port,
+        path=parsed.raw_path,
+        host_header=parsed.netloc.rpartition(b"@")[2],
+        authorization=authorization,
+    )
+
+
+class Response:
+    """The final response: status, headers, the number of redirects followed, the body."""
+
+    def __init__(self, exchange: Exchange, head: h11.Response, redirects: int) -> None:
+        self._exchange = exchange
+        self.status_code = head.status_code
+        self.raw_headers = head.headers.raw_items()
+        self.redirects = redirects
+
+    @cached_property
+    def headers(self) -> httpx.Headers:
+        return httpx.Headers(self.raw_headers)
+
+    @property
+    def charset_encoding(self) -> str | None:
+        """The ``charset`` of ``Content-Type``, if any (as httpx reads it)."""
+        content_type = self.headers.get("content-type")
+        if not content_type:
+            return None
+        message = Message()
+        message["content-type"] = content_type
+        return message.get_content_charset(failobj=None)
+
+    def aiter_raw(self) -> AsyncIterator[bytes]:
+        """The body as sent (still content-encoded), chunk by chunk."""
+        return self._exchange.body()
+
+
+class Exchange:
+    """``async with Exchange(...) as response``: send, follow redirects, close at the end.
+
+    ``headers`` are the caller's (``Host``, ``Accept``, ``User-Agent``,
+    ``Content-Length`` and ``Authorization`` from the URL's user:password are
+    added unless given); ``context`` is the TLS context for https.
+    """
+
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        body: bytes | None,
+        *,
+        context: ssl.SSLContext,
+        clock: PhaseClock,
+        ip_version: int | str = "any",
+        max_redirects: int = 0,
+    ) -> None:
+        self._method = method
+        self._target = target(url)
+        self._headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+        self._body = body
+        self._context = context
+        self._clock = clock
+        self._ip_version = ip_version
+        self._max_redirects = max_redirects
+        self._cookies: httpx.Cookies | None = None
+        self._connection: Connection | None = None
+        self._h11: h11.Connection | None = None
+
+    async def __aenter__(self) -> Response:
+        redirects = 0
+        while True:
+            head = await self._request()
+            if not self._follows(head):
+                return Response(self, head, redirects)
+            if redirects >= self._max_redirects:
+                raise TooManyRedirects(
+                    f"too many redirects (more than max_redirects {self._max_redirects})"
+                )
+            redirects += 1
+            await self._redirect(head)
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._close()
+
+    # ------------------------------------------------------------------ one request
+
+    async def _request(self) -> h11.Response:
+        """Send the request on a connection to its origin; the response head (1xx skipped)."""
+        goal = self._target
+        if self._connection is None or self._connection.origin != goal.origin:
+            self._close()
+            await self._connect(goal)
+        else:
+            self._h11.start_next_cycle()  # a reused connection
+        assert self._connection is not None and self._h11 is not None
+        clock = self._clock
+        clock.sending()
+        try:
+            data = self._h11.send(
+                h11.Request(method=self._method, target=goal.path, headers=self._request_headers())
+            )
+            if self._body:
+                data += self._h11.send(h11.Data(data=self._body))
+            data += self._h11.send(h11.EndOfMessage())
+        except h11.LocalProtocolError as exc:
+            raise InvalidRequest(f"invalid HTTP request: {exc}") from None
+        await self._connection.write(data)
+        clock.request_sent()
+        while True:
+            event = await self._next_event()
+            if isinstance(event, h11.Response):
+                clock.head_arrived()
+                return event
+            if isinstance(event, h11.ConnectionClosed):
+                raise InvalidResponse("Server disconnected without sending a response.")
+            # an InformationalResponse (1xx): the final answer comes after it
+
+    async def _connect(self, goal: Target) -> None:
+        connection = await open_connection(
+            self._clock, goal.scheme, goal.host, goal.port, self._ip_version
+        )
+        self._connection = connection
+        if goal.scheme == "https":
+            await connection.start_tls(self._context, goal.host)
+        self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=_MAX_HEAD_BYTES)
+
+    def _request_headers(self) -> list[tuple[bytes, bytes]]:
+        goal = self._target
+        given = {name.lower() for name, _ in self._headers}
+        added = []
+        if b"host" not in given:
+            added.append((b"Host", goal.host_header))
+        if b"accept" not in given:
+            added.append((b"Accept", b"*/*"))
+        if b"user-agent" not in given:
+            added.append((b"User-Agent", USER_AGENT.encode()))
+        if goal.authorization is not None and b"authorization" not in given:
+            added.append((b"Authorization", goal.authorization))
+        if self._cookies:
+            request = httpx.Request(self._method, goal.url)
+            self._cookies.set_cookie_header(request)
+            if "cookie" in request.headers:
+                added.append((b"Cookie", request.headers["cookie"].encode("latin-1")))
+        if b"content-length" not in given and (self._body or self._method in ("POST", "PUT")):
+            added.append((b"Content-Length", str(len(self._body or b"")).encode()))
+        return added + self._headers
+
+    async def _next_event(self) -> h11.Event:
+        assert self._connection is not None and self._h11 is not None
+        while True:
+            try:
+                event = self._h11.next_event()
+                if event is h11.NEED_DATA:
+                    data = await self._connection.read()
+                    if not data and self._h11.their_state is h11.SEND_RESPONSE:
+                        raise InvalidResponse("Server disconnected without sending a response.")
+                    self._h11.receive_data(data)
+                    continue
+            except h11.RemoteProtocolError as exc:
+                raise InvalidResponse(str(exc)) from None
+            return event
+
+    async def body(self) -> AsyncIterator[bytes]:
+        """The current response's body chunks, until its end."""
+        while True:
+            event = await self._next_event()
+            if isinstance(event, h11.Data):
+                yield bytes(event.data)
+            elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
+                return
+
+    # ------------------------------------------------------------------ redirects
+
+    def _follows(self, head: h11.Response) -> bool:
+        if head.status_code not in REDIRECT_CODES or self._max_redirects == 0:
+            return False
+        return any(name == b"location" for name, _ in head.headers)
+
+    async def _redirect(self, head: h11.Response) -> None:
+        """Turn the request into the one ``head`` redirects to."""
+        location = next(value for name, value in head.headers if name == b"location")
+        here = self._target
+        try:
+            there = target(here.url.join(location.decode("latin-1")))
+        except (httpx.InvalidURL, InvalidRequest, UnicodeError) as exc:
+            raise InvalidResponse(f"Invalid URL in location header: {exc}") from None
+        self._keep_cookies(head, here)
+        if (head.status_code == 303 and self._method != "HEAD") or (
+            head.status_code in (301, 302) and self._method == "POST"
+        ):
+            self._method, self._body = "GET", None
+            self._headers = [h for h in self._headers if h[0].lower() not in _BODY_HEADERS]
+        if not _same_origin(here, there):
+            self._headers = [h for h in self._headers if h[0].lower() not in _CROSS_ORIGIN_DROPPED]
+        self._target = there
+        if self._connection is not None and self._connection.origin == there.origin:
+            await self._drain()
+
+    async def _drain(self) -> None:
+        """Read the redirect's body so that its connection can carry the next request."""
+        read = 0
+        async for chunk in self.body():
+            read += len(chunk)
+            if read > _REDIRECT_BODY_BYTES:
+                break
+        assert self._h11 is not None
+        if (self._h11.our_state, self._h11.their_state) != (h11.DONE, h11.DONE):
+            self._close()
+
+    def _keep_cookies(self, head: h11.Response, here: Target) -> None:
+        """Remember the cookies a redirect sets (httpx's cookie jar, only when one is set)."""
+        if not any(name == b"set-cookie" for name, _ in head.headers):
+            return
+        if self._cookies is None:
+            self._cookies = httpx.Cookies()
+        request = httpx.Request(self._method, here.url)
+        response = httpx.Response(head.status_code, headers=head.headers.raw_items())
+        response.request = request
+        self._cookies.extract_cookies(response)
+
+    def _close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+        self._connection = self._h11 = None
+
+
+def _same_origin(here: Target, there: Target) -> bool:
+    if here.origin == there.origin:
+        return True
+    # http -> https on the same host, default ports: httpx keeps the credentials
+    return (
+        here.host == there.host
+        and (here.scheme, there.scheme) == ("http", "https")
+        and (here.port, there.port) == (80, 443)
+    )

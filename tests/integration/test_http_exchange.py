@@ -1,0 +1,244 @@
+"""The HTTP exchange on the wire: what a check sends, how it follows redirects (methods,
+credentials across origins, cookies), and what it accepts back - against real loopback
+servers that record every request."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from tests.integration import http_servers as hs
+from tests.integration.tcp_servers import Servers
+from tests.integration.test_http_second_edition import run_check
+from vigil.checks.http.exchange import USER_AGENT, target
+
+
+@dataclass
+class Seen:
+    """One request as the server read it."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    connection: int  # which connection carried it (1, 2, ... in order of accept)
+
+
+@dataclass
+class Recorder:
+    """A server answering from ``answers`` by path, recording each request and connection."""
+
+    answers: dict[str, tuple[int, list[tuple[str, str]], bytes]]
+    seen: list[Seen] = field(default_factory=list)
+    connections: int = 0
+
+    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        connection = self.connections
+        while True:
+            try:
+                method, path, headers = await hs.read_head(reader)
+                body = await reader.readexactly(int(headers.get("content-length", "0")))
+            except (asyncio.IncompleteReadError, ConnectionError):
+                return
+            self.seen.append(Seen(method, path, headers, body, connection))
+            status, extra, answer = self.answers.get(path.split("?")[0], (404, [], b"no"))
+            writer.write(hs.head_bytes(status, [*extra, ("Content-Length", str(len(answer)))]))
+            writer.write(answer)
+            await writer.drain()
+
+
+@pytest.fixture
+def servers(tmp_path) -> Iterator[Servers]:
+    running = Servers(tmp_path)
+    yield running
+    running.close()
+
+
+def serve(servers: Servers, answers) -> tuple[Recorder, str]:
+    recorder = Recorder(answers)
+    port = servers.serve(recorder)
+    return recorder, f"http://127.0.0.1:{port}"
+
+
+def basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def test_what_a_check_sends(servers):
+    recorder, base = serve(servers, {"/health": hs.body(b"ok")})
+    result = run_check(base + "/health?probe=1", headers={"X-Trace": "abc"})
+    assert result.status == "healthy", result.reason
+    (request,) = recorder.seen
+    assert (request.method, request.path) == ("GET", "/health?probe=1")
+    assert request.headers["host"] == base.removeprefix("http://")  # the port: not the default
+    assert request.headers["user-agent"] == USER_AGENT
+    assert request.headers["accept"] == "*/*"
+    assert request.headers["accept-encoding"] == "gzip, deflate"
+    assert request.headers["x-trace"] == "abc"
+    assert "content-length" not in request.headers  # a GET has no body
+
+
+def test_a_configured_header_replaces_the_default_one(servers):
+    recorder, base = serve(servers, {"/": hs.body(b"ok")})
+    agent = {"User-Agent": "acme-probe/2", "Accept": "application/json", "Host": "api.acme"}
+    assert run_check(base + "/", headers=agent).status == "healthy"
+    (request,) = recorder.seen
+    assert request.headers["user-agent"] == "acme-probe/2"
+    assert request.headers["accept"] == "application/json"
+    assert request.headers["host"] == "api.acme"
+
+
+def test_a_body_is_sent_with_its_length(servers):
+    recorder, base = serve(servers, {"/orders": (201, [], b"made")})
+    payload = json.dumps({"sku": "é-1"})
+    result = run_check(base + "/orders", method="POST", body=payload, expect_status=[201])
+    assert result.status == "healthy", result.reason
+    (request,) = recorder.seen
+    assert request.method == "POST"
+    assert request.body == payload.encode()
+    assert request.headers["content-length"] == str(len(payload.encode()))
+
+
+def test_url_credentials_are_sent_as_basic_auth(servers):
+    recorder, base = serve(servers, {"/": hs.body(b"ok")})
+    url = base.replace("http://", "http://ops%40acme:p%3Ass@") + "/"
+    assert run_check(url).status == "healthy"
+    assert recorder.seen[0].headers["authorization"] == basic("ops@acme", "p:ss")
+
+
+@pytest.mark.parametrize(
+    ("code", "method", "after"),
+    [
+        (303, "POST", "GET"),
+        (303, "PUT", "GET"),
+        (302, "POST", "GET"),
+        (301, "POST", "GET"),
+        (302, "PUT", "PUT"),
+        (307, "POST", "POST"),
+        (308, "PUT", "PUT"),
+    ],
+)
+def test_a_redirect_keeps_or_changes_the_method_as_browsers_do(servers, code, method, after):
+    recorder, base = serve(servers, {"/submit": hs.redirect("/done", code), "/done": hs.body(b"")})
+    result = run_check(base + "/submit", method=method, body="payload")
+    assert result.status == "healthy", result.reason
+    first, second = recorder.seen
+    assert (first.method, first.body) == (method, b"payload")
+    assert second.method == after
+    if after == "GET":
+        assert second.body == b""
+        assert "content-length" not in second.headers
+    else:
+        assert second.body == b"payload"
+
+
+def test_a_redirect_to_the_same_origin_reuses_the_connection(servers):
+    recorder, base = serve(servers, {"/a": hs.redirect("/b"), "/b": hs.body(b"ok")})
+    result = run_check(base + "/a")
+    assert result.status == "healthy", result.reason
+    assert [(s.path, s.connection) for s in recorder.seen] == [("/a", 1), ("/b", 1)]
+    assert result.details["redirects"] == 1
+
+
+def test_credentials_do_not_follow_a_redirect_to_another_origin(servers):
+    other, other_base = serve(servers, {"/landing": hs.body(b"ok")})
+    recorder, base = serve(
+        servers,
+        {"/away": hs.redirect(other_base + "/landing"), "/home": hs.redirect("/landing"),
+         "/landing": hs.body(b"ok")},
+    )  # fmt: skip
+    headers = {"Authorization": "Bearer s3cr3t-token", "Cookie": "session=abc123"}
+    assert run_check(base + "/away", headers=headers).status == "healthy"
+    assert recorder.seen[0].headers["authorization"] == "Bearer s3cr3t-token"
+    (landed,) = other.seen
+    assert "authorization" not in landed.headers
+    assert "cookie" not in landed.headers
+    assert landed.headers["host"] == other_base.removeprefix("http://")
+
+    url = base.replace("http://", "http://ops:pw@") + "/away"
+    assert run_check(url).status == "healthy"
+    assert "authorization" not in other.seen[-1].headers
+
+    # the same origin keeps them
+    assert run_check(base + "/home", headers=headers).status == "healthy"
+    kept = recorder.seen[-1]
+    assert kept.path == "/landing"
+    assert kept.headers["authorization"] == "Bearer s3cr3t-token"
+    assert kept.headers["cookie"] == "session=abc123"
+
+
+def test_a_cookie_set_by_a_redirect_is_sent_to_the_next_hop(servers):
+    login = (302, [("Location", "/app"), ("Set-Cookie", "sid=xyz; Path=/")], b"")
+    recorder, base = serve(servers, {"/login": login, "/app": hs.body(b"welcome")})
+    result = run_check(base + "/login", body_contains="welcome")
+    assert result.status == "healthy", result.reason
+    assert recorder.seen[1].headers["cookie"] == "sid=xyz"
+
+
+@pytest.mark.parametrize(
+    ("location", "reason"),
+    [
+        ("ftp://files.example/x", "invalid HTTP response: Invalid URL in location header"),
+        ("http://[::1", "invalid HTTP response: Invalid URL in location header: Invalid port"),
+        ("http://a:99999/", "invalid HTTP response: Invalid URL in location header: port 99999"),
+    ],
+)
+def test_a_redirect_vigil_cannot_follow_is_unhealthy_and_says_why(servers, location, reason):
+    _, base = serve(servers, {"/": hs.redirect(location)})
+    result = run_check(base + "/")
+    assert result.status == "unhealthy"
+    assert result.reason.startswith(reason), result.reason
+
+
+def test_a_3xx_without_location_is_the_final_answer(servers):
+    _, base = serve(servers, {"/": (304, [], b"")})
+    assert run_check(base + "/", expect_status=[304]).status == "healthy"
+
+
+def test_an_informational_answer_is_skipped_and_a_chunked_body_is_read(servers):
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await hs.read_head(reader)
+        writer.write(b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+        for chunk in (b"all ", b"systems ", b"go"):
+            writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            await writer.drain()
+        writer.write(b"0\r\n\r\n")
+        await writer.drain()
+
+    port = servers.serve(handle)
+    result = run_check(f"http://127.0.0.1:{port}/", body_contains="systems go")
+    assert result.status == "healthy", result.reason
+    assert result.details["status_code"] == 200
+
+
+def test_a_body_cut_short_is_an_invalid_response(servers):
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await hs.read_head(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this")
+        await writer.drain()
+        writer.close()
+
+    port = servers.serve(handle)
+    result = run_check(f"http://127.0.0.1:{port}/", body_contains="only")
+    assert result.status == "unhealthy"
+    assert result.reason.startswith("invalid HTTP response: peer closed connection"), result
+
+
+def test_a_url_becomes_its_wire_form_once():
+    wire = target("https://ops:pw@Bücher.example:8443/a b?q=ü")
+    assert wire.host == "xn--bcher-kva.example"
+    assert wire.port == 8443
+    assert wire.path == b"/a%20b?q=%C3%BC"
+    assert wire.host_header == b"xn--bcher-kva.example:8443"
+    assert wire.authorization == b"Basic " + base64.b64encode(b"ops:pw")
+    assert target("http://[::1]/").host == "::1"
+    assert target("http://[::1]/").host_header == b"[::1]"
+    assert target("https://example.com").path == b"/"
+    assert target("https://example.com:443/").host_header == b"example.com"
