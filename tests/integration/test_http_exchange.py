@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import socket
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -242,3 +244,19 @@ def test_a_url_becomes_its_wire_form_once():
     assert target("http://[::1]/").host_header == b"[::1]"
     assert target("https://example.com").path == b"/"
     assert target("https://example.com:443/").host_header == b"example.com"
+
+
+def test_a_reset_before_the_answer_is_a_server_that_hung_up(servers):
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await hs.read_head(reader)
+        sock = writer.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.transport.abort()  # linger 0: the kernel answers with a reset
+
+    port = servers.serve(handle)
+    result = run_check(f"http://127.0.0.1:{port}/")
+    assert (result.status, result.reason) == (
+        "unhealthy",
+        "invalid HTTP response: Server disconnected without sending a response "
+        "(Connection reset by peer).",
+    )

@@ -27,8 +27,9 @@ from functools import cached_property, lru_cache
 import h11
 import httpx
 
-from vigil.checks.http.network import Connection, PhaseClock, open_connection
+from vigil.checks.http.network import Connection, PhaseClock, TransferFailed, open_connection
 
+DISCONNECTED = "Server disconnected without sending a response{}."
 REDIRECT_CODES = frozenset((301, 302, 303, 307, 308))
 DEFAULT_PORTS = {"http": 80, "https": 443}
 USER_AGENT = "Vigil (health check)"
@@ -236,14 +237,26 @@ class Exchange:
             try:
                 event = self._h11.next_event()
                 if event is h11.NEED_DATA:
-                    data = await self._connection.read()
-                    if not data and self._h11.their_state is h11.SEND_RESPONSE:
-                        raise InvalidResponse("Server disconnected without sending a response.")
-                    self._h11.receive_data(data)
+                    self._h11.receive_data(await self._read())
                     continue
             except h11.RemoteProtocolError as exc:
                 raise InvalidResponse(str(exc)) from None
             return event
+
+    async def _read(self) -> bytes:
+        """The next bytes; before the response head, a hang-up (an end, a reset or a TLS
+        alert, whichever the race on the wire delivers first) is ``InvalidResponse``."""
+        assert self._connection is not None and self._h11 is not None
+        waiting = self._h11.their_state is h11.SEND_RESPONSE
+        try:
+            data = await self._connection.read()
+        except TransferFailed as exc:
+            if waiting:
+                raise InvalidResponse(DISCONNECTED.format(f" ({exc.why})")) from None
+            raise
+        if not data and waiting:
+            raise InvalidResponse(DISCONNECTED.format(""))
+        return data
 
     async def body(self) -> AsyncIterator[bytes]:
         """The current response's body chunks, until its end."""

@@ -21,6 +21,7 @@ import ipaddress
 import socket
 import ssl
 import time
+from functools import lru_cache
 from typing import Any
 
 FAMILIES = {4: socket.AF_INET, 6: socket.AF_INET6, "any": socket.AF_UNSPEC}
@@ -33,7 +34,18 @@ class ConnectFailed(Exception):
 
 
 class TransferFailed(Exception):
-    """The connection failed while the request or the response was on it."""
+    """The connection failed while the request or the response was on it.
+
+    ``str()`` is ``"<ReadError|WriteError>: <why>"``; ``why`` alone is the cause
+    (``Connection reset by peer``, ``TLS TLSV13_ALERT_CERTIFICATE_REQUIRED``).
+    """
+
+    def __init__(self, kind: str, exc: OSError) -> None:
+        if isinstance(exc, ssl.SSLError) and exc.reason:  # a TLS alert from the peer
+            self.why = f"TLS {exc.reason}"
+        else:
+            self.why = str(exc.strerror or exc or type(exc).__name__)
+        super().__init__(f"{kind}: {self.why}")
 
 
 def connect_failure(exc: BaseException) -> str:
@@ -51,10 +63,6 @@ def connect_failure(exc: BaseException) -> str:
     if isinstance(exc, OSError):
         return f"connection failed: {exc.strerror or exc}"
     return f"connection failed: {type(exc).__name__}"
-
-
-def _io_failure(kind: str, exc: OSError) -> str:
-    return f"{kind}: {getattr(exc, 'strerror', None) or exc or type(exc).__name__}"
 
 
 class PhaseClock:
@@ -127,14 +135,14 @@ class Connection:
         try:
             return await self._reader.read(_READ_SIZE)
         except (OSError, ssl.SSLError) as exc:
-            raise TransferFailed(_io_failure("ReadError", exc)) from exc
+            raise TransferFailed("ReadError", exc) from exc
 
     async def write(self, data: bytes) -> None:
         try:
             self._writer.write(data)
             await self._writer.drain()
         except (OSError, ssl.SSLError) as exc:
-            raise TransferFailed(_io_failure("WriteError", exc)) from exc
+            raise TransferFailed("WriteError", exc) from exc
 
     async def start_tls(self, context: ssl.SSLContext, server_hostname: str) -> None:
         clock = self._clock
@@ -186,15 +194,21 @@ async def open_connection(
     raise ConnectFailed("; ".join(f"{address}: {why}" for (_, address), why in tried))
 
 
-async def _resolve(host: str, port: int, ip_version: int | str) -> list[tuple[int, str]]:
-    """The addresses to try, ``(family, address)`` in the resolver's order."""
-    wanted = FAMILIES[ip_version]
+@lru_cache(maxsize=4096)
+def literal_family(host: str) -> int | None:
+    """``AF_INET``/``AF_INET6`` if ``host`` is an IP address, else None (a name to resolve)."""
     try:
         literal = ipaddress.ip_address(host)
     except ValueError:
-        literal = None
-    if literal is not None:
-        family = socket.AF_INET if literal.version == 4 else socket.AF_INET6
+        return None
+    return socket.AF_INET if literal.version == 4 else socket.AF_INET6
+
+
+async def _resolve(host: str, port: int, ip_version: int | str) -> list[tuple[int, str]]:
+    """The addresses to try, ``(family, address)`` in the resolver's order."""
+    wanted = FAMILIES[ip_version]
+    family = literal_family(host)
+    if family is not None:
         if wanted not in (socket.AF_UNSPEC, family):
             raise ConnectFailed(
                 f"{host} is an {_FAMILY_NAMES[family]} address but ip_version is {ip_version}"
