@@ -182,9 +182,7 @@ class Exchange:
         clock = self._clock
         clock.sending()
         try:
-            data = self._h11.send(
-                h11.Request(method=self._method, target=goal.path, headers=self._request_headers())
-            )
+            data = self._h11.send(_request(self._method, goal.path, self._request_headers()))
             if self._body:
                 data += self._h11.send(h11.Data(data=self._body))
             data += self._h11.send(h11.EndOfMessage())
@@ -210,7 +208,7 @@ class Exchange:
             await connection.start_tls(self._context, goal.host)
         self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=_MAX_HEAD_BYTES)
 
-    def _request_headers(self) -> list[tuple[bytes, bytes]]:
+    def _request_headers(self) -> tuple[tuple[bytes, bytes], ...]:
         goal = self._target
         given = {name.lower() for name, _ in self._headers}
         added = []
@@ -229,7 +227,7 @@ class Exchange:
                 added.append((b"Cookie", request.headers["cookie"].encode("latin-1")))
         if b"content-length" not in given and (self._body or self._method in ("POST", "PUT")):
             added.append((b"Content-Length", str(len(self._body or b"")).encode()))
-        return added + self._headers
+        return (*added, *self._headers)
 
     async def _next_event(self) -> h11.Event:
         assert self._connection is not None and self._h11 is not None
@@ -320,6 +318,12 @@ class Exchange:
         if self._connection is not None:
             self._connection.close()
         self._connection = self._h11 = None
+
+
+@lru_cache(maxsize=4096)
+def _request(method: str, path: bytes, headers: tuple[tuple[bytes, bytes], ...]) -> h11.Request:
+    """The request event, validated by h11 once per distinct request (events are immutable)."""
+    return h11.Request(method=method, target=path, headers=list(headers))
 
 
 def _same_origin(here: Target, there: Target) -> bool:
