@@ -9,6 +9,7 @@ import base64
 import json
 import socket
 import struct
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -17,7 +18,9 @@ import pytest
 from tests.integration import http_servers as hs
 from tests.integration.tcp_servers import Servers
 from tests.integration.test_http_second_edition import run_check
+from vigil.checks import CheckResources, build_check
 from vigil.checks.http.exchange import USER_AGENT, target
+from vigil.config import parse_config
 
 
 @dataclass
@@ -260,3 +263,49 @@ def test_a_reset_before_the_answer_is_a_server_that_hung_up(servers):
         "invalid HTTP response: Server disconnected without sending a response "
         "(Connection reset by peer).",
     )
+
+
+@pytest.mark.parametrize(
+    ("path", "keys", "reason"),
+    [
+        ("/loop", {}, "too many redirects (more than max_redirects 10)"),
+        ("/slow", {"timeout": "0.3s"}, "timed out after 0.3s waiting for the response"),
+        ("/bad", {}, "invalid HTTP response: illegal status line"),
+    ],
+)
+def test_a_failed_exchange_closes_its_connection_at_once(servers, path, keys, reason):
+    """The server sees the connection end while the check's event loop is still running:
+    a failing check does not keep a file descriptor until the garbage collector runs."""
+    closed = threading.Event()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                _, target_path, _ = await hs.read_head(reader)
+                if target_path == "/slow":
+                    await reader.read()  # until the client hangs up
+                    break
+                if target_path == "/bad":
+                    writer.write(b"HTTP/9 nonsense\r\n\r\n")
+                else:
+                    redirect = [("Location", "/loop"), ("Content-Length", "0")]
+                    writer.write(hs.head_bytes(302, redirect))
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            closed.set()
+
+    port = servers.serve(handle)
+    check = {"name": "c", "type": "http", "url": f"http://127.0.0.1:{port}{path}", **keys}
+    config = parse_config({"groups": {"g": {"checks": [check]}}}).group("g").checks[0]
+
+    async def run_and_watch():
+        result = await build_check(config, CheckResources()).run()
+        ended = await asyncio.get_running_loop().run_in_executor(None, closed.wait, 5)
+        return result, ended
+
+    result, ended = asyncio.run(run_and_watch())
+    assert result.status == "unhealthy"
+    assert result.reason.startswith(reason), result.reason
+    assert ended, "the server still had the connection after the check returned"

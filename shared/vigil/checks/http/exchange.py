@@ -154,16 +154,20 @@ class Exchange:
 
     async def __aenter__(self) -> Response:
         redirects = 0
-        while True:
-            head = await self._request()
-            if not self._follows(head):
-                return Response(self, head, redirects)
-            if redirects >= self._max_redirects:
-                raise TooManyRedirects(
-                    f"too many redirects (more than max_redirects {self._max_redirects})"
-                )
-            redirects += 1
-            await self._redirect(head)
+        try:
+            while True:
+                head = await self._request()
+                if not self._follows(head):
+                    return Response(self, head, redirects)
+                if redirects >= self._max_redirects:
+                    raise TooManyRedirects(
+                        f"too many redirects (more than max_redirects {self._max_redirects})"
+                    )
+                redirects += 1
+                await self._redirect(head)
+        except BaseException:  # failed, timed out or cancelled: __aexit__ will not run
+            self._close()
+            raise
 
     async def __aexit__(self, *exc_info: object) -> None:
         self._close()
@@ -196,7 +200,7 @@ class Exchange:
                 clock.head_arrived()
                 return event
             if isinstance(event, h11.ConnectionClosed):
-                raise InvalidResponse("Server disconnected without sending a response.")
+                raise InvalidResponse(DISCONNECTED.format(""))
             # an InformationalResponse (1xx): the final answer comes after it
 
     async def _connect(self, goal: Target) -> None:
