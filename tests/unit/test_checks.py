@@ -174,12 +174,13 @@ def test_loading_a_config_imports_no_check_library(tmp_path):
         from vigil.config import load_config
         from vigil.checks import build_check, CheckResources
         config = load_config({str(path)!r})
-        loaded = sorted(m for m in ("httpx", "httpcore", "pg8000", "dns") if m in sys.modules)
+        loaded = sorted(m for m in ("httpx", "httpcore", "h11", "pg8000", "dns") if m in sys.modules)
         assert not loaded, loaded
         build_check(config.group("core").check("port"), CheckResources())
         assert "pg8000" not in sys.modules and "httpx" not in sys.modules
         build_check(config.group("core").check("api"), CheckResources())
         assert "httpx" in sys.modules and "pg8000" not in sys.modules and "dns" not in sys.modules
+        assert "h11" in sys.modules and "httpcore" not in sys.modules  # no client, no pool
         build_check(config.group("core").check("name"), CheckResources())
         assert "dns" in sys.modules and "pg8000" not in sys.modules
         print("ok")
