@@ -19,6 +19,7 @@ from vigil.run.execution import freeze_long_lived_objects
 
 # pydantic looks for plugins (a read of every installed package's entry points) when it
 # builds its first model, which the runner does while loading its config; it uses none.
+# No model is built by the imports above (they defer their build; tests/unit/test_cold_start.py).
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 logger = Logger()
 copy_config_to_registered_loggers(source_logger=logger, include={"vigil"})

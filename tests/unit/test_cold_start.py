@@ -120,16 +120,23 @@ def test_the_runner_reads_no_secret_module_until_a_check_needs_one(tmp_path):
 
 
 def test_the_handler_turns_off_pydantic_plugin_discovery_unless_told_otherwise(tmp_path):
-    """pydantic's first model would read every installed package's entry points."""
+    """pydantic's first model would read every installed package's entry points.
+
+    The handler sets the variable after its imports: no model may be built before it
+    (pydantic's plugin cache stays unset until it looks for plugins).
+    """
     path = tmp_path / "checks.yaml"
     path.write_text(VALID)
     script = f"""
         import importlib.util, os
+        import pydantic.plugin._loader as plugin_loader
         spec = importlib.util.spec_from_file_location("runner_app", {str(RUNNER_APP)!r})
         app = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(app)
-        print(repr(os.environ.get("PYDANTIC_DISABLE_PLUGINS")))
+        from vigil.environment import runner_from_environment
+        runner_from_environment(app.DEFAULT_CONFIG, group="core")
+        print(repr(os.environ.get("PYDANTIC_DISABLE_PLUGINS")), plugin_loader._plugins)
         """
-    assert run_fresh(script, env=lambda_env(path)) == "'__all__'"
-    chosen = lambda_env(path, PYDANTIC_DISABLE_PLUGINS="some_plugin")
-    assert run_fresh(script, env=chosen) == "'some_plugin'"
+    assert run_fresh(script, env=lambda_env(path)) == "'__all__' None"
+    chosen = lambda_env(path, PYDANTIC_DISABLE_PLUGINS="")
+    assert run_fresh(script, env=chosen) == "'' {}"  # looked for plugins and found none
