@@ -6,6 +6,7 @@ Event: {"group": "core", "scheduled_time": "<ISO 8601>"}; see README "Runner han
 from __future__ import annotations
 
 import math
+import os
 import time
 from pathlib import Path
 
@@ -16,6 +17,10 @@ from vigil.environment import history_days, runner_from_environment
 from vigil.run.event import RunRequest, quote
 from vigil.run.execution import freeze_long_lived_objects
 
+# pydantic looks for plugins (a read of every installed package's entry points) when it
+# builds its first model, which the runner does while loading its config; it uses none.
+# No model is built by the imports above (they defer their build; tests/unit/test_cold_start.py).
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 logger = Logger()
 copy_config_to_registered_loggers(source_logger=logger, include={"vigil"})
 DEFAULT_CONFIG = Path(__file__).with_name("checks.yaml")

@@ -16,26 +16,24 @@ from __future__ import annotations
 
 import os
 import re
-import types
-import typing
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Union
 
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError
 
 from vigil import budget
 from vigil.checks.model import NAME_PATTERN, CheckConfig, Defaults
-from vigil.checks.registry import REGISTRY, check_types
+from vigil.checks.registry import REGISTRY
 from vigil.durations import format_duration
 from vigil.exceptions import ConfigError, UnknownGroupError
 from vigil.policy.config import parent_ref
-from vigil.redact import redact_url
 from vigil.yaml_source import YamlSyntaxError, load_yaml
 
 if TYPE_CHECKING:
+    from vigil.config_problems import Inherited
     from vigil.policy.windows import MaintenanceWindow
 
 __all__ = [
@@ -57,8 +55,6 @@ TOP_LEVEL_KEYS = ("defaults", "groups", "maintenance", "notifications")
 GROUP_KEYS = ("checks", "shards")
 
 _NAME_RE = re.compile(NAME_PATTERN)
-_SECRET_KEYS = {"password", "secret", "token", "api_key", "dsn"}
-_LISTED_KEYS_AT_MOST = 6  # an unknown key with no near match lists the known ones up to this many
 
 Problems = list[tuple[str, str]]
 
@@ -201,14 +197,6 @@ def parse_config(
     return replace(config, source=source)
 
 
-@dataclass
-class _Inherited:
-    """Problems with a value every affected check took from ``defaults``: reported once there."""
-
-    message: str
-    checks: list[str] = field(default_factory=list)
-
-
 def _validate(
     raw: Any, function_timeout: float | None, base_dir: Path
 ) -> tuple[VigilConfig | None, Problems]:
@@ -217,7 +205,9 @@ def _validate(
         return None, [("(top level)", "expected a mapping with a 'groups' key")]
     for key in raw:
         if key not in TOP_LEVEL_KEYS:
-            problems.append((str(key), _unknown_key(str(key), TOP_LEVEL_KEYS)))
+            from vigil.config_problems import unknown_key  # a valid file never imports it
+
+            problems.append((str(key), unknown_key(str(key), TOP_LEVEL_KEYS)))
 
     defaults_raw = raw.get("defaults") or {}
     defaults = Defaults()
@@ -228,12 +218,14 @@ def _validate(
         try:
             defaults = Defaults.model_validate(defaults_raw)
         except ValidationError as exc:
-            problems.extend(_problems(exc, "defaults", defaults_raw, Defaults))
+            from vigil.config_problems import validation_problems
+
+            problems.extend(validation_problems(exc, "defaults", defaults_raw, Defaults))
             bad_keys = {str(err["loc"][0]) for err in exc.errors() if err["loc"]}
             defaults_raw = {k: v for k, v in defaults_raw.items() if k not in bad_keys}
             defaults = Defaults.model_validate(defaults_raw)
 
-    inherited: dict[str, _Inherited] = {}
+    inherited: dict[str, Inherited] = {}
     groups: dict[str, GroupConfig] = {}
     groups_raw = raw.get("groups")
     if not isinstance(groups_raw, dict) or not groups_raw:
@@ -285,6 +277,7 @@ def _maintenance(raw: Any, problems: Problems) -> tuple[MaintenanceWindow, ...]:
     if not isinstance(raw, list):
         problems.append(("maintenance", "expected a list of maintenance windows"))
         return ()
+    from vigil.config_problems import unknown_key
     from vigil.policy.windows import MaintenanceWindow  # only configs with windows pay
 
     try:
@@ -297,7 +290,7 @@ def _maintenance(raw: Any, problems: Problems) -> tuple[MaintenanceWindow, ...]:
             )
             message = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
-                message = _unknown_key(str(loc[-1]), tuple(MaintenanceWindow.model_fields))
+                message = unknown_key(str(loc[-1]), tuple(MaintenanceWindow.model_fields))
             elif err["type"] == "missing":
                 message = "required key is missing"
             problems.append((path, message))
@@ -362,7 +355,7 @@ def _parse_group(
     base_dir: Path,
     used_types: frozenset[str],
     problems: Problems,
-    inherited: dict[str, _Inherited],
+    inherited: dict[str, Inherited],
 ) -> GroupConfig | None:
     path = f"groups.{name}"
     start = len(problems)
@@ -373,7 +366,9 @@ def _parse_group(
         return None
     for key in raw:
         if key not in GROUP_KEYS:
-            problems.append((f"{path}.{key}", _unknown_key(str(key), GROUP_KEYS)))
+            from vigil.config_problems import unknown_key
+
+            problems.append((f"{path}.{key}", unknown_key(str(key), GROUP_KEYS)))
     shards = raw.get("shards", 1)
     if isinstance(shards, bool) or not isinstance(shards, int) or not 1 <= shards <= 100:
         problems.append(
@@ -405,13 +400,17 @@ def _parse_group(
         try:
             type_name = check_raw.get("type")
             if not isinstance(type_name, str) or type_name not in REGISTRY:
-                problems.append((f"{check_path}.type", _unknown_type(type_name)))
+                from vigil.config_problems import unknown_type
+
+                problems.append((f"{check_path}.type", unknown_type(type_name)))
                 continue
             check = _check_adapter(used_types).validate_python(
                 {**defaults_raw, **check_raw}, context={"base_dir": base_dir}
             )
         except ValidationError as exc:
-            problems.extend(_problems(exc, check_path, check_raw, _model_for(check_raw)))
+            from vigil.config_problems import model_for, validation_problems
+
+            problems.extend(validation_problems(exc, check_path, check_raw, model_for(check_raw)))
             continue
         _check_timeouts(
             check, check_path, check_raw, defaults_raw, function_timeout, problems, inherited
@@ -429,7 +428,7 @@ def _check_timeouts(
     defaults_raw: Mapping[str, Any],
     function_timeout: float | None,
     problems: Problems,
-    inherited: dict[str, _Inherited],
+    inherited: dict[str, Inherited],
 ) -> None:
     """Refuse a ``degraded_after`` not below ``timeout`` and a ``timeout`` the function cannot hold.
 
@@ -449,7 +448,9 @@ def _check_timeouts(
             problems.append((f"{path}.{key}", message))
         else:
             where = f"defaults.{key}"
-            inherited.setdefault(where, _Inherited(message)).checks.append(path)
+            from vigil.config_problems import Inherited
+
+            inherited.setdefault(where, Inherited(message)).checks.append(path)
 
     limit = None if function_timeout is None else budget.longest_check_timeout(function_timeout)
     if limit is not None and check.timeout > limit:
@@ -476,126 +477,3 @@ def _check_timeouts(
             f"timeout {format_duration(check.timeout)}{origin('timeout')}: a check is cut at its "
             "timeout, so it could never be reported degraded; set degraded_after below timeout",
         )
-
-
-def _model_for(raw: Mapping[str, Any]) -> type[BaseModel]:
-    entry = REGISTRY.get(raw.get("type")) if isinstance(raw.get("type"), str) else None
-    return entry.config_model() if entry is not None else CheckConfig
-
-
-def _unknown_type(got: Any) -> str:
-    known = ", ".join(check_types())
-    if got is None:
-        return f"missing 'type'; expected one of: {known}"
-    return f"unknown check type {got!r}; expected one of: {known}"
-
-
-def _unknown_key(key: str, known: Sequence[str]) -> str:
-    """``unknown key; did you mean `timeout`?``, or the known keys when none is near."""
-    import difflib  # only when a key is wrong: not on every cold start
-
-    lowered = {name.lower(): name for name in known}
-    near = difflib.get_close_matches(key.lower(), list(lowered), n=1, cutoff=0.6)
-    if near:
-        return f"unknown key; did you mean `{lowered[near[0]]}`?"
-    if len(known) <= _LISTED_KEYS_AT_MOST:
-        return f"unknown key; expected one of: {', '.join(sorted(known))}"
-    return "unknown key (see the README's key tables for this check type)"
-
-
-def _known_keys(model: type[BaseModel], loc: Sequence[Any]) -> list[str]:
-    """The keys allowed in the mapping at ``loc`` inside ``model`` (nested models included)."""
-    annotation: Any = model
-    for part in loc:
-        annotation = _step(annotation, part)
-        if annotation is None:
-            return []
-    return sorted({f.alias or name for m in _models_in(annotation) for name, f in _keys(m)})
-
-
-def _keys(model: type[BaseModel]) -> list[tuple[str, Any]]:
-    """``(name, field)`` of a model's fields (a field's config key is its alias, if any)."""
-    return list(model.model_fields.items())
-
-
-def _step(annotation: Any, part: Any) -> Any:
-    for candidate in _unwrap(annotation):
-        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
-            by_key = {f.alias or name: f for name, f in _keys(candidate)}
-            if isinstance(part, str) and part in by_key:
-                return by_key[part].annotation
-            continue
-        origin, args = typing.get_origin(candidate), typing.get_args(candidate)
-        if origin in (list, tuple, set, frozenset) and args and isinstance(part, int):
-            return args[0]
-        if origin is dict and len(args) == 2:
-            return args[1]
-    return None
-
-
-def _unwrap(annotation: Any) -> list[Any]:
-    """The alternatives of an annotation: ``Annotated``, ``X | None`` and unions unwrapped."""
-    origin = typing.get_origin(annotation)
-    if origin is Annotated:
-        return _unwrap(typing.get_args(annotation)[0])
-    if origin in (Union, types.UnionType):
-        return [alt for arg in typing.get_args(annotation) for alt in _unwrap(arg)]
-    return [annotation]
-
-
-def _models_in(annotation: Any) -> list[type[BaseModel]]:
-    return [a for a in _unwrap(annotation) if isinstance(a, type) and issubclass(a, BaseModel)]
-
-
-# Values under these keys may be credentials (a header's value, a request body, a
-# webhook URL): a refusal names the key and never echoes the value.
-_NEVER_ECHOED = {"headers", "body", "url", "secret", "signing_key", "routing_key"}
-
-
-def _may_echo(loc: Sequence[Any]) -> bool:
-    """Whether a refused value at ``loc`` may be quoted back in the message."""
-    for part in loc:
-        name = str(part).lower()
-        if (
-            name in _SECRET_KEYS
-            or name in _NEVER_ECHOED
-            or any(
-                word in name for word in ("password", "secret", "token", "key", "auth", "cookie")
-            )
-        ):
-            return False
-    return True
-
-
-def _problems(
-    exc: ValidationError, prefix: str, raw: Mapping[str, Any], model: type[BaseModel]
-) -> Problems:
-    """Turn pydantic errors into ``(key path, message)`` pairs without echoing secrets."""
-    found: Problems = []
-    for err in exc.errors(include_url=False):
-        loc = list(err["loc"])
-        if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
-            found.append((f"{prefix}.type", _unknown_type(raw.get("type"))))
-            continue
-        if model is not Defaults and loc and loc[0] in check_types():
-            loc = loc[1:]  # drop the discriminator pydantic puts first
-        path = prefix + "".join(
-            f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc
-        )
-        message = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            extra = str(loc[-1])
-            if extra in _SECRET_KEYS or "password" in extra:
-                message = "inline secrets are not allowed; name a Secrets Manager secret instead"
-                message += " (password_secret)" if "password" in extra else ""
-            else:
-                message = _unknown_key(extra, _known_keys(model, loc[:-1]))
-        elif err["type"] == "missing":
-            message = "required key is missing"
-        elif "input" in err and _may_echo(loc) and err["type"] != "value_error":
-            shown = err["input"]
-            if isinstance(shown, str | int | float | bool) and not isinstance(shown, dict):
-                text = redact_url(shown) if isinstance(shown, str) else shown
-                message = f"{message}, got {text!r}"
-        found.append((path, message))
-    return found

@@ -17,7 +17,9 @@ Duration = Annotated[float, BeforeValidator(parse_duration)]
 
 
 class PolicyModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Built only inside the schema of a model that uses it (its own is never needed)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class ErrorRate(PolicyModel):

@@ -1,0 +1,142 @@
+"""What the runner's cold start imports and builds: only what a valid configuration uses.
+
+Each test runs in a fresh interpreter, as a new Lambda container does, and looks at
+``sys.modules`` and the environment after the step that matters.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+RUNNER_APP = REPO / "functions" / "runner" / "app.py"
+
+VALID = """
+defaults: {timeout: 5s}
+groups:
+  core:
+    checks:
+      - {name: api, type: http, url: "https://h/", expect_status: [200]}
+      - {name: port, type: tcp, host: h, port: 1}
+      - {name: db, type: postgres, host: h, database: d, user: u, password_secret: vigil/db}
+"""
+
+
+def run_fresh(script: str, env: dict[str, str] | None = None) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        cwd=REPO,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def lambda_env(config: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    env.update(
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="us-east-1",
+        HEALTHCHECK_TABLE="vigil-test",
+        HEALTHCHECK_TOPIC_ARN="arn:aws:sns:us-east-1:123456789012:vigil-test",
+        HEALTHCHECK_CONFIG=str(config),
+        **extra,
+    )
+    return env
+
+
+def test_a_valid_config_never_imports_the_wording_of_problems(tmp_path):
+    path = tmp_path / "checks.yaml"
+    path.write_text(VALID)
+    out = run_fresh(
+        f"""
+        import sys
+        from vigil.config import load_config
+        load_config({str(path)!r})
+        print(sorted(m for m in ("vigil.config_problems", "difflib") if m in sys.modules))
+        """
+    )
+    assert out == "[]"
+
+
+def test_a_refused_config_is_worded_as_before(tmp_path):
+    """The wording is imported at the first problem; the messages keep their key paths."""
+    path = tmp_path / "checks.yaml"
+    path.write_text(
+        "defaults: {timout: 5s}\n"
+        "groups:\n"
+        "  core:\n"
+        "    checks:\n"
+        "      - {name: api, type: http, url: 'ftp://h/', password: x}\n"
+        "      - {name: t, type: tpc, host: h, port: 1}\n"
+        "      - {name: slow, type: tcp, host: h, port: 1, degraded_after: 9s}\n"
+    )
+    out = run_fresh(
+        f"""
+        from vigil.config import ConfigError, load_config
+        try:
+            load_config({str(path)!r})
+        except ConfigError as exc:
+            for where, what in exc.problems:
+                print(where, "|", what)
+        """
+    )
+    problems = dict(line.split(" | ", 1) for line in out.splitlines())
+    assert problems["defaults.timout"] == "unknown key; did you mean `timeout`?"
+    assert problems["groups.core.checks[0].url"] == (
+        "expected an http:// or https:// URL with a host"
+    )
+    assert problems["groups.core.checks[0].password"].startswith("inline secrets are not allowed")
+    assert problems["groups.core.checks[1].type"].startswith("unknown check type 'tpc'")
+    assert problems["groups.core.checks[2].degraded_after"].startswith(
+        "degraded_after 9s is not below timeout 5s"
+    )
+
+
+def test_the_runner_reads_no_secret_module_until_a_check_needs_one(tmp_path):
+    path = tmp_path / "checks.yaml"
+    path.write_text(VALID)
+    out = run_fresh(
+        f"""
+        import importlib.util, sys
+        spec = importlib.util.spec_from_file_location("runner_app", {str(RUNNER_APP)!r})
+        app = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(app)
+        from vigil.environment import runner_from_environment
+        runner = runner_from_environment(app.DEFAULT_CONFIG, group="core")
+        print("vigil.secrets" in sys.modules, runner.get_secret is not None)
+        """,
+        env=lambda_env(path),
+    )
+    assert out == "False True"
+
+
+def test_the_handler_turns_off_pydantic_plugin_discovery_unless_told_otherwise(tmp_path):
+    """pydantic's first model would read every installed package's entry points.
+
+    The handler sets the variable after its imports: no model may be built before it
+    (pydantic's plugin cache stays unset until it looks for plugins).
+    """
+    path = tmp_path / "checks.yaml"
+    path.write_text(VALID)
+    script = f"""
+        import importlib.util, os
+        import pydantic.plugin._loader as plugin_loader
+        spec = importlib.util.spec_from_file_location("runner_app", {str(RUNNER_APP)!r})
+        app = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(app)
+        from vigil.environment import runner_from_environment
+        runner_from_environment(app.DEFAULT_CONFIG, group="core")
+        print(repr(os.environ.get("PYDANTIC_DISABLE_PLUGINS")), plugin_loader._plugins)
+        """
+    assert run_fresh(script, env=lambda_env(path)) == "'__all__' None"
+    chosen = lambda_env(path, PYDANTIC_DISABLE_PLUGINS="")
+    assert run_fresh(script, env=chosen) == "'' {}"  # looked for plugins and found none
