@@ -174,7 +174,8 @@ def test_loading_a_config_imports_no_check_library(tmp_path):
         from vigil.config import load_config
         from vigil.checks import build_check, CheckResources
         config = load_config({str(path)!r})
-        loaded = sorted(m for m in ("httpx", "httpcore", "h11", "pg8000", "dns") if m in sys.modules)
+        heavy = ("httpx", "httpcore", "h11", "pg8000", "dns")
+        loaded = sorted(m for m in heavy if m in sys.modules)
         assert not loaded, loaded
         build_check(config.group("core").check("port"), CheckResources())
         assert "pg8000" not in sys.modules and "httpx" not in sys.modules
