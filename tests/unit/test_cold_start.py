@@ -140,3 +140,43 @@ def test_the_handler_turns_off_pydantic_plugin_discovery_unless_told_otherwise(t
     assert run_fresh(script, env=lambda_env(path)) == "'__all__' None"
     chosen = lambda_env(path, PYDANTIC_DISABLE_PLUGINS="")
     assert run_fresh(script, env=chosen) == "'' {}"  # looked for plugins and found none
+
+
+def test_in_lambda_the_collector_is_off_during_init_and_back_on_after_the_first_event(tmp_path):
+    """Init runs with the garbage collector off; the first invocation - even one whose event
+    is refused - collects, freezes what init made and turns the collector back on."""
+    path = tmp_path / "checks.yaml"
+    path.write_text(VALID)
+    out = run_fresh(
+        f"""
+        import gc, importlib.util
+        spec = importlib.util.spec_from_file_location("app", {str(RUNNER_APP)!r})
+        app = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(app)
+        during_init, frozen_before = gc.isenabled(), gc.get_freeze_count()
+        from vigil_cli.local.harness import LambdaContext
+        try:
+            app.handler({{"group": "core", "typo": 1}}, LambdaContext(60, "vigil-runner"))
+        except Exception as exc:
+            refused = type(exc).__name__
+        print(during_init, refused, gc.isenabled(), gc.get_freeze_count() > frozen_before)
+        """,
+        env=lambda_env(path, AWS_LAMBDA_FUNCTION_NAME="vigil-runner"),
+    )
+    assert out.splitlines()[-1] == "False InvalidEventError True True"
+
+
+def test_outside_lambda_the_collector_is_left_alone(tmp_path):
+    path = tmp_path / "checks.yaml"
+    path.write_text(VALID)
+    out = run_fresh(
+        f"""
+        import gc, importlib.util
+        spec = importlib.util.spec_from_file_location("app", {str(RUNNER_APP)!r})
+        app = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(app)
+        print(gc.isenabled())
+        """,
+        env=lambda_env(path),
+    )
+    assert out.splitlines()[-1] == "True"

@@ -44,12 +44,16 @@ def freeze_long_lived_objects(environ: Mapping[str, str] = os.environ) -> None:
     the garbage of each run still is collected. Outside Lambda
     (``AWS_LAMBDA_FUNCTION_NAME`` unset: tests, the CLI) nothing is frozen, since
     whatever else the process holds at that moment would never be freed.
+
+    The collector is turned (back) on in any case: the runner's handler turns it
+    off while the container initialises (functions/runner/app.py).
     """
     global _LONG_LIVED_FROZEN
     if not _LONG_LIVED_FROZEN and environ.get("AWS_LAMBDA_FUNCTION_NAME"):
         _LONG_LIVED_FROZEN = True
         gc.collect()
         gc.freeze()
+    gc.enable()
 
 
 def is_due(check: CheckConfig, state: CheckState | None, run_time: float) -> bool:
