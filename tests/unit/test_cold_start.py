@@ -26,9 +26,20 @@ groups:
 """
 
 
+# The runner's handler module, imported as Lambda imports it, as the variable ``app``.
+LOAD_APP = f"""\
+import importlib.util
+spec = importlib.util.spec_from_file_location("runner_app", {str(RUNNER_APP)!r})
+app = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(app)
+"""
+
+
 def run_fresh(script: str, env: dict[str, str] | None = None) -> str:
+    """Run ``script`` in a fresh interpreter (``LOAD_APP`` first where it says ``LOAD_APP``)."""
+    code = textwrap.dedent(script).replace("LOAD_APP\n", LOAD_APP)
     done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(script)],
+        [sys.executable, "-c", code],
         capture_output=True,
         text=True,
         check=False,
@@ -105,11 +116,9 @@ def test_the_runner_reads_no_secret_module_until_a_check_needs_one(tmp_path):
     path = tmp_path / "checks.yaml"
     path.write_text(VALID)
     out = run_fresh(
-        f"""
-        import importlib.util, sys
-        spec = importlib.util.spec_from_file_location("runner_app", {str(RUNNER_APP)!r})
-        app = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(app)
+        """
+        import sys
+        LOAD_APP
         from vigil.environment import runner_from_environment
         runner = runner_from_environment(app.DEFAULT_CONFIG, group="core")
         print("vigil.secrets" in sys.modules, runner.get_secret is not None)
@@ -127,12 +136,10 @@ def test_the_handler_turns_off_pydantic_plugin_discovery_unless_told_otherwise(t
     """
     path = tmp_path / "checks.yaml"
     path.write_text(VALID)
-    script = f"""
-        import importlib.util, os
+    script = """
+        import os
         import pydantic.plugin._loader as plugin_loader
-        spec = importlib.util.spec_from_file_location("runner_app", {str(RUNNER_APP)!r})
-        app = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(app)
+        LOAD_APP
         from vigil.environment import runner_from_environment
         runner_from_environment(app.DEFAULT_CONFIG, group="core")
         print(repr(os.environ.get("PYDANTIC_DISABLE_PLUGINS")), plugin_loader._plugins)
@@ -148,15 +155,13 @@ def test_in_lambda_the_collector_is_off_during_init_and_back_on_after_the_first_
     path = tmp_path / "checks.yaml"
     path.write_text(VALID)
     out = run_fresh(
-        f"""
-        import gc, importlib.util
-        spec = importlib.util.spec_from_file_location("app", {str(RUNNER_APP)!r})
-        app = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(app)
+        """
+        import gc
+        LOAD_APP
         during_init, frozen_before = gc.isenabled(), gc.get_freeze_count()
         from vigil_cli.local.harness import LambdaContext
         try:
-            app.handler({{"group": "core", "typo": 1}}, LambdaContext(60, "vigil-runner"))
+            app.handler({"group": "core", "typo": 1}, LambdaContext(60, "vigil-runner"))
         except Exception as exc:
             refused = type(exc).__name__
         print(during_init, refused, gc.isenabled(), gc.get_freeze_count() > frozen_before)
@@ -170,11 +175,9 @@ def test_outside_lambda_the_collector_is_left_alone(tmp_path):
     path = tmp_path / "checks.yaml"
     path.write_text(VALID)
     out = run_fresh(
-        f"""
-        import gc, importlib.util
-        spec = importlib.util.spec_from_file_location("app", {str(RUNNER_APP)!r})
-        app = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(app)
+        """
+        import gc
+        LOAD_APP
         print(gc.isenabled())
         """,
         env=lambda_env(path),
