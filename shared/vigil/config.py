@@ -17,10 +17,9 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Union
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple, Union
 
 from pydantic import Field, TypeAdapter, ValidationError
 
@@ -88,8 +87,7 @@ def _used_types(groups_raw: Any) -> frozenset[str]:
     )
 
 
-@dataclass(frozen=True)
-class GroupConfig:
+class GroupConfig(NamedTuple):
     """A validated group: its checks (each its type's model) and its shard count.
 
     A plain record, built only from validated parts (no schema to build on a cold start).
@@ -106,8 +104,7 @@ class GroupConfig:
         raise KeyError(name)
 
 
-@dataclass(frozen=True)
-class VigilConfig:
+class VigilConfig(NamedTuple):
     """A validated configuration file: ``source`` names it in messages."""
 
     source: str
@@ -176,7 +173,7 @@ def load_config(
     problems += found
     if problems or config is None:
         raise ConfigError(source, problems)
-    return replace(config, source=source)
+    return config._replace(source=source)
 
 
 def parse_config(
@@ -194,7 +191,7 @@ def parse_config(
     config, problems = _validate(raw, function_timeout, Path(base_dir or "."))
     if problems or config is None:
         raise ConfigError(source, problems)
-    return replace(config, source=source)
+    return config._replace(source=source)
 
 
 def _validate(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from vigil.checks.base import CheckResult, Status
 from vigil.state import Transition
@@ -46,7 +46,7 @@ def in_maintenance(result: CheckResult) -> bool:
     return result.maintenance
 
 
-@dataclass
+@dataclass(eq=False)
 class Rollup:
     """Counters for one check over one period.
 
@@ -163,8 +163,7 @@ class Rollup:
         )
 
 
-@dataclass(frozen=True)
-class TransitionMark:
+class TransitionMark(NamedTuple):
     """What incidents need of one confirmed transition of a check.
 
     ``at`` is the scheduled time of the run that confirmed ``status``.
@@ -183,7 +182,7 @@ class TransitionMark:
         return cls(*row[:4])
 
 
-@dataclass
+@dataclass(eq=False)
 class PeriodRollups:
     """The rollups of every check of a group (or shard) for one period.
 
@@ -239,7 +238,7 @@ class PeriodRollups:
         return cls(kind=kind, period=data.get("p", ""), checks=checks, transitions=transitions)
 
 
-@dataclass
+@dataclass(eq=False)
 class CountHistory:
     """Availability counts of every check of a shard for its last ``keep`` closed periods.
 

@@ -10,9 +10,9 @@ confirmed status ends any streak, so a flapping target stays quiet.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from vigil.checks.base import Status
 
@@ -28,14 +28,12 @@ class Event(StrEnum):
 SEVERITY = {Event.FAILURE: "critical", Event.DEGRADED: "warning", Event.RECOVERY: "info"}
 
 
-@dataclass(frozen=True)
-class Thresholds:
+class Thresholds(NamedTuple):
     failure: int = 2
     success: int = 1
 
 
-@dataclass(frozen=True)
-class CheckState:
+class CheckState(NamedTuple):
     """What is remembered about one check between runs."""
 
     status: str = UNKNOWN
@@ -69,7 +67,7 @@ class CheckState:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Transition:
     """A confirmed change of a check's status that deserves an alert."""
 
@@ -107,7 +105,7 @@ def observe(
 ) -> tuple[CheckState, Transition | None]:
     """Fold one observation into the state; return the new state and any transition."""
     if observed == state.status:
-        return replace(state, streak_status=None, streak=0), None
+        return state._replace(streak_status=None, streak=0), None
     healthy = observed == Status.HEALTHY
     same_kind = state.streak_status is not None and (
         (state.streak_status == Status.HEALTHY) == healthy
@@ -115,8 +113,8 @@ def observe(
     streak = state.streak + 1 if same_kind else 1
     needed = thresholds.success if healthy else thresholds.failure
     if streak < needed:
-        return replace(state, streak_status=observed, streak=streak), None
-    confirmed = replace(state, status=observed, since=at, streak_status=None, streak=0)
+        return state._replace(streak_status=observed, streak=streak), None
+    confirmed = state._replace(status=observed, since=at, streak_status=None, streak=0)
     event = event_for(state.status, observed)
     if event is None:
         return confirmed, None

@@ -37,7 +37,7 @@ class Status(StrEnum):
     ERROR = "error"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Probe:
     """What one measurement of a target found.
 
@@ -53,7 +53,7 @@ class Probe:
     warning: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CheckResult:
     """The outcome of one check on one run; ``status`` is what this run observed.
 

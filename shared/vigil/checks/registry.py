@@ -16,17 +16,15 @@ Adding a type touches its package, one line below, its tests and the README.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from vigil.checks.base import Check
     from vigil.checks.model import CheckConfig
 
 
-@dataclass(frozen=True)
-class CheckType:
+class CheckType(NamedTuple):
     """Where one check type lives: ``<package>.config:<model>`` and ``<package>.check:<check>``."""
 
     package: str

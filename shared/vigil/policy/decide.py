@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from vigil.alerts.document import AlertDocument, AlertEvent
 from vigil.policy import dependencies, error_rate, maintenance, reminder
 from vigil.policy.memory import FAILING, HEALTHY, AlertMemory
@@ -32,15 +30,15 @@ def gate(
         if doc.event == AlertEvent.RECOVERY:
             if memory.alerted == HEALTHY:
                 continue  # its failure was never sent (held, or in maintenance)
-            memory = replace(memory, alerted=HEALTHY, alerted_at=None)
+            memory = memory._replace(alerted=HEALTHY, alerted_at=None)
         elif doc.event in (AlertEvent.FAILURE, AlertEvent.DEGRADED):
             if doc.status == memory.alerted:
                 continue
             failing = doc.status in FAILING
-            memory = replace(
-                memory, alerted=doc.status, alerted_at=run.run_time if failing else None
+            memory = memory._replace(
+                alerted=doc.status, alerted_at=run.run_time if failing else None
             )
         elif doc.event == AlertEvent.REMINDER:
-            memory = replace(memory, alerted_at=run.run_time)
+            memory = memory._replace(alerted_at=run.run_time)
         sent.append(doc)
     return memory, sent

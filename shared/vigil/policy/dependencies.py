@@ -46,7 +46,7 @@ def apply(
     run: CheckRun, memory: AlertMemory, docs: list[AlertDocument]
 ) -> tuple[AlertMemory, list[AlertDocument]]:
     if not run.parents:
-        return replace(memory, held=None), docs
+        return memory._replace(held=None), docs
     behind = any(not view.current for view in run.parents.values())
     kept: list[AlertDocument] = []
     held = memory.held
@@ -84,4 +84,4 @@ def apply(
             held = Held(doc, None)
         else:
             kept.append(doc)
-    return replace(memory, held=held), kept
+    return memory._replace(held=held), kept

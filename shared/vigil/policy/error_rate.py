@@ -12,8 +12,6 @@ open when a failure is confirmed ends silently. After the clear, the rule re-arm
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from vigil.alerts.document import AlertDocument, AlertEvent
 from vigil.durations import format_duration
 from vigil.policy.memory import FAILING, AlertMemory
@@ -26,14 +24,14 @@ def apply(
 ) -> tuple[AlertMemory, list[AlertDocument]]:
     rule = run.config.error_rate
     if rule is None:
-        return replace(memory, observations=(), error_rate_open=False), docs
+        return memory._replace(observations=(), error_rate_open=False), docs
     now = int(run.run_time)
     kept = since_recovery(run, memory).observations
     kept = tuple(o for o in kept if o[0] > now - rule.window and o[0] != now)
     kept += ((now, run.observed in FAILING),)
-    memory = replace(memory, observations=kept)
+    memory = memory._replace(observations=kept)
     if run.status in FAILING:
-        return replace(memory, error_rate_open=False), docs  # the failure says it all
+        return memory._replace(error_rate_open=False), docs  # the failure says it all
     failed = sum(1 for _, bad in kept if bad)
     share = 100.0 * failed / len(kept)
     window = format_duration(rule.window)
@@ -47,7 +45,7 @@ def apply(
             f"{shown}, at or above {rule.above:g}%",
             details,
         )
-        return replace(memory, error_rate_open=True), [*docs, doc]
+        return memory._replace(error_rate_open=True), [*docs, doc]
     if memory.error_rate_open and share < rule.above / 2:
         doc = run.alert(
             AlertEvent.ERROR_RATE_CLEARED,
@@ -56,7 +54,7 @@ def apply(
             f"{shown}, below {rule.above / 2:g}%",
             details,
         )
-        return replace(memory, error_rate_open=False), [*docs, doc]
+        return memory._replace(error_rate_open=False), [*docs, doc]
     return memory, docs
 
 
@@ -64,5 +62,5 @@ def since_recovery(run: CheckRun, memory: AlertMemory) -> AlertMemory:
     """Nothing before the last confirmed recovery counts: a run that confirms one (in a
     maintenance window too, where nothing else of this rule applies) forgets the rest."""
     if run.transition is not None and run.transition.event == Event.RECOVERY:
-        return replace(memory, observations=())
+        return memory._replace(observations=())
     return memory

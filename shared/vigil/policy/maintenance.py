@@ -9,7 +9,6 @@ naming the window.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -45,7 +44,7 @@ def event_between(alerted: str, status: str) -> AlertEvent | None:
 
 def inside(run: CheckRun, memory: AlertMemory) -> tuple[AlertMemory, list[AlertDocument]]:
     """Inside a window: remember it, send nothing."""
-    return replace(memory, maintenance=run.window), []
+    return memory._replace(maintenance=run.window), []
 
 
 def ended(
@@ -54,7 +53,7 @@ def ended(
     """The first run after a window: one alert for where the check now stands, or none."""
     if memory.maintenance is None:
         return memory, docs
-    window, memory = memory.maintenance, replace(memory, maintenance=None, held=None)
+    window, memory = memory.maintenance, memory._replace(maintenance=None, held=None)
     event = event_between(memory.alerted, run.status)
     if event is None:
         return memory, []

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from vigil.alerts.document import AlertDocument
 
@@ -11,8 +10,7 @@ HEALTHY = "healthy"
 FAILING = ("unhealthy", "error")
 
 
-@dataclass(frozen=True)
-class Held:
+class Held(NamedTuple):
     """A failure/degraded alert held back by ``depends_on``.
 
     ``parent``: the failing parent (``group/check``), or None while the alert waits
@@ -30,8 +28,7 @@ class Held:
         return cls(AlertDocument.from_dict(data["doc"]), data.get("p"))
 
 
-@dataclass(frozen=True)
-class AlertMemory:
+class AlertMemory(NamedTuple):
     """``alerted``: the status of the last alert sent (a check never alerted counts as
     healthy); ``alerted_at``: scheduled time of the failure alert or last reminder;
     ``observations``: (epoch seconds, failed) of the counted runs in the error-rate

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from vigil.alerts.document import AlertDocument, AlertEvent
 
@@ -12,8 +12,7 @@ if TYPE_CHECKING:
     from vigil.state import Transition
 
 
-@dataclass(frozen=True)
-class ParentView:
+class ParentView(NamedTuple):
     """A ``depends_on`` parent as the child's run sees it.
 
     ``status``: its confirmed status; ``current``: its state already holds a run
@@ -24,7 +23,7 @@ class ParentView:
     current: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CheckRun:
     """One check on one counted run, after the thresholds."""
 

@@ -12,8 +12,7 @@ characters of the event.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from vigil.exceptions import InvalidEventError
 from vigil.times import iso, parse_time
@@ -34,8 +33,7 @@ def quote(value: Any, limit: int = QUOTE_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-@dataclass(frozen=True)
-class RunRequest:
+class RunRequest(NamedTuple):
     """What one invocation is asked to run."""
 
     group: str

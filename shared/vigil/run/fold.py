@@ -15,8 +15,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from dataclasses import replace
+from typing import TYPE_CHECKING, NamedTuple
 
 from vigil.alerts.document import AlertDocument
 from vigil.alerts.message import alert_document
@@ -40,8 +40,7 @@ if TYPE_CHECKING:
 CUT_LIMIT = 2
 
 
-@dataclass(frozen=True)
-class FoldOutcome:
+class FoldOutcome(NamedTuple):
     """The state after a run, what it confirmed and alerted, and the periods it closed."""
 
     state: GroupState
@@ -112,7 +111,7 @@ def fold(
         as_counted, cuts = counted_result(result, current)
         last_run = max(current.last_run or run_time, run_time)  # a late run moves no clock back
         if as_counted is None:
-            checks[result.check] = replace(current, last_run=last_run, cuts=cuts)
+            checks[result.check] = current._replace(last_run=last_run, cuts=cuts)
             continue
         counted.append(as_counted)
         new, transition = observe(
@@ -131,7 +130,7 @@ def fold(
                 ),
             },
         )
-        checks[result.check] = replace(new, last_run=last_run, cuts=cuts)
+        checks[result.check] = new._replace(last_run=last_run, cuts=cuts)
         if transition is not None:
             transitions[result.check] = transition
 

@@ -22,8 +22,8 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from vigil.alerts.document import AlertDocument
 from vigil.exceptions import AlertDeliveryError, RunDeadlineError, StoreConflictError
@@ -37,8 +37,7 @@ OUTBOX_LIMIT = 1000  # pending alerts kept per shard: the state item must stay u
 SETTLE_ROUNDS = 20
 
 
-@dataclass(frozen=True)
-class PendingAlert:
+class PendingAlert(NamedTuple):
     """An alert waiting in the outbox, with its lease and delivery attempts."""
 
     document: AlertDocument
@@ -75,7 +74,7 @@ def take_leases(
 ) -> list[PendingAlert]:
     """Lease to ``owner`` every alert that is free or whose holder's lease has lapsed."""
     return [
-        replace(alert, lease_owner=owner, lease_until=lease_until)
+        alert._replace(lease_owner=owner, lease_until=lease_until)
         if alert.lease_until < now
         else alert
         for alert in outbox
@@ -117,8 +116,7 @@ def settle(
         if alert.alert_id in sent:
             continue
         if alert.lease_owner == owner and alert.alert_id in failed:
-            alert = replace(
-                alert,
+            alert = alert._replace(
                 attempts=alert.attempts + 1,
                 lease_owner=None,
                 lease_until=0.0,
@@ -128,8 +126,7 @@ def settle(
     return settled
 
 
-@dataclass(frozen=True)
-class Delivery:
+class Delivery(NamedTuple):
     """What one invocation did with the alerts leased to it."""
 
     sent: tuple[str, ...] = ()

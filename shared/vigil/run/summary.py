@@ -14,7 +14,7 @@ from vigil.checks.base import CheckResult
 from vigil.state import Transition
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RunSummary:
     group: str
     scheduled_time: str | None
