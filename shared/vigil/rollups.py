@@ -46,7 +46,7 @@ def in_maintenance(result: CheckResult) -> bool:
     return result.maintenance
 
 
-@dataclass(eq=False)
+@dataclass(eq=False)  # mutable state: identity, not value, equality (and cheaper to create)
 class Rollup:
     """Counters for one check over one period.
 
@@ -182,7 +182,7 @@ class TransitionMark(NamedTuple):
         return cls(*row[:4])
 
 
-@dataclass(eq=False)
+@dataclass(eq=False)  # mutable state: identity, not value, equality (and cheaper to create)
 class PeriodRollups:
     """The rollups of every check of a group (or shard) for one period.
 
@@ -238,7 +238,7 @@ class PeriodRollups:
         return cls(kind=kind, period=data.get("p", ""), checks=checks, transitions=transitions)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False)  # mutable state: identity, not value, equality (and cheaper to create)
 class CountHistory:
     """Availability counts of every check of a shard for its last ``keep`` closed periods.
 

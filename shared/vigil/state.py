@@ -67,7 +67,7 @@ class CheckState(NamedTuple):
         )
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True)
 class Transition:
     """A confirmed change of a check's status that deserves an alert."""
 

@@ -37,7 +37,7 @@ class Status(StrEnum):
     ERROR = "error"
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True)
 class Probe:
     """What one measurement of a target found.
 
@@ -53,7 +53,7 @@ class Probe:
     warning: str | None = None
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True)
 class CheckResult:
     """The outcome of one check on one run; ``status`` is what this run observed.
 

@@ -23,7 +23,7 @@ class ParentView(NamedTuple):
     current: bool = True
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True)
 class CheckRun:
     """One check on one counted run, after the thresholds."""
 

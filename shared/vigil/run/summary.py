@@ -14,7 +14,7 @@ from vigil.checks.base import CheckResult
 from vigil.state import Transition
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True)
 class RunSummary:
     group: str
     scheduled_time: str | None

@@ -23,7 +23,7 @@ from vigil.run.outbox import PendingAlert
 from vigil.state import CheckState
 
 
-@dataclass(eq=False)
+@dataclass(eq=False)  # mutable state: identity, not value, equality (and cheaper to create)
 class GroupState:
     group: str
     shard: int = 0
@@ -38,7 +38,7 @@ class GroupState:
     last_run_key: str | None = None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False)  # mutable state: identity, not value, equality (and cheaper to create)
 class ShardSnapshot:
     """What the status API reads of one shard in one go: its state and count histories.
 
@@ -50,7 +50,7 @@ class ShardSnapshot:
     days: CountHistory | None = None
 
 
-@dataclass(eq=False)
+@dataclass
 class RunRecord:
     """The results of one counted run, kept as history (with a TTL)."""
 
