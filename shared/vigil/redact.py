@@ -141,9 +141,18 @@ def header_forms(name: str, value: str) -> set[str]:
         for pair in value.split(";"):
             forms |= secret_forms(pair.partition("=")[2].strip())
         return forms
-    if _SENSITIVE_PARAMS.search(lowered):
+    if is_credential_header(lowered):
         return secret_forms(value)
     return set()
+
+
+def is_credential_header(name: str) -> bool:
+    """Whether a header's name says it carries a credential: ``Authorization``,
+    ``Proxy-Authorization``, ``Cookie``, or one named like ``X-Api-Key``, ``X-Auth-Token``."""
+    lowered = name.lower()
+    return lowered in ("authorization", "proxy-authorization", "cookie") or bool(
+        _SENSITIVE_PARAMS.search(lowered)
+    )
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import socket
 import struct
 import threading
@@ -29,7 +30,8 @@ class Seen:
 
     method: str
     path: str
-    headers: dict[str, str]
+    headers: dict[str, str]  # lower-cased names; the last of repeated ones
+    lines: list[tuple[str, str]]  # every header line, as sent
     body: bytes
     connection: int  # which connection carried it (1, 2, ... in order of accept)
 
@@ -47,11 +49,17 @@ class Recorder:
         connection = self.connections
         while True:
             try:
-                method, path, headers = await hs.read_head(reader)
+                head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
+                first, *rest = head.split("\r\n")
+                method, path, _ = first.split(" ", 2)
+                lines = [
+                    (n.strip(), v.strip()) for n, _, v in (x.partition(":") for x in rest if x)
+                ]
+                headers = {name.lower(): value for name, value in lines}
                 body = await reader.readexactly(int(headers.get("content-length", "0")))
             except (asyncio.IncompleteReadError, ConnectionError):
                 return
-            self.seen.append(Seen(method, path, headers, body, connection))
+            self.seen.append(Seen(method, path, headers, lines, body, connection))
             status, extra, answer = self.answers.get(path.split("?")[0], (404, [], b"no"))
             writer.write(hs.head_bytes(status, [*extra, ("Content-Length", str(len(answer)))]))
             writer.write(answer)
@@ -158,24 +166,45 @@ def test_credentials_do_not_follow_a_redirect_to_another_origin(servers):
         {"/away": hs.redirect(other_base + "/landing"), "/home": hs.redirect("/landing"),
          "/landing": hs.body(b"ok")},
     )  # fmt: skip
-    headers = {"Authorization": "Bearer s3cr3t-token", "Cookie": "session=abc123"}
-    assert run_check(base + "/away", headers=headers).status == "healthy"
+    headers = {
+        "Authorization": "Bearer s3cr3t-token",
+        "Cookie": "session=abc123",
+        "X-Api-Key": "k3y-k3y-k3y",
+        "X-Signed": {"secret": "signing"},
+        "Host": "api.acme",
+        "X-Trace": "abc",
+    }
+    secrets = {"signing": "s1gn4ture"}
+    assert run_check(base + "/away", headers=headers, secrets=secrets).status == "healthy"
     assert recorder.seen[0].headers["authorization"] == "Bearer s3cr3t-token"
+    assert recorder.seen[0].headers["host"] == "api.acme"
     (landed,) = other.seen
-    assert "authorization" not in landed.headers
-    assert "cookie" not in landed.headers
-    assert landed.headers["host"] == other_base.removeprefix("http://")
+    for private in ("authorization", "cookie", "x-api-key", "x-signed"):
+        assert private not in landed.headers, private
+    assert landed.headers["host"] == other_base.removeprefix("http://")  # its own, not api.acme
+    assert landed.headers["x-trace"] == "abc"  # nothing private: it follows
 
     url = base.replace("http://", "http://ops:pw@") + "/away"
     assert run_check(url).status == "healthy"
     assert "authorization" not in other.seen[-1].headers
 
     # the same origin keeps them
-    assert run_check(base + "/home", headers=headers).status == "healthy"
+    assert run_check(base + "/home", headers=headers, secrets=secrets).status == "healthy"
     kept = recorder.seen[-1]
     assert kept.path == "/landing"
     assert kept.headers["authorization"] == "Bearer s3cr3t-token"
     assert kept.headers["cookie"] == "session=abc123"
+    assert kept.headers["x-signed"] == "s1gn4ture"
+    assert kept.headers["host"] == "api.acme"
+
+
+def test_url_credentials_follow_an_absolute_redirect_to_the_same_origin(servers):
+    recorder, base = serve(servers, {"/docs": hs.redirect(""), "/docs/": hs.body(b"ok")})
+    recorder.answers["/docs"] = hs.redirect(base + "/docs/", 301)  # absolute, no user:password
+    url = base.replace("http://", "http://ops:pw@") + "/docs"
+    assert run_check(url).status == "healthy"
+    assert [s.path for s in recorder.seen] == ["/docs", "/docs/"]
+    assert {s.headers["authorization"] for s in recorder.seen} == {basic("ops", "pw")}
 
 
 def test_a_cookie_set_by_a_redirect_is_sent_to_the_next_hop(servers):
@@ -184,6 +213,44 @@ def test_a_cookie_set_by_a_redirect_is_sent_to_the_next_hop(servers):
     result = run_check(base + "/login", body_contains="welcome")
     assert result.status == "healthy", result.reason
     assert recorder.seen[1].headers["cookie"] == "sid=xyz"
+
+    # with a Cookie of its own: still one Cookie header (RFC 6265), both cookies in it
+    assert run_check(base + "/login", headers={"Cookie": "theme=dark"}).status == "healthy"
+    cookies = [value for name, value in recorder.seen[-1].lines if name.lower() == "cookie"]
+    assert cookies == ["theme=dark; sid=xyz"]
+
+
+def test_a_utf8_location_is_followed_as_written(servers):
+    location = (302, [("Location", "/café".encode().decode("latin-1"))], b"")
+    recorder, base = serve(servers, {"/": location, "/caf%C3%A9": hs.body(b"ok")})
+    assert run_check(base + "/").status == "healthy"
+    assert recorder.seen[-1].path == "/caf%C3%A9"
+
+
+def test_a_redirect_whose_connection_ends_with_its_body_is_not_drained(servers):
+    """A 3xx whose body runs until the server closes: the server keeps the connection open,
+    so draining would wait for the timeout; the check opens a new connection instead."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        _, path, _ = await hs.read_head(reader)
+        if path == "/old":
+            writer.write(b"HTTP/1.1 302 Found\r\nLocation: /new\r\nConnection: close\r\n\r\n")
+            await writer.drain()
+            await reader.read()  # never closes first
+        else:
+            writer.write(hs.head_bytes(200, [("Content-Length", "2")]) + b"ok")
+            await writer.drain()
+
+    port = servers.serve(handle)
+    result = run_check(f"http://127.0.0.1:{port}/old", timeout="2s")
+    assert (result.status, result.reason) == ("healthy", "HTTP 200 after 1 redirects")
+
+
+def test_a_header_http_cannot_carry_is_the_checks_own_error(servers):
+    _, base = serve(servers, {"/": hs.body(b"ok")})
+    result = run_check(base + "/", headers={"X-Note": "ünïcode ☃"})
+    assert result.status == "error"
+    assert result.reason.startswith("headers.X-Note: the value has characters"), result.reason
 
 
 @pytest.mark.parametrize(
@@ -309,3 +376,47 @@ def test_a_failed_exchange_closes_its_connection_at_once(servers, path, keys, re
     assert result.status == "unhealthy"
     assert result.reason.startswith(reason), result.reason
     assert ended, "the server still had the connection after the check returned"
+
+
+def test_a_timed_out_tls_exchange_gives_its_socket_back_at_once(servers):
+    """A TLS peer that never answers: the check times out and its connection ends at once,
+    not after asyncio's 30 s wait for a close_notify that never comes (with hundreds of
+    checks in flight such sockets would use up Lambda's 1,024 files)."""
+    context = hs.server_tls_context(servers.ca)
+    listener = socket.create_server(("127.0.0.1", 0))
+    hung_up, done = threading.Event(), threading.Event()
+
+    def mute_peer() -> None:
+        conn, _ = listener.accept()
+        with context.wrap_socket(conn, server_side=True) as tls:
+            tls.recv(65536)  # the request; then no answer, not even to a close_notify
+            with socket.socket(fileno=os.dup(tls.fileno())) as raw:
+                raw.settimeout(5)
+                try:
+                    while raw.recv(4096):  # TLS records (a close_notify) until the end
+                        pass
+                    hung_up.set()
+                except ConnectionResetError:
+                    hung_up.set()
+                except TimeoutError:
+                    pass
+            done.wait(10)
+
+    threading.Thread(target=mute_peer, daemon=True).start()
+    url = f"https://127.0.0.1:{listener.getsockname()[1]}/"
+    check = {"name": "c", "type": "http", "url": url, "timeout": "0.3s"}
+    check["ca_bundle"] = str(servers.ca_path)
+    config = parse_config({"groups": {"g": {"checks": [check]}}}).group("g").checks[0]
+
+    async def run_and_watch():
+        result = await build_check(config, CheckResources()).run()
+        ended = await asyncio.get_running_loop().run_in_executor(None, hung_up.wait, 4)
+        return result, ended
+
+    try:
+        result, ended = asyncio.run(run_and_watch())
+    finally:
+        done.set()
+        listener.close()
+    assert result.reason == "timed out after 0.3s waiting for the response", result
+    assert ended, "the connection was still open seconds after the check returned"

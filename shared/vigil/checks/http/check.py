@@ -29,6 +29,7 @@ check's own client certificate context, kept warm per certificate.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
@@ -44,16 +45,11 @@ from vigil.checks.base import Check, Probe
 from vigil.checks.expect import failure as expectation_failure
 from vigil.checks.http.body import BoundedBody, UndecodableBodyError
 from vigil.checks.http.config import HttpCheckConfig, SecretValue
-from vigil.checks.http.exchange import (
-    Exchange,
-    InvalidRequest,
-    InvalidResponse,
-    Response,
-    TooManyRedirects,
-)
+from vigil.checks.http.exchange import Exchange, InvalidResponse, Response, TooManyRedirects
 from vigil.checks.http.network import ConnectFailed, PhaseClock, TransferFailed
 from vigil.checks.tls import certificate_expiry, expiry_finding
 from vigil.exceptions import CheckSetupError
+from vigil.redact import is_credential_header
 
 ACCEPT_ENCODING = "gzip, deflate"  # what BoundedBody decodes
 # Warm-start cache: SSL contexts holding a client certificate, by (CA file, certificate
@@ -90,6 +86,7 @@ class HttpCheck(Check):
                     clock=clock,
                     ip_version=cfg.ip_version,
                     max_redirects=cfg.redirect_limit,
+                    private=self._private_headers(),
                 )
                 async with exchange as response:
                     return await self._judge(response, clock, fallback_start, details)
@@ -99,8 +96,6 @@ class HttpCheck(Check):
             reason = str(exc)
         except InvalidResponse as exc:
             reason = f"invalid HTTP response: {self.excerpt(str(exc))}"
-        except InvalidRequest as exc:
-            reason = self.excerpt(str(exc))
         except TransferFailed as exc:
             reason = f"request failed {clock.phase}: {self.excerpt(str(exc))}"
         return self._failed(reason, clock, fallback_start, details)
@@ -169,9 +164,10 @@ class HttpCheck(Check):
 
     async def _read_body(self, response: Response) -> BoundedBody:
         body = BoundedBody(response.headers.get("content-encoding"), self.config.max_body_bytes)
-        async for chunk in response.aiter_raw():
-            if body.feed(chunk):
-                break
+        async with contextlib.aclosing(response.aiter_raw()) as chunks:
+            async for chunk in chunks:
+                if body.feed(chunk):
+                    break
         return body
 
     def _body_failures(self, body: BoundedBody, response: Response) -> list[str]:
@@ -223,6 +219,15 @@ class HttpCheck(Check):
         return Probe(False, reason, (time.perf_counter() - started) * 1000, details)
 
     # ------------------------------------------------------------------ set-up
+
+    def _private_headers(self) -> list[str]:
+        """Headers that must not follow a redirect to another origin: credentials by name
+        and every value read from a secret."""
+        return [
+            name
+            for name, value in self.config.headers.items()
+            if isinstance(value, SecretValue) or is_credential_header(name)
+        ]
 
     async def _request_headers(self) -> dict[str, str]:
         """The request headers, secrets read from Secrets Manager (and remembered)."""

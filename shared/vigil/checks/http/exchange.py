@@ -10,16 +10,19 @@ latency read late.
 
 Redirects follow httpx's rules: ``303`` turns any method but ``HEAD`` into
 ``GET``, ``301``/``302`` turn ``POST`` into ``GET`` (the body dropped); a
-redirect to another origin drops ``Authorization`` and ``Cookie`` (except
-http -> https on the same host); cookies set along the chain are sent on.
-A redirect to the same origin reuses the connection when the server keeps it.
+redirect to another origin drops ``Host``, ``Authorization``,
+``Proxy-Authorization``, ``Cookie`` and the headers the caller names private
+(except http -> https on the same host, which keeps all but ``Host``); cookies
+set along the chain are sent on. A redirect to the same origin reuses the
+connection when the server keeps it open.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from email.message import Message
 from functools import cached_property, lru_cache
@@ -28,6 +31,7 @@ import h11
 import httpx
 
 from vigil.checks.http.network import Connection, PhaseClock, TransferFailed, open_connection
+from vigil.exceptions import CheckSetupError
 
 DISCONNECTED = "Server disconnected without sending a response{}."
 REDIRECT_CODES = frozenset((301, 302, 303, 307, 308))
@@ -35,7 +39,7 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 USER_AGENT = "Vigil (health check)"
 _MAX_HEAD_BYTES = 100 * 1024  # a response head longer than this is refused
 _REDIRECT_BODY_BYTES = 64 * 1024  # a longer redirect body is not drained: the connection closes
-_CROSS_ORIGIN_DROPPED = frozenset((b"authorization", b"cookie"))
+_CREDENTIALS = frozenset((b"authorization", b"proxy-authorization", b"cookie"))
 _BODY_HEADERS = frozenset((b"content-length", b"transfer-encoding", b"content-type"))
 
 
@@ -43,8 +47,9 @@ class InvalidResponse(Exception):
     """The server broke HTTP/1.1 (or hung up before answering); the message says how."""
 
 
-class InvalidRequest(Exception):
-    """The request cannot be sent as configured (a header h11 refuses, say)."""
+class InvalidRequest(CheckSetupError):
+    """The request cannot be sent as configured (a header h11 refuses, say): the check's
+    own problem, status ``error``."""
 
 
 class TooManyRedirects(Exception):
@@ -68,9 +73,10 @@ class Target:
         return (self.scheme, self.host, self.port)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=4096)  # warm-start cache: a check's URL is parsed once per container
 def target(url: str | httpx.URL) -> Target:
-    """``url`` as the wire needs it; raises ``InvalidRequest`` for a URL that is not http(s)."""
+    """``url`` as the wire needs it; raises ``InvalidRequest`` for a URL that is not http(s)
+    or whose port is out of range, ``httpx.InvalidURL`` for one httpx cannot parse."""
     parsed = url if isinstance(url, httpx.URL) else httpx.URL(url)
     if parsed.scheme not in DEFAULT_PORTS or not parsed.raw_host:
         raise InvalidRequest(f"not an http:// or https:// URL with a host: {parsed.scheme}://…")
@@ -125,7 +131,12 @@ class Exchange:
 
     ``headers`` are the caller's (``Host``, ``Accept``, ``User-Agent``,
     ``Content-Length`` and ``Authorization`` from the URL's user:password are
-    added unless given); ``context`` is the TLS context for https.
+    added unless given); ``private`` names more of them (lower-case) that must
+    not follow a redirect to another origin; ``context`` is the TLS context for
+    https. Entering raises ``ConnectFailed``, ``TransferFailed``,
+    ``InvalidResponse``, ``InvalidRequest`` or ``TooManyRedirects``; reading the
+    body, ``TransferFailed`` or ``InvalidResponse``. The connection is closed on
+    every way out.
     """
 
     def __init__(
@@ -139,10 +150,15 @@ class Exchange:
         clock: PhaseClock,
         ip_version: int | str = "any",
         max_redirects: int = 0,
+        private: Iterable[str] = (),
     ) -> None:
         self._method = method
         self._target = target(url)
-        self._headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+        self._headers = _encoded(headers)
+        given = {name.lower() for name, _ in self._headers}
+        if self._target.authorization is not None and b"authorization" not in given:
+            self._headers.append((b"Authorization", self._target.authorization))
+        self._private = _CREDENTIALS | {name.lower().encode("latin-1") for name in private}
         self._body = body
         self._context = context
         self._clock = clock
@@ -186,7 +202,8 @@ class Exchange:
         clock = self._clock
         clock.sending()
         try:
-            data = self._h11.send(_request(self._method, goal.path, self._request_headers()))
+            event = _request_event(self._method, goal.path, self._request_headers())
+            data = self._h11.send(event)
             if self._body:
                 data += self._h11.send(h11.Data(data=self._body))
             data += self._h11.send(h11.EndOfMessage())
@@ -222,16 +239,18 @@ class Exchange:
             added.append((b"Accept", b"*/*"))
         if b"user-agent" not in given:
             added.append((b"User-Agent", USER_AGENT.encode()))
-        if goal.authorization is not None and b"authorization" not in given:
-            added.append((b"Authorization", goal.authorization))
-        if self._cookies:
+        if b"content-length" not in given and (self._body or self._method in ("POST", "PUT")):
+            added.append((b"Content-Length", str(len(self._body or b"")).encode()))
+        headers = self._headers
+        if self._cookies:  # one Cookie header (RFC 6265): the caller's cookies, then the jar's
             request = httpx.Request(self._method, goal.url)
             self._cookies.set_cookie_header(request)
             if "cookie" in request.headers:
-                added.append((b"Cookie", request.headers["cookie"].encode("latin-1")))
-        if b"content-length" not in given and (self._body or self._method in ("POST", "PUT")):
-            added.append((b"Content-Length", str(len(self._body or b"")).encode()))
-        return (*added, *self._headers)
+                jar = request.headers["cookie"].encode("latin-1")
+                own = [value for name, value in headers if name.lower() == b"cookie"]
+                headers = [h for h in headers if h[0].lower() != b"cookie"]
+                headers.append((b"Cookie", b"; ".join([*own, jar])))
+        return (*added, *headers)
 
     async def _next_event(self) -> h11.Event:
         assert self._connection is not None and self._h11 is not None
@@ -281,7 +300,7 @@ class Exchange:
         location = next(value for name, value in head.headers if name == b"location")
         here = self._target
         try:
-            there = target(here.url.join(location.decode("latin-1")))
+            there = target(here.url.join(_header_text(location)))
         except (httpx.InvalidURL, InvalidRequest, UnicodeError) as exc:
             raise InvalidResponse(f"Invalid URL in location header: {exc}") from None
         self._keep_cookies(head, here)
@@ -290,20 +309,27 @@ class Exchange:
         ):
             self._method, self._body = "GET", None
             self._headers = [h for h in self._headers if h[0].lower() not in _BODY_HEADERS]
-        if not _same_origin(here, there):
-            self._headers = [h for h in self._headers if h[0].lower() not in _CROSS_ORIGIN_DROPPED]
+        if here.origin != there.origin:
+            upgrade = _is_https_upgrade(here, there)
+            dropped = {b"host"} if upgrade else {b"host", *self._private}
+            self._headers = [h for h in self._headers if h[0].lower() not in dropped]
         self._target = there
         if self._connection is not None and self._connection.origin == there.origin:
             await self._drain()
 
     async def _drain(self) -> None:
-        """Read the redirect's body so that its connection can carry the next request."""
-        read = 0
-        async for chunk in self.body():
-            read += len(chunk)
-            if read > _REDIRECT_BODY_BYTES:
-                break
+        """Read the redirect's body so that its connection can carry the next request;
+        close it instead when the server will not keep it open."""
         assert self._h11 is not None
+        if self._h11.our_state is h11.MUST_CLOSE:  # Connection: close, or a body ended by it
+            self._close()
+            return
+        read = 0
+        async with contextlib.aclosing(self.body()) as chunks:
+            async for chunk in chunks:
+                read += len(chunk)
+                if read > _REDIRECT_BODY_BYTES:
+                    break
         if (self._h11.our_state, self._h11.their_state) != (h11.DONE, h11.DONE):
             self._close()
 
@@ -324,16 +350,42 @@ class Exchange:
         self._connection = self._h11 = None
 
 
+# Warm-start cache: request events by content, validated by h11 once per container
+# (events are immutable). Its keys hold header values, in memory only, as the config does.
 @lru_cache(maxsize=4096)
-def _request(method: str, path: bytes, headers: tuple[tuple[bytes, bytes], ...]) -> h11.Request:
-    """The request event, validated by h11 once per distinct request (events are immutable)."""
+def _request_event(
+    method: str, path: bytes, headers: tuple[tuple[bytes, bytes], ...]
+) -> h11.Request:
     return h11.Request(method=method, target=path, headers=list(headers))
 
 
-def _same_origin(here: Target, there: Target) -> bool:
-    if here.origin == there.origin:
-        return True
-    # http -> https on the same host, default ports: httpx keeps the credentials
+def _encoded(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
+    """The headers as bytes; a name or value HTTP/1.1 cannot carry is ``InvalidRequest``."""
+    encoded = []
+    for name, value in headers.items():
+        try:
+            encoded.append((name.encode("ascii"), value.encode("latin-1")))
+        except UnicodeEncodeError:
+            part = "name" if not name.isascii() else "value"
+            raise InvalidRequest(
+                f"headers.{name}: the {part} has characters an HTTP header cannot carry "
+                "(ASCII names, Latin-1 values)"
+            ) from None
+    return encoded
+
+
+def _header_text(value: bytes) -> str:
+    """A header's bytes as text, as httpx reads them: ASCII, else UTF-8, else Latin-1."""
+    for encoding in ("ascii", "utf-8"):
+        try:
+            return value.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return value.decode("latin-1")
+
+
+def _is_https_upgrade(here: Target, there: Target) -> bool:
+    """http -> https on the same host and default ports: httpx keeps the credentials."""
     return (
         here.host == there.host
         and (here.scheme, there.scheme) == ("http", "https")
