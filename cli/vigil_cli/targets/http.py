@@ -181,10 +181,6 @@ class HttpTarget(Served):
     # ----------------------------------------------------------------- properties
 
     @property
-    def host(self) -> str:
-        return LOCALHOST
-
-    @property
     def port(self) -> int:
         """The listening port (0 before the first start with the default)."""
         return self._port

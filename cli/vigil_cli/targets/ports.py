@@ -60,7 +60,8 @@ def raise_fd_limit(minimum: int = 4096) -> int:
 
 
 class Served:
-    """A local target used as a context manager: ``start()`` on enter, ``close()`` on exit."""
+    """A local target used as a context manager: ``start()`` on enter, ``close()`` on exit
+    (and when ``start()`` fails part-way, so nothing it began is left behind)."""
 
     def start(self) -> Any:  # pragma: no cover - every target defines it
         raise NotImplementedError
@@ -68,8 +69,17 @@ class Served:
     def close(self) -> None:  # pragma: no cover - every target defines it
         raise NotImplementedError
 
+    @property
+    def host(self) -> str:
+        """The address it listens on: always ``127.0.0.1``."""
+        return LOCALHOST
+
     def __enter__(self) -> Self:
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -18,10 +18,9 @@ import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
-from vigil_cli.targets.ports import LOCALHOST, free_port
+from vigil_cli.targets.ports import Served, free_port
 
 
 def _tail(path: Path, lines: int = 30) -> str:
@@ -93,7 +92,7 @@ def _destroy_cluster(
     shutil.rmtree(root_dir, ignore_errors=True)
 
 
-class PostgresServer:
+class PostgresServer(Served):
     """A throw-away PostgreSQL cluster on 127.0.0.1, for tests and demos.
 
     Contract:
@@ -214,11 +213,6 @@ class PostgresServer:
     # ----------------------------------------------------------------- properties
 
     @property
-    def host(self) -> str:
-        """The TCP address the server listens on (always ``127.0.0.1``)."""
-        return LOCALHOST
-
-    @property
     def port(self) -> int:
         """The TCP port; stays the same across :meth:`stop` / :meth:`start`."""
         return self._port
@@ -257,22 +251,6 @@ class PostgresServer:
         return _tail(self._log_path, lines)
 
     # ----------------------------------------------------------------- lifecycle
-
-    def __enter__(self) -> Self:
-        try:
-            self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def start(self) -> None:
         """Start the server (creating the cluster the first time); no-op if running.

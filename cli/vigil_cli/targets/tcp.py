@@ -26,10 +26,6 @@ class TcpTarget(Served):
         self._accepted = 0
 
     @property
-    def host(self) -> str:
-        return LOCALHOST
-
-    @property
     def port(self) -> int:
         return self._port
 
