@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.integration.tcp_servers import Servers
 from tests.support.times import at
 from vigil.store.base import StateStore
 from vigil_cli.local.local_aws import REPO, LocalAws
@@ -104,6 +105,14 @@ def invoke(aws, runner_app) -> Callable[..., dict[str, Any]]:
         return runner_app.handler(event, FakeLambdaContext(remaining_ms))
 
     return call
+
+
+@pytest.fixture
+def servers(tmp_path) -> Iterator[Servers]:
+    """Loopback servers (``tcp_servers.Servers``) for one test, closed after it."""
+    running = Servers(tmp_path)
+    yield running
+    running.close()
 
 
 def minute(n: int, hour: int = 10) -> str:

@@ -8,7 +8,6 @@ handshake (optionally demanding a client certificate); ``SlowHandshakeServer`` d
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import http
 import json
 import socket
@@ -17,8 +16,6 @@ import threading
 import time
 import zlib
 from collections.abc import Mapping, Sequence
-
-import trustme
 
 from tests.integration.tcp_servers import Handler
 
@@ -137,27 +134,6 @@ def trickle(total: int = 1000, every: float = 0.1) -> Handler:
             await writer.drain()
 
     return handle
-
-
-def server_tls_context(
-    ca: trustme.CA, days: float = 90, client_ca: trustme.CA | None = None
-) -> ssl.SSLContext:
-    """A server context with a certificate for 127.0.0.1, ::1 and vigil.test from ``ca``
-    expiring in ``days``; with ``client_ca``, a client certificate it issued is required."""
-    now = dt.datetime.now(dt.UTC)
-    leaf = ca.issue_cert(
-        "vigil.test",
-        "127.0.0.1",
-        "::1",
-        not_before=now - dt.timedelta(days=30),
-        not_after=now + dt.timedelta(days=days),
-    )
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    leaf.configure_cert(context)
-    if client_ca is not None:
-        context.verify_mode = ssl.CERT_REQUIRED
-        client_ca.configure_trust(context)
-    return context
 
 
 def tls(context: ssl.SSLContext, inner: Handler) -> Handler:

@@ -15,6 +15,27 @@ import trustme
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 
+def server_tls_context(
+    ca: trustme.CA, days: float = 90, client_ca: trustme.CA | None = None
+) -> ssl.SSLContext:
+    """A server context with a certificate for 127.0.0.1, ::1 and vigil.test from ``ca``
+    expiring in ``days``; with ``client_ca``, a client certificate it issued is required."""
+    now = dt.datetime.now(dt.UTC)
+    leaf = ca.issue_cert(
+        "vigil.test",
+        "127.0.0.1",
+        "::1",
+        not_before=now - dt.timedelta(days=30),
+        not_after=now + dt.timedelta(days=days),
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    leaf.configure_cert(context)
+    if client_ca is not None:
+        context.verify_mode = ssl.CERT_REQUIRED
+        client_ca.configure_trust(context)
+    return context
+
+
 async def banner(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     """Greet like an SMTP/Redis-style server, then wait for the client to leave."""
     writer.write(b"+OK vigil ready\r\n")
@@ -72,18 +93,7 @@ class Servers:
     ) -> int:
         """Start a server; with ``tls_days``, TLS with a certificate for ``vigil.test`` and
         127.0.0.1 that expires that many days from now (negative: already expired)."""
-        context = None
-        if tls_days is not None:
-            now = dt.datetime.now(dt.UTC)
-            leaf = self.ca.issue_cert(
-                "vigil.test",
-                "127.0.0.1",
-                "::1",
-                not_before=now - dt.timedelta(days=30),
-                not_after=now + dt.timedelta(days=tls_days),
-            )
-            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            leaf.configure_cert(context)
+        context = None if tls_days is None else server_tls_context(self.ca, tls_days)
 
         async def tracked(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             self._writers.append(writer)

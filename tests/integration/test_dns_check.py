@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
 from collections.abc import Iterator
 
@@ -10,7 +9,7 @@ import pytest
 
 from tests.integration.conftest import minute
 from tests.integration.dns_server import DnsServer
-from vigil.checks import CheckResources, build_check
+from tests.support.checks import run_once
 from vigil.config import ConfigError, parse_config
 
 
@@ -22,15 +21,10 @@ def dns_server() -> Iterator[DnsServer]:
 
 
 def run_dns(server: DnsServer | None, query: str, timeout: str = "2s", **keys):
-    check = {"name": "c", "type": "dns", "query": query, "timeout": timeout, **keys}
+    check = {"type": "dns", "query": query, "timeout": timeout, **keys}
     if server is not None:
         check.setdefault("resolver", server.address)
-    config = parse_config({"groups": {"g": {"checks": [check]}}})
-    resources = CheckResources()
-    try:
-        return asyncio.run(build_check(config.group("g").checks[0], resources).run())
-    finally:
-        resources.close()
+    return run_once(check)
 
 
 @pytest.mark.parametrize(

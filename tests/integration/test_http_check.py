@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import resource
 
 import pytest
 
-from vigil.checks import CheckResources, build_check
-from vigil.config import parse_config
+from tests.support.checks import run_once
 
 
 def run_check(**fields):
     fields.setdefault("timeout", "2s")
-    config = parse_config({"groups": {"g": {"checks": [{"name": "c", "type": "http", **fields}]}}})
-    resources = CheckResources()
-    try:
-        return asyncio.run(build_check(config.group("g").checks[0], resources).run())
-    finally:
-        resources.close()
+    return run_once({"type": "http", **fields})
 
 
 @pytest.mark.parametrize(

@@ -11,13 +11,12 @@ import os
 import socket
 import struct
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
 
 from tests.integration import http_servers as hs
-from tests.integration.tcp_servers import Servers
+from tests.integration.tcp_servers import Servers, server_tls_context
 from tests.integration.test_http_second_edition import run_check
 from vigil.checks import CheckResources, build_check
 from vigil.checks.http.exchange import USER_AGENT, target
@@ -64,13 +63,6 @@ class Recorder:
             writer.write(hs.head_bytes(status, [*extra, ("Content-Length", str(len(answer)))]))
             writer.write(answer)
             await writer.drain()
-
-
-@pytest.fixture
-def servers(tmp_path) -> Iterator[Servers]:
-    running = Servers(tmp_path)
-    yield running
-    running.close()
 
 
 def serve(servers: Servers, answers) -> tuple[Recorder, str]:
@@ -382,7 +374,7 @@ def test_a_timed_out_tls_exchange_gives_its_socket_back_at_once(servers):
     """A TLS peer that never answers: the check times out and its connection ends at once,
     not after asyncio's 30 s wait for a close_notify that never comes (with hundreds of
     checks in flight such sockets would use up Lambda's 1,024 files)."""
-    context = hs.server_tls_context(servers.ca)
+    context = server_tls_context(servers.ca)
     listener = socket.create_server(("127.0.0.1", 0))
     hung_up, done = threading.Event(), threading.Event()
 

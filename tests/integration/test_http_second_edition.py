@@ -4,13 +4,11 @@ servers (``tcp_servers.Servers`` with the handlers of ``http_servers``)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import socket
 import textwrap
 import threading
 import tracemalloc
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,27 +16,14 @@ import trustme
 
 from tests.integration import http_servers as hs
 from tests.integration.conftest import minute
-from tests.integration.tcp_servers import Servers
-from vigil.checks import CheckResources, build_check
+from tests.integration.tcp_servers import Servers, server_tls_context
+from tests.support.checks import run_once
 from vigil.config import ConfigError, parse_config
-
-
-@pytest.fixture
-def servers(tmp_path) -> Iterator[Servers]:
-    running = Servers(tmp_path)
-    yield running
-    running.close()
 
 
 def run_check(url: str, *, base_dir: Path | None = None, secrets=None, **keys):
     keys.setdefault("timeout", "3s")
-    check = {"name": "c", "type": "http", "url": url, **keys}
-    config = parse_config({"groups": {"g": {"checks": [check]}}}, base_dir=base_dir)
-    resources = CheckResources(get_secret=(secrets or {}).__getitem__)
-    try:
-        return asyncio.run(build_check(config.group("g").checks[0], resources).run())
-    finally:
-        resources.close()
+    return run_once({"type": "http", "url": url, **keys}, base_dir=base_dir, secrets=secrets)
 
 
 def serve_routes(servers: Servers, table, **kwargs) -> str:
@@ -265,7 +250,7 @@ def test_a_trickling_body_is_cut_by_the_timeout(servers):
 
 
 def test_a_slow_tls_handshake_is_in_the_latency(servers):
-    server = hs.SlowHandshakeServer(hs.server_tls_context(servers.ca), delay=1.5)
+    server = hs.SlowHandshakeServer(server_tls_context(servers.ca), delay=1.5)
     try:
         result = run_check(f"https://127.0.0.1:{server.port}/", ca_bundle=str(servers.ca_path))
     finally:
@@ -337,7 +322,7 @@ def test_a_slow_accept_is_in_the_latency():
     ],
 )
 def test_tls_expiry(servers, days, status, reason):
-    context = hs.server_tls_context(servers.ca, days=days)
+    context = server_tls_context(servers.ca, days=days)
     port = servers.serve(hs.tls(context, hs.routes({"/": hs.body(b"ok")})))
     result = run_check(
         f"https://127.0.0.1:{port}/", ca_bundle="private-ca.pem", base_dir=servers.workdir
@@ -349,7 +334,7 @@ def test_tls_expiry(servers, days, status, reason):
 
 
 def test_tls_expiry_limits_are_configurable(servers):
-    context = hs.server_tls_context(servers.ca, days=10)
+    context = server_tls_context(servers.ca, days=10)
     port = servers.serve(hs.tls(context, hs.routes({"/": hs.body(b"ok")})))
     url = f"https://127.0.0.1:{port}/"
     ca = str(servers.ca_path)
@@ -361,7 +346,7 @@ def test_tls_expiry_limits_are_configurable(servers):
 
 
 def test_a_private_ca_is_not_trusted_without_ca_bundle(servers):
-    context = hs.server_tls_context(servers.ca)
+    context = server_tls_context(servers.ca)
     port = servers.serve(hs.tls(context, hs.routes({"/": hs.body(b"ok")})))
     result = run_check(f"https://127.0.0.1:{port}/")
     assert result.status == "unhealthy"
@@ -369,7 +354,7 @@ def test_a_private_ca_is_not_trusted_without_ca_bundle(servers):
 
 
 def test_verify_tls_false_skips_verification_and_expiry(servers):
-    context = hs.server_tls_context(servers.ca, days=2)
+    context = server_tls_context(servers.ca, days=2)
     port = servers.serve(hs.tls(context, hs.routes({"/": hs.body(b"ok")})))
     result = run_check(f"https://127.0.0.1:{port}/", verify_tls=False)
     assert result.status == "healthy", result.reason
@@ -390,7 +375,7 @@ def client_secret(ca: trustme.CA) -> tuple[str, str]:
 
 
 def test_mutual_tls_with_the_client_certificate_from_a_secret(servers, client_ca):
-    context = hs.server_tls_context(servers.ca, client_ca=client_ca)
+    context = server_tls_context(servers.ca, client_ca=client_ca)
     seen: list[dict[str, str]] = []
     port = servers.serve(hs.tls(context, hs.routes({"/": hs.body(b"ok")}, seen=seen)))
     secret, _ = client_secret(client_ca)
@@ -594,9 +579,9 @@ def test_http_second_edition_through_the_handler(
     seen: list[dict[str, str]] = []
     document = json.dumps({"status": "ok", "queue": {"depth": 3}}).encode()
     table = {"/health": hs.body(document, encoding="gzip", content_type="application/json")}
-    mtls_context = hs.server_tls_context(servers.ca, client_ca=client_ca)
+    mtls_context = server_tls_context(servers.ca, client_ca=client_ca)
     mtls = servers.serve(hs.tls(mtls_context, hs.routes(table, seen=seen)))
-    soon = servers.serve(hs.tls(hs.server_tls_context(servers.ca, days=10), hs.routes(table)))
+    soon = servers.serve(hs.tls(server_tls_context(servers.ca, days=10), hs.routes(table)))
     config = servers.workdir / "checks.yaml"
     config.write_text(
         textwrap.dedent(

@@ -2,51 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import textwrap
-from collections.abc import Iterator
 
 import pytest
 
 from tests.integration.conftest import minute
-from tests.integration.tcp_servers import Servers, banner, hang_up, junk, ping, silent
-from vigil.checks import CheckResources, build_check
+from tests.integration.tcp_servers import banner, hang_up, junk, ping, silent
+from tests.support.checks import run_once
 from vigil.config import ConfigError, parse_config
 
 
 def run_tcp(port: int, timeout: str = "1s", base_dir=None, host="127.0.0.1", **keys):
-    config = parse_config(
-        {
-            "groups": {
-                "g": {
-                    "checks": [
-                        {
-                            "name": "c",
-                            "type": "tcp",
-                            "host": host,
-                            "port": port,
-                            "timeout": timeout,
-                            **keys,
-                        }
-                    ]
-                }
-            }
-        },
-        base_dir=base_dir,
-    )
-    resources = CheckResources()
-    try:
-        return asyncio.run(build_check(config.group("g").checks[0], resources).run())
-    finally:
-        resources.close()
-
-
-@pytest.fixture
-def servers(tmp_path) -> Iterator[Servers]:
-    running = Servers(tmp_path)
-    yield running
-    running.close()
+    check = {"type": "tcp", "host": host, "port": port, "timeout": timeout, **keys}
+    return run_once(check, base_dir=base_dir)
 
 
 def test_tcp_open_then_closed_then_open(tcp_target):
