@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import vigil.status.queries
 from vigil_cli.local.status_server import StatusContext, function_url_event, load_status_function
@@ -17,9 +19,12 @@ from vigil_cli.local.status_server import StatusContext, function_url_event, loa
 def status(aws):
     module = load_status_function()
 
-    def get(path: str, expect: int = 200) -> dict:
+    def get(path: str, expect: int | None = 200) -> dict:
         response = module.handler(function_url_event("GET", path), StatusContext())
-        assert response["statusCode"] == expect, response
+        if expect is None:  # any answer but a server error
+            assert response["statusCode"] in (200, 400), response
+        else:
+            assert response["statusCode"] == expect, response
         if response["headers"]["Content-Type"].startswith("application/json"):
             return json.loads(response["body"])
         return response
@@ -147,6 +152,51 @@ def test_history_pages_with_a_cursor(two_groups, invoke, status, monkeypatch):
     assert "same 'from' and 'to'" in other["error"]
 
 
+def _cursor(after: str, start: str, end: str) -> str:
+    raw = json.dumps({"a": after, "f": start, "t": end}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def test_a_tampered_or_oversized_cursor_is_a_400(two_groups, invoke, status):
+    """A cursor is sent back by the client: whatever it says, DynamoDB never sees a start
+    key it would refuse (a 502 before) or one outside the range asked for."""
+    runs = [minutes_ago(n) for n in range(3, -1, -1)]
+    for at in runs:
+        invoke("core", at)
+    start, end = runs[0], runs[-1]
+    query = f"/api/checks/core/cache/history?from={start}&to={end}&cursor="
+    tampered = [
+        _cursor("x" * 2000, start, end),  # a sort key past DynamoDB's 1 KB limit
+        _cursor("RUN#2026", start, end),  # not a time
+        _cursor("1999-01-01T00:00:00Z", start, end),  # a time outside the range
+        _cursor(runs[1].replace("Z", "+00:00"), start, end),  # not the key as stored
+        "A" * 5000,  # oversized
+        base64.urlsafe_b64encode(b'{"a": 1, "f": [], "t": {}}').decode(),
+    ]
+    for cursor in tampered:
+        body = status(query + quote(cursor), expect=400)
+        assert set(body) == {"error"} and "'cursor'" in body["error"]
+    # the genuine article still pages
+    page = status(query + quote(_cursor(runs[1], start, end)))
+    assert [r["time"] for r in page["results"]] == runs[2:]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    parameter=st.sampled_from(["from", "to", "cursor"]),
+    value=st.one_of(
+        st.text(max_size=80),
+        st.datetimes(timezones=st.just(UTC)).map(lambda d: d.isoformat()),
+        st.binary(max_size=300).map(lambda b: base64.urlsafe_b64encode(b).decode()),
+    ),
+)
+def test_no_history_parameter_gives_a_5xx(two_groups, status, parameter, value):
+    body = status(
+        f"/api/checks/core/cache/history?{parameter}={quote(value, safe='')}", expect=None
+    )
+    assert set(body) <= {"results", "next", "error"}
+
+
 @pytest.mark.parametrize(
     ("path", "expect", "words"),
     [
@@ -161,6 +211,9 @@ def test_history_pages_with_a_cursor(two_groups, invoke, status, monkeypatch):
             ["must not be after"],
         ),
         ("/api/checks/core/cache/history?cursor=%%%", 400, ["'cursor'"]),
+        ("/api/checks/core/cache/history?to=0001-01-01T00:00:00Z", 400, ["'to'", "between"]),
+        ("/api/checks/core/cache/history?from=0001-01-01T00:00:00Z", 400, ["'from'"]),
+        ("/api/checks/core/cache/history?to=9999-12-31T23:59:59Z", 400, ["'to'", "between"]),
         ("/api/checks/core/cache/history?limit=5", 400, ["unknown parameter 'limit'", "from"]),
         ("/api/status?verbose=1", 400, ["unknown parameter 'verbose'"]),
         ("/api/nothing", 404, ["no route GET /api/nothing", "/api/status"]),

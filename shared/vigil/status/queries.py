@@ -52,6 +52,11 @@ RECENT_PAGES = 5  # pages of run records searched for a check that does not run 
 HISTORY_PAGE = 1440
 HISTORY_RUNS_READ = 1440  # run records read at most for one history page (a day of minutes)
 RUNS_PER_QUERY = 200
+MAX_CURSOR_CHARS = 512  # ours are about 120; a longer one is refused before it is decoded
+# The times a request may name: a year before 1970 or past 9998 is no run's, and near the
+# ends of datetime's range a default window (24 h before ``to``) would overflow.
+EARLIEST_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_TIME = datetime(9998, 12, 31, tzinfo=UTC)
 WORST_FIRST = (Status.UNHEALTHY, Status.ERROR, Status.DEGRADED, Status.HEALTHY, UNKNOWN)
 
 
@@ -502,11 +507,17 @@ class StatusQueries:
     @staticmethod
     def _param_time(name: str, value: str) -> datetime:
         try:
-            return parse_time(value)
+            moment = parse_time(value)
         except ValueError:
             raise BadRequestError(
                 f"{name!r} must be an ISO 8601 time like 2026-11-28T10:00:00Z, got {value[:60]!r}"
             ) from None
+        if not EARLIEST_TIME <= moment <= LATEST_TIME:
+            raise BadRequestError(
+                f"{name!r} must be between {iso(EARLIEST_TIME)} and {iso(LATEST_TIME)}, "
+                f"got {value[:60]!r}"
+            )
+        return moment
 
     @staticmethod
     def _shard_of(shards: dict[int, ShardSnapshot], check: str) -> int:
@@ -645,19 +656,31 @@ def _make_cursor(after: str, start: str, end: str) -> str:
 
 
 def _read_cursor(cursor: str, start: str, end: str) -> str:
+    """The run key a page ends on, from a cursor this API returned for ``start``..``end``.
+
+    Anything else is a ``BadRequestError``: a cursor too long to be ours, not our
+    encoding, or naming a run key that is not a time inside the range (which DynamoDB
+    would refuse as a start key, or read outside the range the caller asked for).
+    """
+    unknown = BadRequestError(
+        "'cursor' is not one this API returned; send back the 'next' of the previous page"
+    )
+    if len(cursor) > MAX_CURSOR_CHARS:
+        raise unknown
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode()))
         after, cursor_start, cursor_end = data["a"], data["f"], data["t"]
         if not all(isinstance(v, str) for v in (after, cursor_start, cursor_end)):
             raise ValueError
-    except (ValueError, KeyError, TypeError, binascii.Error):
-        raise BadRequestError(
-            "'cursor' is not one this API returned; send back the 'next' of the previous page"
-        ) from None
+        after_time = parse_time(after)
+    except (ValueError, KeyError, TypeError, binascii.Error, OverflowError):
+        raise unknown from None
     if (cursor_start, cursor_end) != (start, end):
         raise BadRequestError(
             "'cursor' belongs to another range: send the same 'from' and 'to' as the page "
             f"that returned it ({cursor_start} to {cursor_end})"
         )
+    if iso(after_time) != after or not start <= after <= end:
+        raise unknown
     return after
