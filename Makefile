@@ -20,15 +20,20 @@ BUILD_PATH = $(shell python3.12 -c '' >/dev/null 2>&1 || for d in $$(ls -d $$HOM
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml shared/requirements.txt
+# Everything .venv holds comes from requirements-dev.txt: exact versions, each with its
+# hashes (pip refuses a file whose hash differs). Vigil itself is installed in place.
+$(STAMP): pyproject.toml requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes \
+		--no-deps --requirement requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps \
+		--no-build-isolation --editable .
 	@touch $(STAMP)
 
 venv: $(STAMP) ## create .venv and install Vigil with its dev tools
 
 test: $(STAMP) ## run the whole test suite (unit, integration with moto, PostgreSQL and loopback servers)
+	@.ci/system-packages
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP) ## performance benchmark: runner vs the asyncio floor, cold start, memory, writes, status API (<3 min)
@@ -43,9 +48,19 @@ lint: $(STAMP) ## ruff (lint + format), cfn-lint and sam validate --lint
 	$(BIN)/cfn-lint template.yaml
 	$(SAM) validate --lint --region us-east-1
 
+# The layer's lock takes the dev lock's versions (--constraint): the tests run what is
+# deployed, and nothing in the layer shadows the runtime's boto3 with a version it refuses.
+UV_COMPILE = $(BIN)/uv pip compile --quiet --generate-hashes --upgrade --custom-compile-command "make lock"
+lock: $(STAMP) ## re-pin every dependency with hashes (after editing pyproject.toml or shared/requirements.in)
+	$(UV_COMPILE) pyproject.toml --extra dev --universal --python-version 3.11 \
+		--output-file requirements-dev.txt
+	$(UV_COMPILE) shared/requirements.in --constraint requirements-dev.txt \
+		--python-platform aarch64-manylinux2014 --python-version 3.12 \
+		--output-file shared/requirements.txt
+
 build: $(STAMP) ## sam build: the runner function and the vigil layer, into .aws-sam/ (needs python3.12)
 	@PATH="$(BUILD_PATH)" python3.12 -c '' 2>/dev/null || { \
 		echo "make build: sam build needs python3.12 (Lambda's runtime) on PATH; install it (e.g. pyenv install 3.12)" >&2; exit 1; }
 	PATH="$(BUILD_PATH)" $(SAM) build
 
-.PHONY: help venv test bench demo lint build
+.PHONY: help venv test bench demo lint lock build
