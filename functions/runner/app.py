@@ -5,31 +5,20 @@ Event: {"group": "core", "scheduled_time": "<ISO 8601>"}; see README "Runner han
 
 from __future__ import annotations
 
-import gc
+from vigil import lambda_init
+
+lambda_init.begin()  # before the imports below: they are the container's init
+
 import math
-import os
 import time
 from pathlib import Path
 
-# In Lambda the garbage collector stays off while the container initialises: init only
-# creates objects that live as long as the container (modules, the config, clients), so
-# a collection then walks them for nothing - about 60 ms of a cold start here, most of
-# it inside the dependencies' imports. The first invocation collects once, freezes what
-# exists and turns the collector back on (freeze_long_lived_objects).
-if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
-    gc.disable()
-
-from aws_lambda_powertools import Logger  # after gc.disable: their imports are init too
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
 from vigil.environment import history_days, runner_from_environment
 from vigil.run.event import RunRequest, quote
-from vigil.run.execution import freeze_long_lived_objects
 
-# pydantic looks for plugins (a read of every installed package's entry points) when it
-# builds its first model, which the runner does while loading its config; it uses none.
-# No model is built by the imports above (they defer their build; tests/unit/test_cold_start.py).
-os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 logger = Logger()
 copy_config_to_registered_loggers(source_logger=logger, include={"vigil"})
 DEFAULT_CONFIG = Path(__file__).with_name("checks.yaml")
@@ -45,5 +34,5 @@ def handler(event, context):
             DEFAULT_CONFIG, group=request.group, function_timeout_s=function_timeout_s
         )
     finally:  # even when the first event is refused: the collector must come back on
-        freeze_long_lived_objects()
+        lambda_init.end()
     return runner.run(request, remaining_ms=context.get_remaining_time_in_millis()).to_dict()

@@ -6,6 +6,10 @@ It reads the runner's table (``HEALTHCHECK_TABLE``) and config (``HEALTHCHECK_CO
 
 from __future__ import annotations
 
+from vigil import lambda_init
+
+lambda_init.begin()  # before the imports below: they are the container's init
+
 from pathlib import Path
 
 from aws_lambda_powertools import Logger
@@ -22,4 +26,7 @@ resolver = build_resolver(lambda: queries_from_environment(DEFAULT_CONFIG))
 
 @logger.inject_lambda_context
 def handler(event, context):
-    return resolver.resolve(event, context)
+    try:
+        return resolver.resolve(event, context)
+    finally:  # the first request ends the container's init
+        lambda_init.end()

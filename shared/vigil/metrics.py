@@ -14,8 +14,8 @@ import json
 import os
 from collections.abc import Iterable
 
-from vigil.checks.base import CheckResult, Status
 from vigil.config import GroupConfig
+from vigil.results import CheckResult, Status
 
 _GROUP_COUNTS = {
     Status.HEALTHY: "HealthyChecks",

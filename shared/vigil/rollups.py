@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from vigil.checks.base import CheckResult, Status
+from vigil.results import CheckResult, Status
 from vigil.state import Transition
 
 GAMMA = 1.1

@@ -14,9 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, NamedTuple
 
-from vigil.checks.base import Status
-
-UNKNOWN = "unknown"  # confirmed status of a check that has not been confirmed yet
+from vigil.results import UNKNOWN, Status
 
 
 class Event(StrEnum):

@@ -15,8 +15,9 @@ when it accepted the connection and when it wrote the response head:
   what a perfect client would see (accept -> head written at the target: the
   connect, the TLS handshake and the service's time), and how often ``lag_ms``
   bounds it;
-* cold start: the handler's import + config load + client creation, against
-  importing its dependencies and creating the same clients, in fresh interpreters;
+* cold start (``tests.bench.coldstart``): each function's handler import + config load
+  + client creation (runner, status, notifier), against importing its dependencies
+  and creating the same clients, in fresh interpreters;
 * DynamoDB writes per run (the store's ``WriteLedger``) at N = 200: the first run,
   a steady run, and a run that also closes an hour and a day (the most a run writes);
 * cost-model inputs: a 1-minute group of 10 / 50 / 200 checks of a 100 ms
@@ -32,12 +33,7 @@ of issue 4 is missed. Timed figures live here, never in the test suite.
 
 from __future__ import annotations
 
-import compileall
 import json
-import os
-import py_compile
-import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -45,6 +41,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.bench.coldstart import IMPORT_REPEATS, import_times
 from tests.bench.costs import print_cost_table
 from tests.bench.target import TargetProcess
 from tests.bench.worker import write_config
@@ -61,7 +58,6 @@ LEDGER_N = 200
 COST_SIZES = (10, 50, 200)
 COST_DELAY_MS = 100
 WARM_RUNS = 2
-IMPORT_REPEATS = 21  # cold starts vary by +-10 ms on a shared VM: the median of many
 SHIPPED_CONFIG = REPO / "functions" / "runner" / "checks.yaml"
 
 N2000 = 2000
@@ -72,6 +68,8 @@ TARGETS = {  # issues 4, 10 and 11, for N = 500 checks of a 200 ms service on th
     "https_p95_error_ms": 10.0,
     "n2000_wall_ratio": 2.5,  # n2000_wall_s / n2000_floor_wall_s
     "cold_overhead_ms": 50.0,
+    "status_cold_overhead_ms": 50.0,  # issue 17: status_cold_import_ms - status_bare_import_ms
+    "notifier_cold_overhead_ms": 50.0,  # the same for the notifier
     "peak_rss_mb": 128.0,
     "ddb_write_requests_per_run": 4,
     "ddb_write_units_per_check": 0.05,
@@ -252,101 +250,6 @@ def cost_model(target: TargetProcess) -> dict[int, dict[str, Any]]:
 # load the config, create the clients - plus importing the check types of the group
 # (h11 and httpx for http), which its first run would otherwise import. The vigil
 # package is imported as the layer ships it (shared/Makefile): compiled to bytecode.
-_COLD = """
-import time
-started = time.perf_counter()
-import importlib.util
-spec = importlib.util.spec_from_file_location("vigil_function_runner", {app!r})
-app = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(app)
-from vigil.checks import check_class
-from vigil.environment import runner_from_environment
-runner = runner_from_environment(app.DEFAULT_CONFIG, group={group!r})
-runner.store.client, runner.publisher.client
-for name in sorted({{c.type for c in runner.config.group({group!r}).checks}}):
-    check_class(name)
-elapsed = time.perf_counter() - started
-import vigil
-assert vigil.__file__.startswith({layer!r}), vigil.__file__
-print(elapsed * 1000)
-"""
-
-# Bare: the same dependencies - the pieces the handler uses (pydantic's top level alone
-# is lazy and imports almost nothing; asyncio runs the checks, h11 is the http check's
-# wire protocol) - and the same clients, imported as the handler imports them in Lambda:
-# with the garbage collector off (functions/runner/app.py), so that the overhead is the
-# handler's own and not the collector's work inside the dependencies' imports.
-_BARE = """
-import time
-started = time.perf_counter()
-import gc
-gc.disable()
-import asyncio, boto3, h11, httpx, yaml
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError
-from aws_lambda_powertools import Logger
-from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
-boto3.client("dynamodb"), boto3.client("sns")
-print((time.perf_counter() - started) * 1000)
-"""
-
-
-def compiled_layer(directory: Path) -> Path:
-    """The vigil package as the layer ships it (shared/Makefile), under ``directory``:
-    a copy of shared/vigil compiled to unchecked-hash bytecode."""
-    package = directory / "vigil"
-    shutil.copytree(
-        REPO / "shared" / "vigil", package, ignore=shutil.ignore_patterns("__pycache__")
-    )
-    compileall.compile_dir(
-        package, quiet=1, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH
-    )
-    return directory
-
-
-def import_times(config: Path, group: str, repeats: int = IMPORT_REPEATS) -> tuple[float, float]:
-    """Median cold (handler) and bare (dependencies) import ms, each in fresh interpreters.
-
-    No bytecode is written, as in Lambda, whose layer is read-only: the vigil package
-    comes compiled in the layer (imported here from ``compiled_layer``), the
-    dependencies' bytecode was compiled by pip (and by the layer's build).
-    """
-    with tempfile.TemporaryDirectory(prefix="vigil-layer-") as layer:
-        return _import_times(config, group, repeats, compiled_layer(Path(layer)))
-
-
-def _import_times(config: Path, group: str, repeats: int, layer: Path) -> tuple[float, float]:
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(layer), os.environ.get("PYTHONPATH", "")]),
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
-        "HEALTHCHECK_TABLE": "vigil-bench",
-        "HEALTHCHECK_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:vigil-bench",
-        "HEALTHCHECK_CONFIG": str(config),
-        "POWERTOOLS_SERVICE_NAME": "vigil",
-        "POWERTOOLS_METRICS_NAMESPACE": "Vigil",
-        "AWS_LAMBDA_FUNCTION_NAME": "vigil-bench-runner",  # a cold start in Lambda
-    }
-    app = REPO / "functions" / "runner" / "app.py"
-    cold_code = _COLD.format(app=str(app), group=group, layer=str(layer))
-    cold, bare = [], []
-    for _ in range(repeats):  # alternate, so that both see the same machine
-        for code, into in ((cold_code, cold), (_BARE, bare)):
-            out = subprocess.run(
-                [sys.executable, "-c", code],
-                cwd=REPO,
-                env=env,
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            into.append(float(out.stdout.strip().splitlines()[-1]))
-    return statistics.median(cold), statistics.median(bare)
-
-
 def status_api_figures() -> dict[str, Any]:
     """``tests.bench.status`` in a fresh process: its JSON line."""
     done = subprocess.run(
@@ -380,11 +283,12 @@ def main() -> int:
         n2000_floor = floor_run(target, N2000, target.base_url)
         n2000 = runner_run(target, N2000, target.base_url)
         cost = cost_model(target)
-    cold_ms, bare_ms = import_times(SHIPPED_CONFIG, "core")
+    cold_ms, bare_ms = import_times("runner", SHIPPED_CONFIG, "core")
+    other_cold = {name: import_times(name, SHIPPED_CONFIG) for name in ("status", "notifier")}
     status_api = status_api_figures()
     with tempfile.TemporaryDirectory(prefix="vigil-bench-") as tmp:
         config = write_config(Path(tmp), LEDGER_N, DELAY_MS, "http://127.0.0.1:9")
-        big_cold_ms, _ = import_times(config, "bench", repeats=3)
+        big_cold_ms, _ = import_times("runner", config, "bench", repeats=3)
 
     head = runs[HEADLINE_N]
     steady_requests, steady_units = ledger["steady"]
@@ -397,6 +301,10 @@ def main() -> int:
         "cold_import_ms": round(cold_ms, 1),
         "bare_import_ms": round(bare_ms, 1),
         "cold_import_ms_400_checks": round(big_cold_ms, 1),
+        "status_cold_import_ms": round(other_cold["status"][0], 1),
+        "status_bare_import_ms": round(other_cold["status"][1], 1),
+        "notifier_cold_import_ms": round(other_cold["notifier"][0], 1),
+        "notifier_bare_import_ms": round(other_cold["notifier"][1], 1),
         # The most any measured run wrote: first, steady, or closing an hour and a day.
         "ddb_write_requests_per_run": max(requests for requests, _ in ledger.values()),
         "ddb_write_units_per_check": round(
@@ -413,6 +321,7 @@ def main() -> int:
         "https_wall_ratio": figures["https_wall_s"] / figures["https_floor_wall_s"],
         "n2000_wall_ratio": figures["n2000_wall_s"] / figures["n2000_floor_wall_s"],
         "cold_overhead_ms": cold_ms - bare_ms,
+        **{f"{name}_cold_overhead_ms": cold - bare for name, (cold, bare) in other_cold.items()},
     }
     figures.update({k: v for k, v in status_api.items() if k.endswith(("_read_units", "_warm_ms"))})
     checks = {
@@ -422,6 +331,10 @@ def main() -> int:
         "https_p95_error_ms": figures["https_p95_error_ms"] <= TARGETS["https_p95_error_ms"],
         "n2000_wall_ratio": ratios["n2000_wall_ratio"] <= TARGETS["n2000_wall_ratio"],
         "cold_overhead_ms": ratios["cold_overhead_ms"] <= TARGETS["cold_overhead_ms"],
+        "status_cold_overhead_ms": ratios["status_cold_overhead_ms"]
+        <= TARGETS["status_cold_overhead_ms"],
+        "notifier_cold_overhead_ms": ratios["notifier_cold_overhead_ms"]
+        <= TARGETS["notifier_cold_overhead_ms"],
         "peak_rss_mb": figures["peak_rss_mb"] <= TARGETS["peak_rss_mb"],
         "ddb_write_requests_per_run": figures["ddb_write_requests_per_run"]
         <= TARGETS["ddb_write_requests_per_run"],
@@ -482,6 +395,11 @@ def main() -> int:
         f" check modules {cold_ms:.0f} ms; dependencies + the same clients {bare_ms:.0f} ms;"
         f" overhead {cold_ms - bare_ms:.0f} ms"
     )
+    for name, (cold, bare) in other_cold.items():
+        print(
+            f"  {name} function: handler import + config + clients {cold:.0f} ms;"
+            f" dependencies + the same clients {bare:.0f} ms; overhead {cold - bare:.0f} ms"
+        )
     print(
         f"  the same with a config of {LEDGER_N * 2} checks: {big_cold_ms:.0f} ms"
         f" (+{big_cold_ms - cold_ms:.0f} ms: reading and validating the larger config)"

@@ -115,7 +115,7 @@ def day_rollups(kind: str, period: str, runs: int, rng: random.Random, incidents
 
 
 def seed(store: Any, now: datetime) -> None:
-    from vigil.checks.base import CheckResult, Status
+    from vigil.results import CheckResult, Status
     from vigil.state import CheckState, Event, Transition
     from vigil.store.base import GroupState, RunRecord
 

@@ -51,10 +51,10 @@ def aws(tmp_path, monkeypatch):
     from aws_lambda_powertools.utilities import parameters
 
     import vigil.environment
-    import vigil.run.execution
+    import vigil.lambda_init
 
     # Tests that set AWS_LAMBDA_FUNCTION_NAME (fan-out) must not gc.freeze the test process.
-    monkeypatch.setattr(vigil.run.execution, "_LONG_LIVED_FROZEN", True)
+    monkeypatch.setattr(vigil.lambda_init, "_FROZEN", True)
 
     vigil.environment.clear_cache()
     parameters.clear_caches()

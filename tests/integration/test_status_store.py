@@ -3,7 +3,7 @@ the DynamoDB store (on moto) and the in-memory fake."""
 
 from __future__ import annotations
 
-from vigil.checks.base import CheckResult, Status
+from vigil.results import CheckResult, Status
 from vigil.rollups import HOURS_KEPT, PeriodRollups
 from vigil.state import Event, Transition
 from vigil.store.base import RunRecord

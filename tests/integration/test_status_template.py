@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from vigil.checks.base import CheckResult, Status
 from vigil.config import parse_config
 from vigil.metrics import emit_run_metrics
+from vigil.results import CheckResult, Status
 from vigil_cli.local.template import load_template
 
 REPO = Path(__file__).resolve().parents[2]

@@ -7,8 +7,8 @@ from dataclasses import replace
 import pytest
 
 from vigil.alerts.document import AlertDocument, AlertEvent
-from vigil.checks.base import CheckResult, Status
 from vigil.exceptions import StoreConflictError
+from vigil.results import CheckResult, Status
 from vigil.rollups import PeriodRollups
 from vigil.run.fence import RunFence
 from vigil.run.outbox import PendingAlert

@@ -15,11 +15,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from vigil.alerts.document import AlertDocument, AlertEvent
-from vigil.checks.base import CheckResult, Status
 from vigil.config import GroupConfig, VigilConfig, parse_config
 from vigil.policy.run import ParentView
+from vigil.results import UNKNOWN, CheckResult, Status
 from vigil.run.fold import FoldOutcome, fold
-from vigil.state import UNKNOWN
 from vigil.store.base import GroupState
 from vigil.times import iso_from_epoch
 

@@ -183,3 +183,32 @@ def test_outside_lambda_the_collector_is_left_alone(tmp_path):
         env=lambda_env(path),
     )
     assert out.splitlines()[-1] == "True"
+
+
+STATUS_APP = REPO / "functions" / "status" / "app.py"
+
+
+def test_the_status_function_gets_the_same_cold_start_care(tmp_path):
+    """Collector off while the container initialises, no pydantic plugin search, and the
+    first request (even one answered with an error) turns the collector back on, frozen."""
+    path = tmp_path / "checks.yaml"
+    path.write_text(VALID)
+    out = run_fresh(
+        f"""
+        import gc, os
+        import importlib.util
+        import pydantic.plugin._loader as plugin_loader
+        spec = importlib.util.spec_from_file_location("status_app", {str(STATUS_APP)!r})
+        app = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(app)
+        during_init, frozen_before = gc.isenabled(), gc.get_freeze_count()
+        from vigil_cli.local.harness import LambdaContext
+        from vigil_cli.local.status_server import function_url_event
+        answer = app.handler(function_url_event("GET", "/nowhere"), LambdaContext(15, "status"))
+        print(during_init, answer["statusCode"], gc.isenabled(),
+              gc.get_freeze_count() > frozen_before,
+              repr(os.environ.get("PYDANTIC_DISABLE_PLUGINS")), plugin_loader._plugins)
+        """,
+        env=lambda_env(path, AWS_LAMBDA_FUNCTION_NAME="vigil-status"),
+    )
+    assert out.splitlines()[-1] == "False 404 True True '__all__' None"

@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vigil.checks.base import CheckResult, Status
+from vigil.results import CheckResult, Status
 from vigil.rollups import (
     DAYS_KEPT,
     SKETCH_RELATIVE_ERROR,

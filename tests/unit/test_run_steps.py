@@ -4,9 +4,9 @@ import pytest
 
 from vigil.alerts.document import AlertDocument, AlertEvent
 from vigil.budget import checks_budget, longest_check_timeout, reserve_for
-from vigil.checks.base import CheckResult, Status
 from vigil.config import parse_config
 from vigil.exceptions import InvalidEventError
+from vigil.results import CheckResult, Status
 from vigil.run.event import RunRequest
 from vigil.run.execution import is_due
 from vigil.run.fold import CUT_LIMIT, fold
@@ -201,16 +201,16 @@ def test_a_check_cut_on_consecutive_runs_ends_up_alerting():
 def test_long_lived_objects_are_frozen_once_and_only_in_lambda(monkeypatch):
     import gc
 
-    from vigil.run import execution as runner
+    from vigil import lambda_init
 
     frozen: list[bool] = []
     monkeypatch.setattr(gc, "freeze", lambda: frozen.append(True))
-    monkeypatch.setattr(runner, "_LONG_LIVED_FROZEN", False)
-    runner.freeze_long_lived_objects({})  # tests, the CLI: would pin everything they hold
+    monkeypatch.setattr(lambda_init, "_FROZEN", False)
+    lambda_init.end({})  # tests, the CLI: would pin everything they hold
     assert frozen == []
     lambda_env = {"AWS_LAMBDA_FUNCTION_NAME": "vigil-runner"}
-    runner.freeze_long_lived_objects(lambda_env)
-    runner.freeze_long_lived_objects(lambda_env)
+    lambda_init.end(lambda_env)
+    lambda_init.end(lambda_env)
     assert frozen == [True]
 
 

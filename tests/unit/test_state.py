@@ -2,8 +2,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vigil.checks.base import Status
-from vigil.state import UNKNOWN, CheckState, Event, Thresholds, observe
+from vigil.results import UNKNOWN, Status
+from vigil.state import CheckState, Event, Thresholds, observe
 
 H, D, U, E = Status.HEALTHY, Status.DEGRADED, Status.UNHEALTHY, Status.ERROR
 

@@ -13,7 +13,8 @@ from vigil.alerts.document import AlertDocument
 from vigil.alerts.message import email_body, email_subject
 from vigil.config import GroupConfig
 from vigil.durations import format_duration
-from vigil.state import UNKNOWN, CheckState
+from vigil.results import UNKNOWN
+from vigil.state import CheckState
 from vigil.store.base import GroupState, RunRecord
 from vigil_cli.local.harness import Invocation
 from vigil_cli.screen.emf import MetricPoint, all_points, by_check, by_group, compact

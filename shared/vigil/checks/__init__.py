@@ -1,14 +1,22 @@
 """Check types, registered once by their config ``type`` (see ``vigil.checks.registry``).
 
 Each type's check module is imported on first use, so that a group without a
-postgres check never pays for importing pg8000.
+postgres check never pays for importing pg8000. The check interface itself
+(``Check``, ``CheckResources``, ``Probe``: ssl, a thread pool, redaction) is also
+imported on first use: loading a configuration imports ``vigil.checks.model``,
+and the status function, which never runs a check, must not pay for it.
 """
 
 from __future__ import annotations
 
-from vigil.checks.base import Check, CheckResources, CheckResult, Probe, Status
+from typing import TYPE_CHECKING, Any
+
 from vigil.checks.model import CheckConfig
 from vigil.checks.registry import REGISTRY, CheckType, check_types
+from vigil.results import CheckResult, Status
+
+if TYPE_CHECKING:
+    from vigil.checks.base import Check, CheckResources, Probe
 
 __all__ = [
     "REGISTRY",
@@ -22,6 +30,15 @@ __all__ = [
     "check_class",
     "check_types",
 ]
+_INTERFACE = ("Check", "CheckResources", "Probe")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _INTERFACE:
+        from vigil.checks import base
+
+        return getattr(base, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def check_class(type_name: str) -> type[Check]:

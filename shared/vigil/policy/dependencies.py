@@ -25,7 +25,7 @@ from dataclasses import replace
 from vigil.alerts.document import AlertDocument, AlertEvent
 from vigil.policy.memory import FAILING, HEALTHY, AlertMemory, Held
 from vigil.policy.run import CheckRun
-from vigil.state import UNKNOWN
+from vigil.results import UNKNOWN
 
 HOLDABLE = (AlertEvent.FAILURE, AlertEvent.DEGRADED)
 

@@ -20,17 +20,17 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from vigil.alerts.document import AlertDocument
 from vigil.alerts.message import alert_document
-from vigil.checks.base import CheckResult, Status
 from vigil.config import GroupConfig
 from vigil.policy.config import parent_ref
 from vigil.policy.decide import decide
 from vigil.policy.maintenance import window_for
 from vigil.policy.memory import AlertMemory
 from vigil.policy.run import CheckRun, ParentView
+from vigil.results import UNKNOWN, CheckResult, Status
 from vigil.rollups import PeriodRollups, period_of
 from vigil.run import outbox
 from vigil.sharding import shard_of
-from vigil.state import UNKNOWN, CheckState, Thresholds, Transition, observe
+from vigil.state import CheckState, Thresholds, Transition, observe
 from vigil.store.base import GroupState
 from vigil.times import iso_from_epoch, parse_time
 

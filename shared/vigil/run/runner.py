@@ -45,6 +45,7 @@ from vigil.metrics import emit_run_metrics
 from vigil.pacing import DEFAULT_LAG_TARGET, DEFAULT_LIMIT
 from vigil.policy.config import parent_ref
 from vigil.policy.run import ParentView
+from vigil.results import UNKNOWN
 from vigil.rollups import PeriodRollups
 from vigil.run import outbox
 from vigil.run.deadline import RunDeadline
@@ -53,7 +54,6 @@ from vigil.run.execution import is_due, run_checks
 from vigil.run.fold import FoldOutcome, fold
 from vigil.run.summary import RunSummary
 from vigil.sharding import shard_of
-from vigil.state import UNKNOWN
 from vigil.store.base import GroupState, RunRecord, StateStore
 from vigil.times import iso_from_epoch, parse_time
 

@@ -31,11 +31,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from vigil.checks.base import Status
 from vigil.config import GroupConfig, VigilConfig
+from vigil.results import UNKNOWN, Status
 from vigil.rollups import CountHistory, PeriodRollups, Rollup, TransitionMark
 from vigil.sharding import shard_of
-from vigil.state import UNKNOWN, CheckState
+from vigil.state import CheckState
 from vigil.store.base import RunRecord, ShardSnapshot, StateStore
 from vigil.times import iso, parse_time
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
-from vigil.checks.base import CheckResult, Status
 from vigil.policy.memory import AlertMemory
+from vigil.results import CheckResult, Status
 from vigil.rollups import CountHistory, PeriodRollups
 from vigil.run.fence import RunFence
 from vigil.run.outbox import PendingAlert

@@ -29,9 +29,9 @@ import zlib
 from dataclasses import replace
 from typing import Any
 
-from vigil.checks.base import CheckResult, Status
 from vigil.exceptions import StoreConflictError
 from vigil.policy.memory import AlertMemory
+from vigil.results import CheckResult, Status
 from vigil.rollups import DAYS_KEPT, HOURS_KEPT, CountHistory, PeriodRollups
 from vigil.run.fence import RunFence
 from vigil.run.outbox import PendingAlert
