@@ -38,14 +38,13 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from vigil.budget import checks_budget, reserve_for, work_budget
-from vigil.checks import CheckResult
 from vigil.config import GroupConfig, VigilConfig
 from vigil.exceptions import InvalidEventError, RunDeadlineError, StoreConflictError
 from vigil.metrics import emit_run_metrics
 from vigil.pacing import DEFAULT_LAG_TARGET, DEFAULT_LIMIT
 from vigil.policy.config import parent_ref
 from vigil.policy.run import ParentView
-from vigil.results import UNKNOWN
+from vigil.results import UNKNOWN, CheckResult
 from vigil.rollups import PeriodRollups
 from vigil.run import outbox
 from vigil.run.deadline import RunDeadline

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vigil.alerts.document import AlertDocument
-from vigil.checks.base import CheckResult
+from vigil.results import CheckResult
 from vigil.state import Transition
 
 
