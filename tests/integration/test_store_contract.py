@@ -10,10 +10,10 @@ from vigil.alerts.document import AlertDocument, AlertEvent
 from vigil.exceptions import StoreConflictError
 from vigil.results import CheckResult, Status
 from vigil.rollups import PeriodRollups
-from vigil.run.fence import RunFence
-from vigil.run.outbox import PendingAlert
 from vigil.state import CheckState
 from vigil.store.base import RunRecord
+from vigil.store.fence import RunFence
+from vigil.store.outbox import PendingAlert
 
 
 def pending(alert_id: str) -> PendingAlert:

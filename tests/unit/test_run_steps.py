@@ -10,10 +10,10 @@ from vigil.results import CheckResult, Status
 from vigil.run.event import RunRequest
 from vigil.run.execution import is_due
 from vigil.run.fold import CUT_LIMIT, fold
-from vigil.run.outbox import PendingAlert
 from vigil.sharding import shard_of
 from vigil.state import CheckState
 from vigil.store.base import GroupState
+from vigil.store.outbox import PendingAlert
 from vigil.times import parse_time
 
 CONFIG = parse_config(

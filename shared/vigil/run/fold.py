@@ -28,9 +28,9 @@ from vigil.policy.memory import AlertMemory
 from vigil.policy.run import CheckRun, ParentView
 from vigil.results import UNKNOWN, CheckResult, Status
 from vigil.rollups import PeriodRollups, period_of
-from vigil.run import outbox
 from vigil.sharding import shard_of
 from vigil.state import CheckState, Thresholds, Transition, observe
+from vigil.store import outbox
 from vigil.store.base import GroupState
 from vigil.times import iso_from_epoch, parse_time
 

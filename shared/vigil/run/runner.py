@@ -54,6 +54,7 @@ from vigil.run.fold import FoldOutcome, fold
 from vigil.run.summary import RunSummary
 from vigil.sharding import shard_of
 from vigil.store.base import GroupState, RunRecord, StateStore
+from vigil.store.outbox import take_leases
 from vigil.times import iso_from_epoch, parse_time
 
 logger = logging.getLogger(__name__)
@@ -358,7 +359,7 @@ class _GroupRun:
         """Lease and publish pending alerts whose holder's lease lapsed (it may have died)."""
         if not any(alert.lease_until < self.now for alert in state.outbox):
             return 0, len(state.outbox)
-        leased = outbox.take_leases(state.outbox, self.owner, self.now, self.lease_until)
+        leased = take_leases(state.outbox, self.owner, self.now, self.lease_until)
         try:
             state = self.store.save_state(replace(state, outbox=leased))
         except Exception as exc:  # a run in progress holds the state: it delivers them

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from vigil.policy.memory import AlertMemory
 from vigil.results import CheckResult, Status
 from vigil.rollups import CountHistory, PeriodRollups
-from vigil.run.fence import RunFence
-from vigil.run.outbox import PendingAlert
 from vigil.state import CheckState
+from vigil.store.fence import RunFence
+from vigil.store.outbox import PendingAlert
 
 
 @dataclass(eq=False)  # mutable state: identity, not value, equality (and cheaper to create)

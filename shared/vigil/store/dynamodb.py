@@ -33,10 +33,10 @@ from vigil.exceptions import StoreConflictError
 from vigil.policy.memory import AlertMemory
 from vigil.results import CheckResult, Status
 from vigil.rollups import DAYS_KEPT, HOURS_KEPT, CountHistory, PeriodRollups
-from vigil.run.fence import RunFence
-from vigil.run.outbox import PendingAlert
 from vigil.state import CheckState
 from vigil.store.base import GroupState, RunRecord, ShardSnapshot, StateStore
+from vigil.store.fence import RunFence
+from vigil.store.outbox import PendingAlert
 
 STATE_SK = "STATE"
 COUNTS_SK = {"hour": "COUNTS#HOUR", "day": "COUNTS#DAY"}
