@@ -21,6 +21,10 @@ class Status(StrEnum):
     ERROR = "error"
 
 
+# The statuses of a check that fails: the target (unhealthy) or the check itself (error).
+FAILING = frozenset((Status.UNHEALTHY, Status.ERROR))
+
+
 @dataclass(frozen=True)
 class CheckResult:
     """The outcome of one check on one run; ``status`` is what this run observed.

@@ -11,19 +11,10 @@ confirmed status ends any streak, so a flapping target stays quiet.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any, NamedTuple
 
+from vigil.alerts.document import AlertEvent, severity_of
 from vigil.results import UNKNOWN, Status
-
-
-class Event(StrEnum):
-    FAILURE = "failure"
-    DEGRADED = "degraded"
-    RECOVERY = "recovery"
-
-
-SEVERITY = {Event.FAILURE: "critical", Event.DEGRADED: "warning", Event.RECOVERY: "info"}
 
 
 class Thresholds(NamedTuple):
@@ -70,7 +61,7 @@ class Transition:
     """A confirmed change of a check's status that deserves an alert."""
 
     check: str
-    event: Event
+    event: AlertEvent  # failure, degraded or recovery
     status: str
     previous_status: str
     at: str
@@ -79,16 +70,16 @@ class Transition:
 
     @property
     def severity(self) -> str:
-        return SEVERITY[self.event]
+        return severity_of(self.event, self.status)
 
 
-def event_for(previous: str, status: str) -> Event | None:
+def event_for(previous: str, status: str) -> AlertEvent | None:
     """The alert event for a confirmed change, or None when it needs no alert."""
     if status == Status.HEALTHY:
-        return Event.RECOVERY if previous not in (UNKNOWN, Status.HEALTHY) else None
+        return AlertEvent.RECOVERY if previous not in (UNKNOWN, Status.HEALTHY) else None
     if status == Status.DEGRADED:
-        return Event.DEGRADED
-    return Event.FAILURE
+        return AlertEvent.DEGRADED
+    return AlertEvent.FAILURE
 
 
 def observe(

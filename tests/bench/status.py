@@ -115,8 +115,9 @@ def day_rollups(kind: str, period: str, runs: int, rng: random.Random, incidents
 
 
 def seed(store: Any, now: datetime) -> None:
+    from vigil.alerts.document import AlertEvent as Event
     from vigil.results import CheckResult, Status
-    from vigil.state import CheckState, Event, Transition
+    from vigil.state import CheckState, Transition
     from vigil.store.base import GroupState, RunRecord
 
     rng = random.Random(11)

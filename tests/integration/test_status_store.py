@@ -3,9 +3,10 @@ the DynamoDB store (on moto) and the in-memory fake."""
 
 from __future__ import annotations
 
+from vigil.alerts.document import AlertEvent as Event
 from vigil.results import CheckResult, Status
 from vigil.rollups import HOURS_KEPT, PeriodRollups
-from vigil.state import Event, Transition
+from vigil.state import Transition
 from vigil.store.base import RunRecord
 
 

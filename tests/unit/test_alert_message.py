@@ -4,8 +4,9 @@ from dataclasses import replace
 import pytest
 
 from vigil.alerts.document import AlertDocument, AlertEvent, severity_of
+from vigil.alerts.document import AlertEvent as Event
 from vigil.alerts.message import alert_document, email_body, email_subject, sns_request
-from vigil.state import Event, Transition
+from vigil.state import Transition
 
 
 def transition(event=Event.FAILURE, status="unhealthy", previous="healthy", check="api"):
@@ -24,7 +25,13 @@ def transition(event=Event.FAILURE, status="unhealthy", previous="healthy", chec
     ("event", "status", "previous", "subject", "severity"),
     [
         (Event.FAILURE, "unhealthy", "healthy", "[FAILURE] core/api is unhealthy", "critical"),
-        (Event.FAILURE, "error", "healthy", "[FAILURE] core/api cannot be checked", "critical"),
+        (
+            Event.FAILURE,
+            "error",
+            "healthy",
+            "[FAILURE] core/api cannot be checked",
+            "critical",
+        ),
         (Event.DEGRADED, "degraded", "healthy", "[DEGRADED] core/api is degraded", "warning"),
         (Event.RECOVERY, "healthy", "unhealthy", "[RECOVERY] core/api is healthy", "info"),
     ],

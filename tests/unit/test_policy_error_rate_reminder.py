@@ -9,15 +9,14 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tests.unit.policy_sim import BASE, FAILING, STATUS_EVENTS, Sim, config, tcp
-from vigil.alerts.document import AlertEvent
-from vigil.state import Event
+from vigil.alerts.document import AlertEvent as Event
 
 STATUSES = st.sampled_from(["healthy", "healthy", "degraded", "unhealthy", "error"])
 GAPS = st.sampled_from([30, 60, 60, 60, 120, 300])
 THRESHOLDS = st.fixed_dictionaries(
     {"failure_threshold": st.integers(1, 4), "success_threshold": st.integers(1, 2)}
 )
-RATE_EVENTS = (AlertEvent.ERROR_RATE, AlertEvent.ERROR_RATE_CLEARED)
+RATE_EVENTS = (Event.ERROR_RATE, Event.ERROR_RATE_CLEARED)
 # runs of the same status, so that failures and recoveries get confirmed often
 STEPS = st.lists(st.tuples(STATUSES, GAPS, st.integers(1, 4)), min_size=1, max_size=12).map(
     lambda blocks: [(status, gap) for status, gap, times in blocks for _ in range(times)]
@@ -90,9 +89,9 @@ def test_error_rate_fires_once_per_episode_and_clears_once(
         if run.confirmed["api"] in FAILING:
             episode_open = False  # ends silently: the failure says it all
         elif not episode_open and len(window) >= min_runs and share >= above:
-            owed, episode_open = AlertEvent.ERROR_RATE, True
+            owed, episode_open = Event.ERROR_RATE, True
         elif episode_open and share < above / 2:
-            owed, episode_open = AlertEvent.ERROR_RATE_CLEARED, False
+            owed, episode_open = Event.ERROR_RATE_CLEARED, False
         assert [a.event for a in sent] == ([owed] if owed else []), (seconds, window, sent)
         if sent:
             assert (sent[0].details["runs"], sent[0].details["failed_runs"]) == (
@@ -132,12 +131,12 @@ def test_reminders_come_at_the_spacing_stop_at_recovery_and_never_twice_for_one_
         retry = sim.fold(seconds, [r for r in run.outcome.results], state=before)
         assert [a.to_dict() for a in retry.alerts] == [a.to_dict() for a in run.alerts]
         again = sim.fold(seconds, run.outcome.results)
-        assert AlertEvent.REMINDER not in [a.event for a in again.alerts]
+        assert Event.REMINDER not in [a.event for a in again.alerts]
         ids = [p.alert_id for p in again.state.outbox]
         assert len(ids) == len(set(ids))
 
         sent = run.of("api")
-        reminders = [a for a in sent if a.event is AlertEvent.REMINDER]
+        reminders = [a for a in sent if a.event is Event.REMINDER]
         others = [a for a in sent if a.event in STATUS_EVENTS]
         owed = (
             not others

@@ -2,6 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from vigil.alerts.document import AlertEvent as Event
 from vigil.results import CheckResult, Status
 from vigil.rollups import (
     DAYS_KEPT,
@@ -11,7 +12,7 @@ from vigil.rollups import (
     Rollup,
     period_of,
 )
-from vigil.state import Event, Transition
+from vigil.state import Transition
 
 
 def result(status=Status.HEALTHY, latency=100.0, name="api"):

@@ -2,8 +2,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from vigil.alerts.document import AlertEvent as Event
 from vigil.results import UNKNOWN, Status
-from vigil.state import CheckState, Event, Thresholds, observe
+from vigil.state import CheckState, Thresholds, observe
 
 H, D, U, E = Status.HEALTHY, Status.DEGRADED, Status.UNHEALTHY, Status.ERROR
 
@@ -29,7 +30,12 @@ def run(observations, thresholds=DEFAULT, state=None):
         ([H, U, H, U, H], Thresholds(2, 1), [], H),  # flapping under the threshold
         ([H, U, U], Thresholds(2, 1), [(Event.FAILURE, U, H)], U),
         ([H, U, U, U, U], Thresholds(2, 1), [(Event.FAILURE, U, H)], U),  # never repeats
-        ([H, U, U, H], Thresholds(2, 1), [(Event.FAILURE, U, H), (Event.RECOVERY, H, U)], H),
+        (
+            [H, U, U, H],
+            Thresholds(2, 1),
+            [(Event.FAILURE, U, H), (Event.RECOVERY, H, U)],
+            H,
+        ),
         (
             [H, H, U, U, H, U, H, H],
             Thresholds(2, 2),
@@ -43,7 +49,12 @@ def run(observations, thresholds=DEFAULT, state=None):
         ([H], Thresholds(2, 1), [], H),  # first healthy confirms silently
         ([H], Thresholds(2, 2), [], UNKNOWN),
         ([H, U], Thresholds(1, 1), [(Event.FAILURE, U, H)], U),
-        ([H, U, U, D, D], Thresholds(2, 1), [(Event.FAILURE, U, H), (Event.DEGRADED, D, U)], D),
+        (
+            [H, U, U, D, D],
+            Thresholds(2, 1),
+            [(Event.FAILURE, U, H), (Event.DEGRADED, D, U)],
+            D,
+        ),
     ],
 )
 def test_transitions(observations, thresholds, alerts, confirmed):

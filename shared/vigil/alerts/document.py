@@ -34,6 +34,12 @@ SEVERITY: dict[AlertEvent, str] = {
 ATTRIBUTE_KEYS = ("event", "group", "check", "severity")  # SNS message attributes
 
 
+def alert_id(group: str, check: str, event: AlertEvent | str, run_key: str) -> str:
+    """``core/api/failure@2026-11-28T10:04:00Z``: the same for every copy of the alert (a
+    retry or a repeated delivery of the run raises it again under the same id)."""
+    return f"{group}/{check}/{event}@{run_key}"
+
+
 def severity_of(event: AlertEvent | str, status: str) -> str:
     """``critical``, ``warning`` or ``info``; a ``monitor`` alert is critical unless healthy."""
     event = AlertEvent(event)

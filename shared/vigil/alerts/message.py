@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from vigil.alerts.document import AlertDocument, AlertEvent
+from vigil.alerts.document import AlertDocument
 from vigil.state import Transition
 
 SUBJECT_LIMIT = 99  # SNS subjects must be under 100 characters
@@ -26,7 +26,7 @@ _VERB = {
 def alert_document(group: str, transition: Transition, alert_id: str) -> AlertDocument:
     """The alert for a confirmed transition."""
     return AlertDocument(
-        event=AlertEvent(str(transition.event)),
+        event=transition.event,
         group=group,
         check=transition.check,
         status=transition.status,

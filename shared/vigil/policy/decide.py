@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from vigil.alerts.document import AlertDocument, AlertEvent
 from vigil.policy import dependencies, error_rate, maintenance, reminder
-from vigil.policy.memory import FAILING, HEALTHY, AlertMemory
+from vigil.policy.memory import AlertMemory
 from vigil.policy.run import CheckRun
+from vigil.results import FAILING, Status
 
 RULES = (maintenance.ended, error_rate.apply, reminder.apply, dependencies.apply)
 
@@ -28,9 +29,9 @@ def gate(
     sent: list[AlertDocument] = []
     for doc in docs:
         if doc.event == AlertEvent.RECOVERY:
-            if memory.alerted == HEALTHY:
+            if memory.alerted == Status.HEALTHY:
                 continue  # its failure was never sent (held, or in maintenance)
-            memory = memory._replace(alerted=HEALTHY, alerted_at=None)
+            memory = memory._replace(alerted=Status.HEALTHY, alerted_at=None)
         elif doc.event in (AlertEvent.FAILURE, AlertEvent.DEGRADED):
             if doc.status == memory.alerted:
                 continue

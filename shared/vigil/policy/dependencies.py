@@ -23,9 +23,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from vigil.alerts.document import AlertDocument, AlertEvent
-from vigil.policy.memory import FAILING, HEALTHY, AlertMemory, Held
+from vigil.policy.memory import AlertMemory, Held
 from vigil.policy.run import CheckRun
-from vigil.results import UNKNOWN
+from vigil.results import FAILING, UNKNOWN, Status
 
 HOLDABLE = (AlertEvent.FAILURE, AlertEvent.DEGRADED)
 
@@ -62,7 +62,7 @@ def apply(
             # recovery, in ``docs``, follows it).
             kept.append(held.document)
             held = None
-        elif (run.status if not behind else _previous_status(run)) in (HEALTHY, UNKNOWN):
+        elif (run.status if not behind else _previous_status(run)) in (Status.HEALTHY, UNKNOWN):
             # Recovered while held: nothing was sent, nothing to send. A parent's state one
             # run behind released it as of the previous run: the child as it was then.
             held = None

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from vigil.alerts.document import AlertDocument, AlertEvent
 from vigil.durations import format_duration
-from vigil.policy.memory import FAILING, AlertMemory
+from vigil.policy.memory import AlertMemory
 from vigil.policy.run import CheckRun
-from vigil.state import Event
+from vigil.results import FAILING
 
 
 def apply(
@@ -61,6 +61,6 @@ def apply(
 def since_recovery(run: CheckRun, memory: AlertMemory) -> AlertMemory:
     """Nothing before the last confirmed recovery counts: a run that confirms one (in a
     maintenance window too, where nothing else of this rule applies) forgets the rest."""
-    if run.transition is not None and run.transition.event == Event.RECOVERY:
+    if run.transition is not None and run.transition.event == AlertEvent.RECOVERY:
         return memory._replace(observations=())
     return memory

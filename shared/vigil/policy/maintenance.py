@@ -13,8 +13,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from vigil.alerts.document import AlertDocument, AlertEvent
-from vigil.policy.memory import FAILING, HEALTHY, AlertMemory
+from vigil.policy.memory import AlertMemory
 from vigil.policy.run import CheckRun
+from vigil.results import FAILING, Status
 
 if TYPE_CHECKING:
     from vigil.policy.windows import MaintenanceWindow
@@ -33,7 +34,7 @@ def window_for(
 def event_between(alerted: str, status: str) -> AlertEvent | None:
     if status == alerted:
         return None
-    if status == HEALTHY:
+    if status == Status.HEALTHY:
         return AlertEvent.RECOVERY
     if status in FAILING:
         return AlertEvent.FAILURE

@@ -5,9 +5,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from vigil.alerts.document import AlertDocument
-
-HEALTHY = "healthy"
-FAILING = ("unhealthy", "error")
+from vigil.results import Status
 
 
 class Held(NamedTuple):
@@ -34,7 +32,7 @@ class AlertMemory(NamedTuple):
     ``observations``: (epoch seconds, failed) of the counted runs in the error-rate
     window; ``maintenance``: the window the check was in at its last run."""
 
-    alerted: str = HEALTHY
+    alerted: str = Status.HEALTHY
     alerted_at: float | None = None
     held: Held | None = None
     observations: tuple[tuple[int, bool], ...] = ()
@@ -43,7 +41,7 @@ class AlertMemory(NamedTuple):
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        if self.alerted != HEALTHY:
+        if self.alerted != Status.HEALTHY:
             out["a"] = self.alerted
         if self.alerted_at is not None:
             out["t"] = self.alerted_at
@@ -71,7 +69,7 @@ class AlertMemory(NamedTuple):
             moment += value // 2
             observations.append((moment, bool(value % 2)))
         return cls(
-            alerted=data.get("a", HEALTHY),
+            alerted=data.get("a", Status.HEALTHY),
             alerted_at=data.get("t"),
             held=Held.from_dict(data["h"]) if data.get("h") else None,
             observations=tuple(observations),

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from vigil.alerts.document import AlertDocument, AlertEvent
 from vigil.durations import format_duration
-from vigil.policy.memory import FAILING, AlertMemory
+from vigil.policy.memory import AlertMemory
 from vigil.policy.run import CheckRun
+from vigil.results import FAILING
 
 
 def apply(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from vigil.alerts.document import AlertDocument, AlertEvent
+from vigil.alerts.document import AlertDocument, AlertEvent, alert_id
 
 if TYPE_CHECKING:
     from vigil.checks.model import CheckConfig
@@ -58,6 +58,6 @@ class CheckRun:
             previous_status=previous_status,
             timestamp=self.run_key,
             reason=reason,
-            alert_id=f"{self.group}/{self.check}/{event}@{self.run_key}",
+            alert_id=alert_id(self.group, self.check, event, self.run_key),
             details=dict(details or {}),
         )

@@ -11,6 +11,9 @@
    counted there only as one: it is left out of availability and latency);
 4. the fence records the run, and each alert goes into the outbox, leased to
    the invocation that folds.
+
+``fold`` does the four steps in order: ``count``, ``apply_policy``, ``roll_up``,
+then the new state.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, NamedTuple
 
-from vigil.alerts.document import AlertDocument
+from vigil.alerts.document import AlertDocument, alert_id
 from vigil.alerts.message import alert_document
 from vigil.config import GroupConfig
 from vigil.policy.config import parent_ref
@@ -35,6 +38,7 @@ from vigil.store.base import GroupState
 from vigil.times import iso_from_epoch, parse_time
 
 if TYPE_CHECKING:
+    from vigil.checks.model import CheckConfig
     from vigil.policy.windows import MaintenanceWindow
 
 CUT_LIMIT = 2
@@ -48,11 +52,6 @@ class FoldOutcome(NamedTuple):
     alerts: list[AlertDocument]  # what the policy decided to send
     closed: list[PeriodRollups]  # completed rollups to store (before the state)
     results: list[CheckResult]  # the run's results, marked ``maintenance`` where it applies
-
-
-def alert_id(group: str, transition: Transition, run_key: str) -> str:
-    """Stable across retries and repeated deliveries of the same run."""
-    return f"{group}/{transition.check}/{transition.event}@{run_key}"
 
 
 def counted_result(result: CheckResult, current: CheckState) -> tuple[CheckResult | None, int]:
@@ -88,19 +87,50 @@ def fold(
     (``group/check`` -> what their last saved state says).
     """
     moment = parse_time(run_key)
-    run_time = moment.timestamp()
     # this shard's checks only: after a change of `shards`, a moved check's old state
     # is dropped from the shard that no longer runs it
     configs = {c.name: c for c in group.checks if shard_of(c.name, group.shards) == state.shard}
-    checks = {name: s for name, s in state.checks.items() if name in configs}
     results = [
         replace(r, maintenance=True)
         if r.check in configs and window_for(windows, group.name, r.check, moment)
         else r
         for r in results
     ]
+    checks, counted, transitions = count(configs, state, results, run_key)
+    views = {
+        name: parent_views(group, state.shard, config, checks, external or {})
+        for name, config in configs.items()
+    }
+    memory, alerts = apply_policy(
+        group.name, configs, state, checks, counted, transitions, views, run_key, windows
+    )
+    closed, hour, day = roll_up(state, counted, transitions, run_key)
+    pending = outbox.take_leases(state.outbox, owner, now, lease_until)
+    pending = outbox.append(pending, alerts, owner, lease_until)
+    newest = max(filter(None, (state.last_run_key, run_key)), key=parse_time)
+    new_state = replace(
+        state,
+        checks=checks,
+        hour=hour,
+        day=day,
+        outbox=pending,
+        fence=state.fence.add(run_key, owner),
+        memory=memory,
+        updated_at=iso_from_epoch(now),
+        last_run_key=newest,
+    )
+    return FoldOutcome(new_state, list(transitions.values()), alerts, closed, results)
 
-    # 1. thresholds
+
+def count(
+    configs: dict[str, CheckConfig],
+    state: GroupState,
+    results: list[CheckResult],
+    run_key: str,
+) -> tuple[dict[str, CheckState], list[CheckResult], dict[str, Transition]]:
+    """Step 1: every check's new state, the results as counted, the confirmed transitions."""
+    run_time = parse_time(run_key).timestamp()
+    checks = {name: s for name, s in state.checks.items() if name in configs}
     counted: list[CheckResult] = []
     transitions: dict[str, Transition] = {}
     for result in results:
@@ -114,6 +144,8 @@ def fold(
             checks[result.check] = current._replace(last_run=last_run, cuts=cuts)
             continue
         counted.append(as_counted)
+        latency = as_counted.latency_ms
+        shown = {} if latency is None else {"latency_ms": round(latency, 1)}
         new, transition = observe(
             current,
             as_counted.status,
@@ -121,54 +153,99 @@ def fold(
             check=as_counted.check,
             at=run_key,
             reason=as_counted.reason,
-            details={
-                **as_counted.details,
-                **(
-                    {"latency_ms": round(as_counted.latency_ms, 1)}
-                    if as_counted.latency_ms is not None
-                    else {}
-                ),
-            },
+            details={**as_counted.details, **shown},
         )
         checks[result.check] = new._replace(last_run=last_run, cuts=cuts)
         if transition is not None:
             transitions[result.check] = transition
+    return checks, counted, transitions
 
-    # 2. the alert policy, over every check's new confirmed status
+
+class Parent(NamedTuple):
+    """A ``depends_on`` parent of a check: ``ref`` is ``group/check``."""
+
+    ref: str
+    group: str
+    check: str
+
+
+def parents(group_name: str, config: CheckConfig) -> list[Parent]:
+    """The parents ``config`` names, each with its group (``name`` alone: the same group)."""
+    found = []
+    for written in config.depends_on:
+        ref = parent_ref(group_name, written)
+        parent_group, _, check = ref.partition("/")
+        found.append(Parent(ref, parent_group, check))
+    return found
+
+
+def in_shard(parent: Parent, group: GroupConfig, shard: int) -> bool:
+    """Whether ``parent``'s state is the one this group shard folds (else it is read)."""
+    return parent.group == group.name and shard_of(parent.check, group.shards) == shard
+
+
+def parent_views(
+    group: GroupConfig,
+    shard: int,
+    config: CheckConfig,
+    checks: dict[str, CheckState],
+    external: dict[str, ParentView],
+) -> dict[str, ParentView]:
+    """What the check's parents stand at: this shard's from ``checks`` (this run
+    included), the others' from their last saved state (``external``)."""
+    views = {}
+    for parent in parents(group.name, config):
+        if in_shard(parent, group, shard):
+            views[parent.ref] = ParentView(checks.get(parent.check, CheckState()).status)
+        else:
+            views[parent.ref] = external.get(parent.ref, ParentView(UNKNOWN, current=False))
+    return views
+
+
+def apply_policy(
+    group_name: str,
+    configs: dict[str, CheckConfig],
+    state: GroupState,
+    checks: dict[str, CheckState],
+    counted: list[CheckResult],
+    transitions: dict[str, Transition],
+    views: dict[str, dict[str, ParentView]],
+    run_key: str,
+    windows: tuple[MaintenanceWindow, ...],
+) -> tuple[dict[str, AlertMemory], list[AlertDocument]]:
+    """Step 2: with every check's new confirmed status known, what the policy alerts."""
+    moment = parse_time(run_key)
     memory = {name: m for name, m in state.memory.items() if name in configs}
     alerts: list[AlertDocument] = []
     for result in counted:
-        config = configs[result.check]
-        parents = {}
-        for ref in config.depends_on:
-            full = parent_ref(group.name, ref)
-            parent_group, _, parent = full.partition("/")
-            local = parent_group == group.name and shard_of(parent, group.shards) == state.shard
-            if local:
-                parents[full] = ParentView(checks.get(parent, CheckState()).status)
-            else:
-                parents[full] = (external or {}).get(full, ParentView(UNKNOWN, current=False))
         transition = transitions.get(result.check)
         run = CheckRun(
-            group=group.name,
-            config=config,
+            group=group_name,
+            config=configs[result.check],
             run_key=run_key,
-            run_time=run_time,
+            run_time=moment.timestamp(),
             observed=str(result.status),
             status=checks[result.check].status,
             transition=transition,
-            window=window_for(windows, group.name, result.check, moment),
-            parents=parents,
+            window=window_for(windows, group_name, result.check, moment),
+            parents=views[result.check],
         )
-        first = (
-            alert_document(group.name, transition, alert_id(group.name, transition, run_key))
-            if transition is not None
-            else None
-        )
+        first = None
+        if transition is not None:
+            first_id = alert_id(group_name, transition.check, transition.event, run_key)
+            first = alert_document(group_name, transition, first_id)
         memory[result.check], decided = decide(run, memory.get(result.check, AlertMemory()), first)
         alerts += decided
+    return memory, alerts
 
-    # 3. rollups
+
+def roll_up(
+    state: GroupState,
+    counted: list[CheckResult],
+    transitions: dict[str, Transition],
+    run_key: str,
+) -> tuple[list[PeriodRollups], PeriodRollups, PeriodRollups]:
+    """Step 3: the periods this run closed, and the open hour and day with the run in them."""
     closed: list[PeriodRollups] = []
     rollups: dict[str, PeriodRollups] = {}
     for kind, open_rollup in (("hour", state.hour), ("day", state.day)):
@@ -186,20 +263,4 @@ def fold(
         for transition in transitions.values():  # incidents are read back from these
             open_rollup.record_transition(transition)
         rollups[kind] = open_rollup
-
-    # 4. fence and outbox
-    pending = outbox.take_leases(state.outbox, owner, now, lease_until)
-    pending = outbox.append(pending, alerts, owner, lease_until)
-    newest = max(filter(None, (state.last_run_key, run_key)), key=parse_time)
-    new_state = replace(
-        state,
-        checks=checks,
-        hour=rollups["hour"],
-        day=rollups["day"],
-        outbox=pending,
-        fence=state.fence.add(run_key, owner),
-        memory=memory,
-        updated_at=iso_from_epoch(now),
-        last_run_key=newest,
-    )
-    return FoldOutcome(new_state, list(transitions.values()), alerts, closed, results)
+    return closed, rollups["hour"], rollups["day"]

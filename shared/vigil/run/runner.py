@@ -42,7 +42,6 @@ from vigil.config import GroupConfig, VigilConfig
 from vigil.exceptions import InvalidEventError, RunDeadlineError, StoreConflictError
 from vigil.metrics import emit_run_metrics
 from vigil.pacing import DEFAULT_LAG_TARGET, DEFAULT_LIMIT
-from vigil.policy.config import parent_ref
 from vigil.policy.run import ParentView
 from vigil.results import UNKNOWN, CheckResult
 from vigil.rollups import PeriodRollups
@@ -50,7 +49,7 @@ from vigil.run import outbox
 from vigil.run.deadline import RunDeadline
 from vigil.run.event import RunRequest
 from vigil.run.execution import is_due, run_checks
-from vigil.run.fold import FoldOutcome, fold
+from vigil.run.fold import FoldOutcome, fold, in_shard, parents
 from vigil.run.summary import RunSummary
 from vigil.sharding import shard_of
 from vigil.store.base import GroupState, RunRecord, StateStore
@@ -291,15 +290,12 @@ class _GroupRun:
         """
         wanted: dict[tuple[str, int], list[str]] = {}
         for check in self.group.checks:
-            for ref in check.depends_on:
-                full = parent_ref(self.group.name, ref)
-                group_name, _, name = full.partition("/")
-                parent_group = self.runner.config.groups.get(group_name)
-                if parent_group is None:
+            for parent in parents(self.group.name, check):
+                parent_group = self.runner.config.groups.get(parent.group)
+                if parent_group is None or in_shard(parent, self.group, self.shard):
                     continue
-                shard = shard_of(name, parent_group.shards)
-                if (group_name, shard) != (self.group.name, self.shard):
-                    wanted.setdefault((group_name, shard), []).append(name)
+                shard = shard_of(parent.check, parent_group.shards)
+                wanted.setdefault((parent.group, shard), []).append(parent.check)
         views: dict[str, ParentView] = {}
         run_time = parse_time(self.run_key)
         for (group_name, shard), names in wanted.items():
