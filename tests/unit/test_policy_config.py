@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from tests.unit.policy_sim import tcp
 from vigil.alerts.document import AlertDocument, AlertEvent
 from vigil.config import parse_config
+from vigil.cron import CronSchedule
 from vigil.exceptions import ConfigError
-from vigil.policy.cron import CronSchedule
 from vigil.policy.memory import AlertMemory, Held
 from vigil.policy.windows import MaintenanceWindow
 
@@ -23,37 +23,50 @@ from vigil.policy.windows import MaintenanceWindow
 
 
 @pytest.mark.parametrize(
-    ("expression", "field", "values"),
+    ("expression", "after", "fires"),
     [
-        ("0 2 * * *", "minutes", {0}),
-        ("*/15 * * * *", "minutes", {0, 15, 30, 45}),
-        ("5-20/5 * * * *", "minutes", {5, 10, 15, 20}),
-        ("1,2,58-59 * * * *", "minutes", {1, 2, 58, 59}),
-        ("0 22/1 * * *", "hours", {22, 23}),  # a start with a step runs to the end
-        ("0 0 1,15 * *", "days", {1, 15}),
-        ("0 0 * JAN,jul * ", "months", {1, 7}),
-        ("0 0 * FEB-APR *", "months", {2, 3, 4}),
-        ("0 0 * * MON-FRI", "weekdays", {1, 2, 3, 4, 5}),
-        ("0 0 * * 7", "weekdays", {0}),  # 7 is Sunday too
-        ("0 0 * * sun,6", "weekdays", {0, 6}),
-        ("0 0 * * */2", "weekdays", {0, 2, 4, 6}),  # 0-7 by 2: Sunday once
+        ("0 2 * * *", (1, 0, 0), [(1, 2, 0), (2, 2, 0)]),
+        ("*/15 * * * *", (1, 0, 1), [(1, 0, 15), (1, 0, 30)]),
+        ("5-20/5 10 * * *", (1, 10, 0), [(1, 10, 5), (1, 10, 10)]),
+        ("1,2,58-59 10 * * *", (1, 10, 3), [(1, 10, 58), (1, 10, 59)]),
+        ("0 22/1 * * *", (1, 21, 0), [(1, 22, 0), (1, 23, 0), (2, 22, 0)]),  # start + step
+        ("0 0 1,15 * *", (1, 1, 0), [(15, 0, 0)]),
+        ("0 0 * * 7", (1, 0, 0), [(6, 0, 0)]),  # 7 is Sunday too (2026-12-06)
+        ("0 0 * * sun,6", (1, 0, 0), [(5, 0, 0), (6, 0, 0)]),
+        ("0 0 * * MON-FRI", (4, 0, 0), [(7, 0, 0)]),  # Friday 4th -> Monday 7th
+        ("0 3 1 * MON", (1, 3, 0), [(7, 3, 0), (14, 3, 0)]),  # both restricted: either day
+        ("0 3 */2 * MON", (1, 3, 0), [(7, 3, 0), (21, 3, 0)]),  # */2 starts with *: odd Mondays
     ],
 )
-def test_cron_fields_names_steps_and_ranges(expression, field, values):
-    assert getattr(CronSchedule.parse(expression), field) == frozenset(values)
+def test_cron_fires_as_debian_cron(expression, after, fires):
+    """December 2026 in UTC: the 1st is a Tuesday."""
+    schedule = CronSchedule.parse(expression)
+    moment = utc(2026, 12, *after)
+    found = []
+    for _ in fires:
+        moment = schedule.next_start(moment)
+        found.append(moment)
+    assert found == [utc(2026, 12, *f) for f in fires]
+    assert schedule.latest_start(found[-1]) == found[-1]  # a start is its own latest
+    assert schedule.latest_start(found[-1] - timedelta(seconds=1)) < found[-1]
 
 
-def test_cron_day_of_month_or_day_of_week_when_both_are_restricted():
-    """As in cron: ``0 3 1 * MON`` starts on the 1st *and* on every Monday."""
-    either = CronSchedule.parse("0 3 1 * MON")
-    assert either.matches(datetime(2026, 12, 1, 3, 0))  # the 1st, a Tuesday
-    assert either.matches(datetime(2026, 12, 7, 3, 0))  # a Monday
-    assert not either.matches(datetime(2026, 12, 8, 3, 0))  # neither
-    only_day = CronSchedule.parse("0 3 1 * *")
-    assert not only_day.matches(datetime(2026, 12, 7, 3, 0))
-    only_weekday = CronSchedule.parse("0 3 * * MON")
-    assert not only_weekday.matches(datetime(2026, 12, 1, 3, 0))
-    assert not either.matches(datetime(2026, 12, 7, 3, 1))  # the minute still has to match
+def test_cron_starts_lists_a_span_and_keeps_wall_clock_across_dst():
+    """Europe/Berlin leaves summer time on 2026-10-25 (03:00 CEST -> 02:00 CET): a daily
+    03:00 job keeps its local time, so its UTC time moves by an hour."""
+    schedule = CronSchedule.parse("0 3 * * *", "Europe/Berlin")
+    starts = list(schedule.starts(utc(2026, 10, 23, 0, 0), utc(2026, 10, 27, 0, 0)))
+    assert starts == [utc(2026, 10, d, h, 0) for d, h in ((23, 1), (24, 1), (25, 2), (26, 2))]
+
+
+def test_cron_in_an_hour_a_dst_change_skips_or_repeats_fires_once():
+    """As Debian's cron: 02:30 on the spring change (Europe/Berlin 2026-03-29: 02:00 ->
+    03:00) fires at 03:00 CEST; on the autumn change (02:00-03:00 twice) it fires once."""
+    schedule = CronSchedule.parse("30 2 * * *", "Europe/Berlin")
+    spring = list(schedule.starts(utc(2026, 3, 28, 12, 0), utc(2026, 3, 29, 12, 0)))
+    assert spring == [utc(2026, 3, 29, 1, 0)]  # 03:00 CEST
+    autumn = list(schedule.starts(utc(2026, 10, 24, 12, 0), utc(2026, 10, 25, 12, 0)))
+    assert autumn == [utc(2026, 10, 25, 0, 30)]  # the first 02:30 (CEST)
 
 
 @pytest.mark.parametrize(
@@ -62,24 +75,30 @@ def test_cron_day_of_month_or_day_of_week_when_both_are_restricted():
         ("0 2 * *", r"cron needs 5 fields .* got 4: '0 2 \* \*'"),
         ("0 2 * * * *", "got 6"),
         ("", "got 0"),
-        ("60 * * * *", r"minute: '60' is outside 0-59"),
-        ("* 24 * * *", r"hour: '24' is outside 0-23"),
-        ("* * 0 * *", r"day of month: '0' is outside 1-31"),
-        ("* * * 13 *", r"month: '13' is outside 1-12"),
-        ("* * * * 8", r"day of week: '8' is outside 0-7"),
-        ("10-5 * * * *", r"minute: '10-5' is outside 0-59"),
-        ("*/0 * * * *", r"minute: bad step in '\*/0'"),
-        ("*/x * * * *", r"minute: bad step"),
-        ("a * * * *", r"minute: 'a' is not a number"),
-        ("* * * * FUNDAY", r"day of week: 'FUNDAY' is not a number"),
-        ("* * * MON *", r"month: 'MON' is not a number"),  # a day name is no month
-        ("1,,2 * * * *", r"minute: '' is not a number"),
-        ("-1 * * * *", r"minute: '' is not a number"),
+        ("60 * * * *", r"bad minute in '60 \* \* \* \*'"),
+        ("* 24 * * *", "bad hour"),
+        ("* * 0 * *", "bad day-of-month"),
+        ("* * * 13 *", "bad month"),
+        ("* * * * 8", "bad day-of-week"),
+        ("10-5 * * * *", "bad minute"),
+        ("*/0 * * * *", "bad minute"),
+        ("*/x * * * *", "bad minute"),
+        ("a * * * *", "bad minute"),
+        ("* * * * FUNDAY", "bad day-of-week"),
+        ("* * * MON *", "bad month"),  # a day name is no month
+        ("1,,2 * * * *", "bad minute"),
+        ("-1 * * * *", "bad minute"),
+        ("0 0 31 2 *", "bad day-of-month"),  # a day no month has
     ],
 )
 def test_bad_cron_expressions_say_which_field_and_why(expression, message):
     with pytest.raises(ValueError, match=message):
         CronSchedule.parse(expression)
+
+
+def test_a_cron_time_zone_must_be_an_iana_name():
+    with pytest.raises(ValueError, match="unknown timezone 'Mars/Olympus'"):
+        CronSchedule.parse("0 2 * * *", "Mars/Olympus")
 
 
 @settings(max_examples=200, deadline=None)
@@ -98,7 +117,7 @@ def test_started_within_is_start_plus_duration_half_open(minute, hour, duration,
     inside = start <= moment < start + timedelta(minutes=duration)
     # the day before's start also counts when the window is long enough
     inside |= start - timedelta(days=1) <= moment < start - timedelta(days=1, minutes=-duration)
-    assert schedule.started_within(moment, timedelta(minutes=duration), UTC) is inside
+    assert schedule.started_within(moment, timedelta(minutes=duration)) is inside
 
 
 # --- maintenance windows ----------------------------------------------------------------
@@ -338,7 +357,7 @@ def test_a_misspelt_policy_key_gets_a_suggestion():
         (
             [{"name": "x", "checks": ["*"], "cron": "0 25 * * *", "duration": "1h"}],
             "maintenance[0]",
-            "hour: '25' is outside 0-23",
+            "bad hour in '0 25 * * *'",
         ),
         (
             [{"name": "x", "checks": ["*"], "cron": "0 2 * *", "duration": "1h"}],

@@ -21,12 +21,17 @@ if TYPE_CHECKING:
     from vigil.policy.windows import MaintenanceWindow
 
 
-def window_for(
-    windows: tuple[MaintenanceWindow, ...], group: str, check: str, moment: datetime
-) -> str | None:
-    """The name of the first window covering ``group/check`` at ``moment``, if any."""
-    for window in windows:
-        if window.covers(group, check) and window.active_at(moment):
+def open_at(
+    windows: tuple[MaintenanceWindow, ...], moment: datetime
+) -> tuple[MaintenanceWindow, ...]:
+    """The windows open at ``moment``: worked out once per run, for all its checks."""
+    return tuple(window for window in windows if window.active_at(moment))
+
+
+def window_for(open_windows: tuple[MaintenanceWindow, ...], group: str, check: str) -> str | None:
+    """The name of the first of ``open_windows`` covering ``group/check``, if any."""
+    for window in open_windows:
+        if window.covers(group, check):
             return window.name
     return None
 

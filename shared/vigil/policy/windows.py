@@ -10,12 +10,11 @@ from __future__ import annotations
 import fnmatch
 from datetime import datetime, timedelta
 from functools import cached_property
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ConfigDict, Field, model_validator
 
+from vigil.cron import CronSchedule, time_zone
 from vigil.policy.config import Duration, PolicyModel
-from vigil.policy.cron import CronSchedule
 
 
 class MaintenanceWindow(PolicyModel):
@@ -47,20 +46,15 @@ class MaintenanceWindow(PolicyModel):
         elif recurring:
             if self.cron is None or self.duration is None:
                 raise ValueError("a recurring window needs both cron and duration")
-            CronSchedule.parse(self.cron)  # raises ValueError naming the bad field
+            CronSchedule.parse(self.cron, self.timezone)  # ValueError naming the bad part
         else:
             raise ValueError("give start and end (one-off) or cron and duration (recurring)")
-        try:
-            ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown timezone {self.timezone!r}; use an IANA name such as Europe/Paris"
-            ) from None
+        time_zone(self.timezone)  # a one-off window's zone is unused, but must be one
         return self
 
     @cached_property
     def schedule(self) -> CronSchedule | None:
-        return CronSchedule.parse(self.cron) if self.cron else None
+        return CronSchedule.parse(self.cron, self.timezone) if self.cron else None
 
     def covers(self, group: str, check: str) -> bool:
         ref = f"{group}/{check}"
@@ -71,6 +65,4 @@ class MaintenanceWindow(PolicyModel):
         if self.start is not None and self.end is not None:
             return self.start <= moment < self.end
         assert self.schedule is not None and self.duration is not None
-        return self.schedule.started_within(
-            moment, timedelta(seconds=self.duration), ZoneInfo(self.timezone)
-        )
+        return self.schedule.started_within(moment, timedelta(seconds=self.duration))

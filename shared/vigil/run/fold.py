@@ -26,7 +26,7 @@ from vigil.alerts.message import alert_document
 from vigil.config import GroupConfig
 from vigil.policy.config import parent_ref
 from vigil.policy.decide import decide
-from vigil.policy.maintenance import window_for
+from vigil.policy.maintenance import open_at, window_for
 from vigil.policy.memory import AlertMemory
 from vigil.policy.run import CheckRun, ParentView
 from vigil.results import UNKNOWN, CheckResult, Status
@@ -90,9 +90,10 @@ def fold(
     # this shard's checks only: after a change of `shards`, a moved check's old state
     # is dropped from the shard that no longer runs it
     configs = {c.name: c for c in group.checks if shard_of(c.name, group.shards) == state.shard}
+    windows = open_at(windows, moment)
     results = [
         replace(r, maintenance=True)
-        if r.check in configs and window_for(windows, group.name, r.check, moment)
+        if r.check in configs and window_for(windows, group.name, r.check)
         else r
         for r in results
     ]
@@ -213,7 +214,9 @@ def apply_policy(
     run_key: str,
     windows: tuple[MaintenanceWindow, ...],
 ) -> tuple[dict[str, AlertMemory], list[AlertDocument]]:
-    """Step 2: with every check's new confirmed status known, what the policy alerts."""
+    """Step 2: with every check's new confirmed status known, what the policy alerts.
+
+    ``windows``: the maintenance windows open at this run."""
     moment = parse_time(run_key)
     memory = {name: m for name, m in state.memory.items() if name in configs}
     alerts: list[AlertDocument] = []
@@ -227,7 +230,7 @@ def apply_policy(
             observed=str(result.status),
             status=checks[result.check].status,
             transition=transition,
-            window=window_for(windows, group_name, result.check, moment),
+            window=window_for(windows, group_name, result.check),
             parents=views[result.check],
         )
         first = None
