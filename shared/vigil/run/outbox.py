@@ -20,7 +20,6 @@ module publishes it and settles it.
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -28,6 +27,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from vigil.alerts.document import AlertDocument
 from vigil.exceptions import AlertDeliveryError, RunDeadlineError, StoreConflictError
+from vigil.retry import STORE_SAVE
 from vigil.store.outbox import leased_to, settle
 
 if TYPE_CHECKING:
@@ -95,7 +95,7 @@ def deliver(
     if not sent and not failed:
         return state, Delivery(pending=len(state.outbox))
 
-    attempt = 0
+    retry = 0
     for _ in range(SETTLE_ROUNDS):
         if time_left() <= 0:
             break
@@ -112,11 +112,9 @@ def deliver(
             break
         except Exception as exc:  # throttled past retries, timeouts: retry while time allows
             logger.warning("settling the outbox failed (%s); retrying", type(exc).__name__)
-            attempt += 1
-            pause = min(2.0, 0.1 * 2**attempt) * random.uniform(0.5, 1.0)
-            if time_left() <= pause:
+            retry += 1
+            if not STORE_SAVE.pause(retry, time_left, sleep=sleep):
                 break
-            sleep(pause)
         try:
             state = store.load_state(state.group, state.shard)
         except Exception as exc:

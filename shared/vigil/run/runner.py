@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 import uuid
 from collections.abc import Callable
@@ -44,6 +43,7 @@ from vigil.metrics import emit_run_metrics
 from vigil.pacing import DEFAULT_LAG_TARGET, DEFAULT_LIMIT
 from vigil.policy.run import ParentView
 from vigil.results import UNKNOWN, CheckResult
+from vigil.retry import STORE_SAVE
 from vigil.rollups import PeriodRollups
 from vigil.run import outbox
 from vigil.run.deadline import RunDeadline
@@ -58,7 +58,7 @@ from vigil.times import iso_from_epoch, parse_time
 
 logger = logging.getLogger(__name__)
 
-SAVE_ATTEMPTS = 8
+SAVE_ATTEMPTS = STORE_SAVE.attempts
 DAY_ROLLUP_DAYS = 400
 DEFAULT_REMAINING_S = 900.0  # outside Lambda, with no context: Lambda's longest timeout
 
@@ -270,7 +270,9 @@ class _GroupRun:
                     type(exc).__name__,
                     str(exc)[:200],
                 )
-                self.pause(attempt)
+                more_time = self.pause(attempt + 1)
+            else:
+                more_time = True  # a conflict: re-read and fold again at once
             state = self.store.load_state(self.group.name, self.shard)
             folded_by = state.fence.owner(self.run_key)
             if folded_by == self.owner:
@@ -279,8 +281,10 @@ class _GroupRun:
             if state.fence.holds(self.run_key):
                 logger.warning("run %s was counted by another delivery", self.run_id)
                 return None, state
+            if not more_time:
+                break  # no time (or no retry) left to save it again
         raise StoreConflictError(
-            f"could not save the state of {self.run_id} after {SAVE_ATTEMPTS} tries"
+            f"could not save the state of {self.run_id} after {attempt + 1} tries"
         )
 
     def external_parents(self) -> dict[str, ParentView]:
@@ -322,7 +326,7 @@ class _GroupRun:
                     self.run_id,
                     type(exc).__name__,
                 )
-                if not self.pause(attempt):
+                if not self.pause(attempt + 1):
                     break
         logger.error("run %s counted, but its history record could not be written", self.run_id)
         return False
@@ -377,10 +381,9 @@ class _GroupRun:
             sleep=self.runner.sleep,
         )
 
-    def pause(self, attempt: int) -> bool:
-        """Back off before retrying a store call; False when no time is left for it."""
-        pause = min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.0)
-        if self.time_left() <= pause + self.runner.deadline.needed_s:
-            return False
-        self.runner.sleep(pause)
-        return True
+    def pause(self, retry: int) -> bool:
+        """Back off before retrying a store call; False when the retries are used up or no
+        time is left for the wait and one more call."""
+        return STORE_SAVE.pause(
+            retry, self.time_left, reserve_s=self.runner.deadline.needed_s, sleep=self.runner.sleep
+        )

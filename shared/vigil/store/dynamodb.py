@@ -23,8 +23,6 @@ costs a few write units instead of hundreds.
 from __future__ import annotations
 
 import json
-import random
-import time
 import zlib
 from dataclasses import replace
 from typing import Any
@@ -32,6 +30,7 @@ from typing import Any
 from vigil.exceptions import StoreConflictError
 from vigil.policy.memory import AlertMemory
 from vigil.results import CheckResult, Status
+from vigil.retry import BATCH_UNPROCESSED
 from vigil.rollups import DAYS_KEPT, HOURS_KEPT, CountHistory, PeriodRollups
 from vigil.state import CheckState
 from vigil.store.base import GroupState, RunRecord, ShardSnapshot, StateStore
@@ -189,14 +188,16 @@ class DynamoDBStore(StateStore):
                 }
             )
         pending = {self.table_name: [{"PutRequest": {"Item": item}} for item in items]}
-        for attempt in range(5):
-            if attempt:
-                _backoff(attempt)
+        retry = 0
+        while True:
             response = self.client.batch_write_item(RequestItems=pending)
             pending = response.get("UnprocessedItems") or {}
             if not pending:
                 return
-        raise RuntimeError(f"DynamoDB left {len(pending[self.table_name])} rollup items unwritten")
+            retry += 1
+            if not BATCH_UNPROCESSED.pause(retry):
+                left = len(pending[self.table_name])
+                raise RuntimeError(f"DynamoDB left {left} rollup items unwritten")
 
     def _count_history(self, pk: str, kind: str, *, consistent: bool) -> CountHistory:
         response = self.client.get_item(
@@ -321,22 +322,18 @@ class DynamoDBStore(StateStore):
     def _batch_get(self, keys: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
         found: dict[tuple[str, str], dict[str, Any]] = {}
         request: dict[str, Any] = {self.table_name: {"Keys": keys}}
-        for attempt in range(8):
-            if attempt:
-                _backoff(attempt)
+        retry = 0
+        while True:
             response = self.client.batch_get_item(RequestItems=request)
             for item in response.get("Responses", {}).get(self.table_name, []):
                 found[(item["pk"]["S"], item["sk"]["S"])] = item
             request = response.get("UnprocessedKeys") or {}
             if not request:
                 return found
-        raise RuntimeError(f"DynamoDB left {len(request[self.table_name]['Keys'])} keys unread")
-
-
-def _backoff(attempt: int) -> None:
-    """Before re-sending what a batch left unprocessed (throttled): 50 ms, 100 ms, ...
-    jittered, at most 0.8 s (the client's deadline hook still bounds the whole run)."""
-    time.sleep(min(0.8, 0.05 * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0))
+            retry += 1
+            if not BATCH_UNPROCESSED.pause(retry):
+                left = len(request[self.table_name]["Keys"])
+                raise RuntimeError(f"DynamoDB left {left} keys unread")
 
 
 def _decode_state(group: str, shard: int, item: dict[str, Any]) -> GroupState:
