@@ -15,8 +15,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from vigil.config import load_config
 from vigil.rollups import SKETCH_RELATIVE_ERROR
-from vigil_cli.local.status_server import StatusContext, function_url_event, load_status_function
+from vigil.status.api import build_resolver
+from vigil.status.queries import StatusQueries
+from vigil.store.dynamodb import DynamoDBStore
+from vigil_cli.local.status_server import StatusContext, function_url_event
 
 STEP = timedelta(minutes=15)
 RUNS = 3 * 24 * 4  # three days of 15-minute runs
@@ -52,7 +56,10 @@ def exact_quantile(values: list[float], q: float) -> float:
 
 @pytest.fixture
 def simulated(aws, invoke, write_config, http_target):
-    write_config(
+    """The scheduled times, a GET of the status function's routes, and the "now" that
+    the status queries are given (held still: their windows and this test's are the
+    same, whatever the wall clock does meanwhile - an hour may end during the test)."""
+    path = write_config(
         f"""
         groups:
           sim:
@@ -73,29 +80,22 @@ def simulated(aws, invoke, write_config, http_target):
         http_target.script("api", scripted_mode(i))
         summary = invoke("sim", moment.strftime("%Y-%m-%dT%H:%M:%SZ"))
         assert len(summary["results"]) == 1
-    status = load_status_function()
+    now = datetime.now(UTC)
+    queries = StatusQueries(
+        load_config(path), DynamoDBStore(aws.table_name), clock=lambda: now.timestamp()
+    )
+    resolver = build_resolver(lambda: queries)  # the status function's routes
 
-    def get(path: str) -> dict:
-        response = status.handler(function_url_event("GET", path), StatusContext())
+    def get(route: str) -> dict:
+        response = resolver.resolve(function_url_event("GET", route), StatusContext())
         assert response["statusCode"] == 200, response
         return json.loads(response["body"])
 
-    return times, get
+    return times, get, now
 
 
-def frozen_clock(monkeypatch) -> datetime:
-    """Now, held still for the status function: its windows and this test's are the
-    same, whatever the wall clock does meanwhile (an hour may end during the test)."""
-    from vigil.status.queries import StatusQueries
-
-    now = datetime.now(UTC)
-    monkeypatch.setattr(StatusQueries, "now", lambda self: now)
-    return now
-
-
-def test_three_days_of_a_scripted_target(simulated, monkeypatch):
-    times, get = simulated
-    now = frozen_clock(monkeypatch)
+def test_three_days_of_a_scripted_target(simulated):
+    times, get, now = simulated
     stamp = lambda i: times[i].strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
 
     overview = get("/api/status")

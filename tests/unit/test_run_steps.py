@@ -269,3 +269,44 @@ def test_publishing_stops_while_the_settle_still_has_its_time():
     )
     assert publisher.published == ["id0", "id1"] and delivery.settled
     assert [a.alert_id for a in state.outbox] == ["id2"]
+
+
+def test_a_state_save_that_fails_with_no_time_left_stops_instead_of_hammering():
+    """The runner's clock is injected: a save that fails after the run's time is spent is
+    re-read once (did it take effect?) and not tried again at once, nor after a sleep."""
+    from vigil.exceptions import StoreConflictError
+    from vigil.run.runner import Runner, _GroupRun
+    from vigil.store.memory import MemoryStore
+
+    class Clock:
+        now = 1000.0
+
+        def __call__(self) -> float:
+            return self.now
+
+    clock, slept, saves = Clock(), [], []
+
+    class Throttled(MemoryStore):
+        def save_state(self, state):
+            saves.append(state.version)
+            clock.now += 120  # the call took the rest of the run's time, and failed
+            raise RuntimeError("ProvisionedThroughputExceededException")
+
+    config = parse_config(
+        {"groups": {"core": {"checks": [{"name": "db", "type": "tcp", "host": "h", "port": 1}]}}}
+    )
+    store = Throttled()
+    runner = Runner(
+        config,
+        store,
+        _Publisher(),
+        emit_metrics=lambda *args, **kwargs: None,
+        monotonic=clock,
+        sleep=slept.append,
+    )
+    run = _GroupRun(
+        runner, config.group("core"), 0, RunRequest("core", "2026-11-28T10:00:00Z"), clock(), 60.0
+    )
+    with pytest.raises(StoreConflictError, match="after 1 tries"):
+        run.count(store.load_state("core", 0), [])
+    assert saves == [0] and slept == []

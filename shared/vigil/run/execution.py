@@ -55,10 +55,11 @@ async def run_checks(
     get_secret: Callable[[str], Any] | None = None,
     max_concurrency: int = DEFAULT_LIMIT,
     lag_target: float = DEFAULT_LAG_TARGET,
+    monotonic: Callable[[], float] = time.monotonic,
 ) -> tuple[list[CheckResult], float]:
     """Every check's result (in ``configs`` order, with ``lag_ms``) and the largest loop lag.
 
-    ``deadline`` is a ``time.monotonic`` value; no check runs past it.
+    ``deadline`` is a ``monotonic()`` value; no check runs past it.
     """
     resources = CheckResources(get_secret=get_secret, ssl_contexts=TLS_CONTEXTS)
     pacer = LoopPacer(limit=max_concurrency, lag_target=lag_target)
@@ -67,7 +68,7 @@ async def run_checks(
 
     async def run_one(index: int, config: CheckConfig) -> CheckResult:
         async with pacer:
-            left = deadline - time.monotonic()
+            left = deadline - monotonic()
             if left <= 0.05:
                 return cut_result(config)
             try:
@@ -89,7 +90,7 @@ async def run_checks(
     try:
         tasks = [asyncio.ensure_future(run_one(i, c)) for i, c in enumerate(configs)]
         if tasks:
-            await asyncio.wait(tasks, timeout=max(0.0, deadline - time.monotonic()) + 0.5)
+            await asyncio.wait(tasks, timeout=max(0.0, deadline - monotonic()) + 0.5)
         results = []
         for index, (config, task) in enumerate(zip(configs, tasks, strict=True)):
             if task.done() and not task.cancelled() and task.exception() is None:

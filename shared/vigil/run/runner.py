@@ -87,14 +87,16 @@ class Runner:
         emit_metrics: Callable[..., Any] = emit_run_metrics,
         fan_out: FanOut | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
     ):
         self.config = config
         self.store = store
         self.publisher = publisher
         self.history_days = history_days
         self.get_secret = get_secret
-        self.clock = clock
-        self.deadline = deadline or RunDeadline()
+        self.clock = clock  # wall-clock time: "now" for a run without a scheduled time
+        self.monotonic = monotonic  # the run's deadlines and durations
+        self.deadline = deadline or RunDeadline(clock=monotonic)
         self.max_concurrency = max_concurrency
         self.lag_target = lag_target
         self.emit_metrics = emit_metrics
@@ -111,7 +113,7 @@ class Runner:
             raise InvalidEventError(
                 f"group {group.name!r} has {group.shards} shard(s), got shard {shard}"
             )
-        started = time.monotonic()
+        started = self.monotonic()
         remaining_s = DEFAULT_REMAINING_S if remaining_ms is None else remaining_ms / 1000
         self.deadline.start(started + work_budget(remaining_s), reserve_for(remaining_s))
         try:
@@ -169,7 +171,7 @@ class _GroupRun:
         self.run_id = f"{group.name}#{shard}@{self.run_key}"
 
     def time_left(self) -> float:
-        return self.ends_at - time.monotonic()
+        return self.ends_at - self.runner.monotonic()
 
     def run(self) -> RunSummary:
         # 1. the state, and its fence
@@ -189,9 +191,10 @@ class _GroupRun:
                 get_secret=self.runner.get_secret,
                 max_concurrency=self.runner.max_concurrency,
                 lag_target=self.runner.lag_target,
+                monotonic=self.runner.monotonic,
             )
         )
-        duration_ms = (time.monotonic() - self.started) * 1000
+        duration_ms = (self.runner.monotonic() - self.started) * 1000
 
         # 3. count the run
         earlier_pending = len(state.outbox)
