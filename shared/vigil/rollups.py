@@ -1,10 +1,15 @@
-"""Per-check rollups: counts, latency sum/max, a log-bucket latency sketch, transitions.
+"""Per-check rollups: counts, latency sum/max, a latency sketch (DDSketch), transitions.
 
 A rollup covers one period (an hour ``2026-11-28T10`` or a day ``2026-11-28``).
-The sketch keeps counts in buckets whose bounds grow by ``GAMMA``; a quantile it
-reports is the geometric middle of the bucket holding the true value, so it is
-within ``SKETCH_RELATIVE_ERROR`` (4.8%) of it, whatever the range, in a few
-dozen integers per check.
+The latency sketch is DDSketch (Masson, Rim and Lee, "DDSketch: a fast and
+fully-mergeable quantile sketch with relative-error guarantees", VLDB 2019): a
+latency x falls in bucket ``ceil(log_gamma(x))``, so bucket bounds grow by
+``GAMMA`` = 1.1, and a reported quantile is the bucket's representative value
+``2 * gamma**i / (gamma + 1)``, within the relative accuracy
+``SKETCH_RELATIVE_ERROR`` = (gamma - 1) / (gamma + 1) = 4.76 % of the true one,
+whatever the range (latencies under 1 ms share bucket 0). Sketches merge by adding
+counts, so a day is its hours merged. Buckets are never collapsed: a check's
+latencies span a few dozen buckets at most (1 ms to 1 h is 159).
 
 ``PeriodRollups`` also keeps the confirmed transitions of its period (what
 incidents are made of). ``CountHistory`` is the compact view the status API

@@ -487,8 +487,20 @@ def test_alert_memory_round_trips_through_its_packed_form(memory):
     packed = memory.to_dict()
     assert AlertMemory.from_dict(json.loads(json.dumps(packed))) == memory
     if memory.observations:
-        assert packed["o"][0] // 2 == memory.observations[0][0]
-        assert all(0 < value // 2 <= 100_000_000 for value in packed["o"][1:])
+        assert packed["w"][0] // 2 == memory.observations[0][0]
+        assert all(0 < value // 2 <= 100_000_000 for value in packed["w"][1:])
+
+
+def test_states_saved_before_the_keys_were_renamed_still_read():
+    """The error-rate window was packed as "o" (also the streak's key in a check's state)
+    and the fence's owners too; both now have a key of their own, and old states read."""
+    from vigil.store.fence import RunFence
+
+    memory = AlertMemory.from_dict({"o": [3_000_000_001, 120]})
+    assert memory.observations == ((1_500_000_000, True), (1_500_000_060, False))
+    fence = RunFence.from_dict({"d": [1000], "o": {"1970-01-01T00:00:01Z": "me"}})
+    assert fence.owner("1970-01-01T00:00:01Z") == "me"
+    assert "by" in fence.to_dict() and "w" in memory.to_dict()
 
 
 def test_default_memory_packs_to_nothing_and_held_keeps_its_document():

@@ -53,7 +53,7 @@ class AlertMemory(NamedTuple):
             for moment, failed in self.observations:
                 packed.append((moment - previous) * 2 + int(failed))
                 previous = moment
-            out["o"] = packed
+            out["w"] = packed
         if self.error_rate_open:
             out["e"] = 1
         if self.maintenance:
@@ -65,7 +65,8 @@ class AlertMemory(NamedTuple):
         if not data:
             return cls()
         observations, moment = [], 0
-        for value in data.get("o", []):
+        # "w" (the error-rate window); states saved before it was named so say "o"
+        for value in data.get("w", data.get("o", [])):
             moment += value // 2
             observations.append((moment, bool(value % 2)))
         return cls(

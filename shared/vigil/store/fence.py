@@ -58,7 +58,7 @@ class RunFence:
     def to_dict(self) -> dict[str, Any]:
         # Deltas: a regular schedule compresses to almost nothing.
         deltas = [b - a for a, b in zip((0, *self.folded_ms), self.folded_ms, strict=False)]
-        return {"d": deltas, "o": self.owners}
+        return {"d": deltas, "by": self.owners}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> RunFence:
@@ -68,4 +68,5 @@ class RunFence:
         for delta in data.get("d", []):
             total += delta
             folded.append(total)
-        return cls(tuple(folded), dict(data.get("o", {})))
+        # "by": who folded the newest runs; states saved before it was named say "o"
+        return cls(tuple(folded), dict(data.get("by", data.get("o", {}))))
