@@ -138,10 +138,10 @@ def test_missing_secret_store_is_a_setup_error(resources):
 
 def test_registry_gives_model_and_check_of_every_type():
     from vigil.checks.model import CheckConfig
-    from vigil.checks.registry import config_models
 
-    assert [model.model_fields["type"].annotation.__args__[0] for model in config_models()] == list(
-        sorted(REGISTRY)
+    models = [REGISTRY[name].config_model() for name in sorted(REGISTRY)]
+    assert [model.model_fields["type"].annotation.__args__[0] for model in models] == sorted(
+        REGISTRY
     )
     for type_name, entry in REGISTRY.items():
         assert issubclass(entry.config_model(), CheckConfig)

@@ -218,14 +218,6 @@ class PostgresServer(Served):
         return self._port
 
     @property
-    def superuser(self) -> str:
-        return self._superuser
-
-    @property
-    def superuser_password(self) -> str:
-        return self._superuser_password
-
-    @property
     def running(self) -> bool:
         """Whether the server was started and not stopped since."""
         return self._running
@@ -233,18 +225,6 @@ class PostgresServer(Served):
     @property
     def bin_dir(self) -> Path:
         return self._bin_dir
-
-    @property
-    def data_dir(self) -> Path:
-        return self._data_dir
-
-    @property
-    def socket_dir(self) -> Path:
-        return self._socket_dir
-
-    @property
-    def log_path(self) -> Path:
-        return self._log_path
 
     def log_tail(self, lines: int = 30) -> str:
         """The last lines of the server log."""
@@ -317,11 +297,6 @@ class PostgresServer(Served):
                     f"--- server log tail ---\n{self.log_tail()}"
                 )
         self._running = False
-
-    def restart(self) -> None:
-        """:meth:`stop` then :meth:`start` on the same data directory and port."""
-        self.stop()
-        self.start()
 
     def close(self) -> None:
         """Stop the server and remove its temporary directory (idempotent)."""

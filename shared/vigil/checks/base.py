@@ -18,7 +18,6 @@ from typing import Any, ClassVar
 from vigil.checks.model import CheckConfig
 from vigil.exceptions import CheckSetupError
 from vigil.redact import (
-    authorization_forms,
     credential_forms,
     excerpt,
     header_forms,
@@ -118,10 +117,6 @@ class Check(ABC):
     def remember_credentials(self, user: str, password: str) -> None:
         """Register a password and ``user:password`` (as HTTP Basic auth sends it)."""
         self._secrets |= credential_forms(user, password)
-
-    def remember_authorization(self, value: str) -> None:
-        """Register an ``Authorization`` value and its credential (``Basic``: user:password)."""
-        self._secrets |= authorization_forms(value)
 
     def remember_header(self, name: str, value: str) -> None:
         """Register a request header's value if the header carries a credential."""

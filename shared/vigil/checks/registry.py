@@ -6,7 +6,7 @@ A check type is a package ``vigil/checks/<type>/`` of two modules:
   ``type: Literal["<type>"]``. Light (pydantic only): configuration loading
   imports every type's model to build its union of types.
 - ``check.py``: its ``Check`` subclass, the I/O. It may import heavy libraries
-  (httpx, pg8000, dnspython) at module level: it is imported only when a
+  (h11, pg8000, dnspython) at module level: it is imported only when a
   check of that type is built, so a group without postgres checks never
   imports pg8000 and the cold start stays low.
 
@@ -16,7 +16,6 @@ Adding a type touches its package, one line below, its tests and the README.
 from __future__ import annotations
 
 import importlib
-from functools import cache
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
@@ -51,9 +50,3 @@ REGISTRY: dict[str, CheckType] = {
 def check_types() -> tuple[str, ...]:
     """The registered type names, sorted."""
     return tuple(sorted(REGISTRY))
-
-
-@cache
-def config_models() -> tuple[type[CheckConfig], ...]:
-    """Every registered type's config model, in ``check_types()`` order."""
-    return tuple(REGISTRY[name].config_model() for name in check_types())

@@ -1,1 +1,2 @@
-"""HTTP(S) checks: the model in ``config.py``, the httpx check in ``check.py`` (imported on use)."""
+"""HTTP(S) checks: the model in ``config.py``, the check in ``check.py`` (h11 on asyncio
+streams, imported on use)."""
