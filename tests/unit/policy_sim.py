@@ -16,7 +16,7 @@ from typing import Any
 
 from vigil.alerts.document import AlertDocument, AlertEvent
 from vigil.config import GroupConfig, VigilConfig, parse_config
-from vigil.policy.run import ParentView
+from vigil.policy.check_run import ParentView
 from vigil.results import UNKNOWN, CheckResult, Status
 from vigil.run.fold import FoldOutcome, fold
 from vigil.store.base import GroupState

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from vigil.alerts.document import AlertDocument, AlertEvent
 from vigil.policy import dependencies, error_rate, maintenance, reminder
+from vigil.policy.check_run import CheckRun
 from vigil.policy.memory import AlertMemory
-from vigil.policy.run import CheckRun
 from vigil.results import FAILING, Status
 
 RULES = (maintenance.ended, error_rate.apply, reminder.apply, dependencies.apply)

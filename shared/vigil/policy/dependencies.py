@@ -23,8 +23,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from vigil.alerts.document import AlertDocument, AlertEvent
+from vigil.policy.check_run import CheckRun
 from vigil.policy.memory import AlertMemory, Held
-from vigil.policy.run import CheckRun
 from vigil.results import FAILING, UNKNOWN, Status
 
 HOLDABLE = (AlertEvent.FAILURE, AlertEvent.DEGRADED)

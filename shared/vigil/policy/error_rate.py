@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from vigil.alerts.document import AlertDocument, AlertEvent
 from vigil.durations import format_duration
+from vigil.policy.check_run import CheckRun
 from vigil.policy.memory import AlertMemory
-from vigil.policy.run import CheckRun
 from vigil.results import FAILING
 
 

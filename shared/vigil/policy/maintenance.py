@@ -13,8 +13,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from vigil.alerts.document import AlertDocument, AlertEvent
+from vigil.policy.check_run import CheckRun
 from vigil.policy.memory import AlertMemory
-from vigil.policy.run import CheckRun
 from vigil.results import FAILING, Status
 
 if TYPE_CHECKING:

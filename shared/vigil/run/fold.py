@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING, NamedTuple
 from vigil.alerts.document import AlertDocument, alert_id
 from vigil.alerts.message import alert_document
 from vigil.config import GroupConfig
+from vigil.policy.check_run import CheckRun, ParentView
 from vigil.policy.config import parent_ref
 from vigil.policy.decide import decide
 from vigil.policy.maintenance import open_at, window_for
 from vigil.policy.memory import AlertMemory
-from vigil.policy.run import CheckRun, ParentView
 from vigil.results import UNKNOWN, CheckResult, Status
 from vigil.rollups import PeriodRollups, period_of
 from vigil.sharding import shard_of

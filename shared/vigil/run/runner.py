@@ -41,7 +41,7 @@ from vigil.config import GroupConfig, VigilConfig
 from vigil.exceptions import InvalidEventError, RunDeadlineError, StoreConflictError
 from vigil.metrics import emit_run_metrics
 from vigil.pacing import DEFAULT_LAG_TARGET, DEFAULT_LIMIT
-from vigil.policy.run import ParentView
+from vigil.policy.check_run import ParentView
 from vigil.results import UNKNOWN, CheckResult
 from vigil.retry import STORE_SAVE
 from vigil.rollups import PeriodRollups
