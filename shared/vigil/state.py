@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from vigil.alerts.document import AlertEvent, severity_of
+from vigil.alerts.document import AlertDocument, AlertEvent, alert_id, severity_of
 from vigil.results import UNKNOWN, Status
 
 
@@ -71,6 +71,21 @@ class Transition:
     @property
     def severity(self) -> str:
         return severity_of(self.event, self.status)
+
+    def document(self, group: str) -> AlertDocument:
+        """The alert for this transition: its id is the same for every copy (a retry or a
+        repeated delivery of the run confirms it again at the same scheduled time)."""
+        return AlertDocument(
+            event=self.event,
+            group=group,
+            check=self.check,
+            status=self.status,
+            previous_status=self.previous_status,
+            timestamp=self.at,
+            reason=self.reason,
+            alert_id=alert_id(group, self.check, self.event, self.at),
+            details=dict(self.details),
+        )
 
 
 def event_for(previous: str, status: str) -> AlertEvent | None:

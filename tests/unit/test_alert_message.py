@@ -5,7 +5,7 @@ import pytest
 
 from vigil.alerts.document import AlertDocument, AlertEvent, severity_of
 from vigil.alerts.document import AlertEvent as Event
-from vigil.alerts.message import alert_document, email_body, email_subject, sns_request
+from vigil.alerts.message import email_body, email_subject, sns_request
 from vigil.state import Transition
 
 
@@ -37,7 +37,7 @@ def transition(event=Event.FAILURE, status="unhealthy", previous="healthy", chec
     ],
 )
 def test_document_subject_and_severity(event, status, previous, subject, severity):
-    alert = alert_document("core", transition(event, status, previous), "id-1")
+    alert = transition(event, status, previous).document("core")
     doc = alert.to_dict()
     assert doc["event"] == str(event) and doc["severity"] == severity
     assert AlertDocument.from_dict(doc) == alert
@@ -70,12 +70,12 @@ def test_every_event_has_a_severity(event, status, severity):
 
 
 def test_subject_stays_under_100_characters():
-    doc = alert_document("core", transition(check="x" * 200), "id")
+    doc = transition(check="x" * 200).document("core")
     assert len(email_subject(doc)) < 100
 
 
 def test_sns_request_has_json_default_email_text_and_attributes():
-    doc = alert_document("core", transition(), "id-1")
+    doc = transition().document("core")
     request = sns_request("arn:topic", doc)
     assert request["MessageStructure"] == "json"
     message = json.loads(request["Message"])
@@ -94,7 +94,7 @@ def test_sns_request_has_json_default_email_text_and_attributes():
 
 def test_email_body_aligns_values_after_the_longest_label():
     doc = replace(
-        alert_document("core", transition(), "id-1"),
+        transition().document("core"),
         details={"latency_ms": 601.6, "status_code": 500},
     )
     lines = email_body(doc).splitlines()

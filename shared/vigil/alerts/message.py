@@ -1,5 +1,5 @@
-"""Alert messages, built as pure functions: the document from a ``Transition``, the
-email text and the SNS request from the document.
+"""Alert messages, built as pure functions: the email text and the SNS request from
+an alert document (``vigil.state.Transition.document`` makes a transition's).
 
 Subscribers other than email get the JSON document as the SNS ``default``
 message; email subscribers get readable text. Message attributes ``event``,
@@ -12,7 +12,6 @@ import json
 from typing import Any
 
 from vigil.alerts.document import AlertDocument
-from vigil.state import Transition
 
 SUBJECT_LIMIT = 99  # SNS subjects must be under 100 characters
 _VERB = {
@@ -21,21 +20,6 @@ _VERB = {
     "unhealthy": "is unhealthy",
     "error": "cannot be checked",
 }
-
-
-def alert_document(group: str, transition: Transition, alert_id: str) -> AlertDocument:
-    """The alert for a confirmed transition."""
-    return AlertDocument(
-        event=transition.event,
-        group=group,
-        check=transition.check,
-        status=transition.status,
-        previous_status=transition.previous_status,
-        timestamp=transition.at,
-        reason=transition.reason,
-        alert_id=alert_id,
-        details=dict(transition.details),
-    )
 
 
 def email_subject(alert: AlertDocument) -> str:

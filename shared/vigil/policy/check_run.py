@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from vigil.alerts.document import AlertDocument, AlertEvent, alert_id
 
 if TYPE_CHECKING:
-    from vigil.checks.model import CheckConfig
+    from vigil.policy.config import ErrorRate
     from vigil.state import Transition
+
+
+class PolicySettings(Protocol):
+    """What the rules read of a check's configuration (every check type's model has it)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def reminder_every(self) -> float | None: ...
+    @property
+    def error_rate(self) -> ErrorRate | None: ...
 
 
 class ParentView(NamedTuple):
@@ -28,7 +39,7 @@ class CheckRun:
     """One check on one counted run, after the thresholds."""
 
     group: str
-    config: CheckConfig
+    config: PolicySettings
     run_key: str  # the scheduled time, ISO 8601: every time in the policy is this one
     run_time: float  # the same, epoch seconds
     observed: str  # the status observed on this run

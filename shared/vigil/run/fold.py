@@ -21,8 +21,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, NamedTuple
 
-from vigil.alerts.document import AlertDocument, alert_id
-from vigil.alerts.message import alert_document
+from vigil.alerts.document import AlertDocument
 from vigil.config import GroupConfig
 from vigil.policy.check_run import CheckRun, ParentView
 from vigil.policy.config import parent_ref
@@ -233,10 +232,7 @@ def apply_policy(
             window=window_for(windows, group_name, result.check),
             parents=views[result.check],
         )
-        first = None
-        if transition is not None:
-            first_id = alert_id(group_name, transition.check, transition.event, run_key)
-            first = alert_document(group_name, transition, first_id)
+        first = transition.document(group_name) if transition is not None else None
         memory[result.check], decided = decide(run, memory.get(result.check, AlertMemory()), first)
         alerts += decided
     return memory, alerts
