@@ -53,20 +53,24 @@ groups:
         type: tcp
         host: 127.0.0.1
         port: 9
-notifications:
+notifications:  # the receivers are http:// on loopback: allow_private
   - name: ops-slack
     type: slack
     secret: vigil/notify/ops-slack
+    allow_private: true
   - name: ops-teams
     type: teams
     secret: vigil/notify/ops-teams
+    allow_private: true
   - name: oncall
     type: pagerduty
     secret: vigil/notify/oncall
     severities: [critical, info]
+    allow_private: true
   - name: audit
     type: webhook
     secret: vigil/notify/audit
+    allow_private: true
   - name: chat
     type: chatbot
     groups: [core]
