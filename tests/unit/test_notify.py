@@ -532,6 +532,7 @@ def test_the_request_goes_to_the_checked_address_with_the_host_name_for_tls(monk
     assert str(request.url) == "https://8.8.4.4:8443/T0/SECRET?x=1"
     assert request.headers["host"] == "hooks.example:8443"
     assert request.extensions["sni_hostname"] == "hooks.example"
+    assert request.headers["connection"] == "close"  # a pooled one could be another name's
 
 
 def test_when_connecting_fails_the_next_checked_address_is_tried(monkeypatch):

@@ -50,7 +50,7 @@ def post(transport: Transport, url: str, body: bytes, headers: dict[str, str] | 
     Without ``allow_private`` the host is resolved once, every address checked,
     and the request sent to those addresses (in order, while connections fail)
     with the host in ``Host`` and in TLS's SNI, so the certificate is still
-    verified for the host name.
+    verified for the host name, on a connection of its own (``Connection: close``).
     """
     import httpx
 
@@ -66,6 +66,9 @@ def post(transport: Transport, url: str, body: bytes, headers: dict[str, str] | 
         host = target.raw_host.decode("ascii")
         port = target.port or _DEFAULT_PORT[target.scheme]
         sent_headers["Host"] = target.netloc.decode("ascii")
+        # A pooled connection is keyed by the address: reused for another host name on
+        # the same address, its TLS would have verified the other name. One each.
+        sent_headers["Connection"] = "close"
         attempts = [
             (target.copy_with(host=str(address)), {"sni_hostname": host})
             for address in public_addresses(host, port)
