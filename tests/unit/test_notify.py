@@ -675,3 +675,32 @@ def test_allow_private_is_a_boolean_for_destinations_with_a_url():
     )
     assert "valid boolean" in problems["notifications[0].allow_private"]
     assert "sends to no URL" in problems["notifications[1].allow_private"]
+
+
+def test_the_readme_webhook_verification_accepts_vigil_and_refuses_replays(monkeypatch):
+    """The README's receiver example, run as written against what ``send`` signs."""
+    import re
+    import time
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    pattern = r"```python\n(import hashlib, hmac, time\n\ndef verified.*?)```"
+    block = re.search(pattern, readme, re.S)
+    assert block is not None, "the README's webhook verification example is gone"
+    namespace: dict = {}
+    exec(block.group(1), namespace)
+    verified = namespace["verified"]
+
+    body = json_body(make().to_dict())
+    now = int(time.time())
+    header = webhook.signatures(now, body, ("old-key", "new-key"))
+    sent = {"X-Vigil-Timestamp": str(now), "X-Vigil-Signature": header}
+    assert verified(sent, body, ["new-key"]) and verified(sent, body, ["old-key"])
+    assert not verified(sent, body, ["other-key"])
+    assert not verified(sent, body + b" ", ["new-key"])
+    assert not verified({**sent, "X-Vigil-Timestamp": str(now - 1)}, body, ["new-key"])
+    replayed = {
+        "X-Vigil-Timestamp": str(now - 301),
+        "X-Vigil-Signature": webhook.signatures(now - 301, body, "new-key"),
+    }
+    assert not verified(replayed, body, ["new-key"])  # a genuine request, 5 minutes late
