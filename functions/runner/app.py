@@ -5,31 +5,23 @@ Event: {"group": "core", "scheduled_time": "<ISO 8601>"}; see README "Runner han
 
 from __future__ import annotations
 
-import gc
 import math
-import os
 import time
 from pathlib import Path
 
-# In Lambda the garbage collector stays off while the container initialises: init only
-# creates objects that live as long as the container (modules, the config, clients), so
-# a collection then walks them for nothing - about 60 ms of a cold start here, most of
-# it inside the dependencies' imports. The first invocation collects once, freezes what
-# exists and turns the collector back on (freeze_long_lived_objects).
-if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
-    gc.disable()
+from vigil.coldstart import freeze_long_lived_objects, quiet_init
 
-from aws_lambda_powertools import Logger  # after gc.disable: their imports are init too
-from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+# In Lambda the garbage collector stays off while the container initialises (the
+# imports below are most of it) and comes back on, once init is frozen, with the
+# first invocation; pydantic does not look for plugins (vigil.coldstart).
+quiet_init()
 
-from vigil.environment import history_days, runner_from_environment
-from vigil.run.event import RunRequest, quote
-from vigil.run.execution import freeze_long_lived_objects
+from aws_lambda_powertools import Logger  # noqa: E402 (after quiet_init: init too)
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers  # noqa: E402
 
-# pydantic looks for plugins (a read of every installed package's entry points) when it
-# builds its first model, which the runner does while loading its config; it uses none.
-# No model is built by the imports above (they defer their build; tests/unit/test_cold_start.py).
-os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+from vigil.environment import history_days, runner_from_environment  # noqa: E402
+from vigil.run.event import RunRequest, quote  # noqa: E402
+
 logger = Logger()
 copy_config_to_registered_loggers(source_logger=logger, include={"vigil"})
 DEFAULT_CONFIG = Path(__file__).with_name("checks.yaml")

@@ -98,7 +98,7 @@ def serve_runner(args: argparse.Namespace, protocol: Protocol) -> None:
     timeout_s = function_timeout(load_template(TEMPLATE))
 
     # As inside Lambda, where the runner freezes its long-lived objects out of the
-    # garbage collector's reach (vigil.run.execution.freeze_long_lived_objects).
+    # garbage collector's reach (vigil.coldstart.freeze_long_lived_objects).
     os.environ["AWS_LAMBDA_FUNCTION_NAME"] = FUNCTION_NAME
     with tempfile.TemporaryDirectory(prefix="vigil-bench-") as tmp:
         config = write_config(Path(tmp), args.n, args.delay_ms, args.base_url, args.ca_bundle)

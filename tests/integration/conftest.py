@@ -50,11 +50,11 @@ def aws(tmp_path, monkeypatch):
     """Embedded AWS with the template's table and topic; alerts readable via ``drain_alerts``."""
     from aws_lambda_powertools.utilities import parameters
 
+    import vigil.coldstart
     import vigil.environment
-    import vigil.run.execution
 
     # Tests that set AWS_LAMBDA_FUNCTION_NAME (fan-out) must not gc.freeze the test process.
-    monkeypatch.setattr(vigil.run.execution, "_LONG_LIVED_FROZEN", True)
+    monkeypatch.setattr(vigil.coldstart, "_LONG_LIVED_FROZEN", True)
 
     vigil.environment.clear_cache()
     parameters.clear_caches()

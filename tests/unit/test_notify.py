@@ -684,7 +684,7 @@ def test_the_readme_webhook_verification_accepts_vigil_and_refuses_replays(monke
     from pathlib import Path
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    pattern = r"```python\n(import hashlib, hmac, time\n\ndef verified.*?)```"
+    pattern = r"```python\n(import hashlib, hmac, time\n+def verified.*?)```"
     block = re.search(pattern, readme, re.S)
     assert block is not None, "the README's webhook verification example is gone"
     namespace: dict = {}

@@ -201,16 +201,16 @@ def test_a_check_cut_on_consecutive_runs_ends_up_alerting():
 def test_long_lived_objects_are_frozen_once_and_only_in_lambda(monkeypatch):
     import gc
 
-    from vigil.run import execution as runner
+    from vigil import coldstart
 
     frozen: list[bool] = []
     monkeypatch.setattr(gc, "freeze", lambda: frozen.append(True))
-    monkeypatch.setattr(runner, "_LONG_LIVED_FROZEN", False)
-    runner.freeze_long_lived_objects({})  # tests, the CLI: would pin everything they hold
+    monkeypatch.setattr(coldstart, "_LONG_LIVED_FROZEN", False)
+    coldstart.freeze_long_lived_objects({})  # tests, the CLI: would pin everything they hold
     assert frozen == []
     lambda_env = {"AWS_LAMBDA_FUNCTION_NAME": "vigil-runner"}
-    runner.freeze_long_lived_objects(lambda_env)
-    runner.freeze_long_lived_objects(lambda_env)
+    coldstart.freeze_long_lived_objects(lambda_env)
+    coldstart.freeze_long_lived_objects(lambda_env)
     assert frozen == [True]
 
 

@@ -10,11 +10,9 @@ it is cut on several consecutive runs (``vigil.run.fold``).
 from __future__ import annotations
 
 import asyncio
-import gc
-import os
 import ssl
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -30,30 +28,6 @@ CUT_REASON = "not finished before the run's deadline (not counted)"
 # takes ~30 ms of CPU (several times that on a small Lambda); a client context
 # keeps no per-connection state, so every run of a container can share it.
 TLS_CONTEXTS: dict[tuple[bool, str | None], ssl.SSLContext] = {}
-
-_LONG_LIVED_FROZEN = False  # once per process: see freeze_long_lived_objects
-
-
-def freeze_long_lived_objects(environ: Mapping[str, str] = os.environ) -> None:
-    """In Lambda, once per container: put what exists now out of the GC's reach.
-
-    Called by the handler after init. A full collection walks every object,
-    boto3's included: 50-90 ms here (several times that on a small Lambda) during
-    which the event loop stands still and every check in flight reads that much
-    too slow. Frozen objects (modules, config, clients) are never walked again;
-    the garbage of each run still is collected. Outside Lambda
-    (``AWS_LAMBDA_FUNCTION_NAME`` unset: tests, the CLI) nothing is frozen, since
-    whatever else the process holds at that moment would never be freed.
-
-    The collector is turned (back) on in any case: the runner's handler turns it
-    off while the container initialises (functions/runner/app.py).
-    """
-    global _LONG_LIVED_FROZEN
-    if not _LONG_LIVED_FROZEN and environ.get("AWS_LAMBDA_FUNCTION_NAME"):
-        _LONG_LIVED_FROZEN = True
-        gc.collect()
-        gc.freeze()
-    gc.enable()
 
 
 def is_due(check: CheckConfig, state: CheckState | None, run_time: float) -> bool:
