@@ -369,3 +369,11 @@ def test_only_signing_key_may_be_a_list(world, tmp_path):
         "secret 'vigil/notify/listed' must be a JSON object of strings with 'url' "
         "('signing_key' may also be a non-empty list of strings)"
     )
+
+
+def test_an_error_answer_that_echoes_the_request_path_keeps_no_token(world, waits):
+    teams = world.receivers.teams
+    teams.script(Reply(404, f"no route for POST /hooks/teams/{teams.token}".encode()))
+    assert world.local.harness().invoke(world.publish(alert())).ok
+    (letter,) = world.local.dead_letters()
+    assert letter["error"] == "HTTP 404: no route for POST ***"

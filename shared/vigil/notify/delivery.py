@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 from time import sleep
 from typing import Any
+from urllib.parse import urlsplit
 
 from vigil.alerts.document import AlertDocument
 from vigil.notify import CHANNELS
@@ -132,8 +133,17 @@ def deliver(
 
 
 def _secret_values(values: Iterable[str | tuple[str, ...]]) -> list[str]:
-    """Every string of a secret, the keys of a rotated ``signing_key`` one by one."""
-    return [item for value in values for item in ((value,) if isinstance(value, str) else value)]
+    """Every string of a secret (the keys of a rotated ``signing_key`` one by one), and
+    the path and query of a URL among them: a receiver that echoes its request line
+    would otherwise put a webhook's token in the error."""
+    found: list[str] = []
+    for value in values:
+        for item in (value,) if isinstance(value, str) else value:
+            found.append(item)
+            if item.startswith(("https://", "http://")):
+                parts = urlsplit(item)
+                found += [parts.path, parts.query]
+    return sorted(found, key=len, reverse=True)  # the longest first: never a part of it left
 
 
 def _scrub(text: str, secrets: Iterable[str]) -> str:

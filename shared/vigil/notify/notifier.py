@@ -153,7 +153,11 @@ class Notifier:
                 shown,
             )
             self.dead_letters.unknown_check(alert.group, alert.check, message)
-            return {"alert_id": alert.alert_id, "unknown_check": shown, "deliveries": []}
+            return {
+                "alert_id": alert.alert_id[:CHECK_SHOWN],
+                "unknown_check": shown,
+                "deliveries": [],
+            }
         chosen = [d for d in self.destinations() if d.wants(alert)]
         if not chosen:
             return {"alert_id": alert.alert_id, "deliveries": []}
