@@ -6,6 +6,10 @@ Event: an SNS event (from the alert topic or the alarm topic).
 
 from __future__ import annotations
 
+from vigil import lambda_init
+
+lambda_init.begin()  # before the imports below: they are the container's init
+
 from pathlib import Path
 
 from aws_lambda_powertools import Logger
@@ -21,4 +25,8 @@ DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "runner" / "checks.yam
 
 @logger.inject_lambda_context  # not the event: SNS records carry an unsubscribe URL
 def handler(event, context):
-    return notifier_from_environment(DEFAULT_CONFIG).handle(event, context)
+    try:
+        notifier = notifier_from_environment(DEFAULT_CONFIG)
+    finally:  # even when the environment is refused: the collector must come back on
+        lambda_init.end()
+    return notifier.handle(event, context)

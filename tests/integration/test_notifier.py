@@ -5,10 +5,12 @@ Manager, every resource and variable from template.yaml.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -34,17 +36,6 @@ class Receivers:
         return [self.slack, self.teams, self.pagerduty, self.webhook]
 
 
-@pytest.fixture
-def receivers() -> Iterator[Receivers]:
-    with (
-        Receiver("slack", default=Reply(200, b"ok")) as slack,
-        Receiver("teams", default=Reply(202, b"")) as teams,
-        Receiver("pagerduty", default=Reply(202, b'{"status":"success"}')) as pagerduty,
-        Receiver("webhook", default=Reply(204, b""), signing_key=SIGNING_KEY) as webhook,
-    ):
-        yield Receivers(slack, teams, pagerduty, webhook)
-
-
 CONFIG = """\
 groups:
   core:
@@ -53,20 +44,24 @@ groups:
         type: tcp
         host: 127.0.0.1
         port: 9
-notifications:
+notifications:  # the receivers are http:// on loopback: allow_private
   - name: ops-slack
     type: slack
     secret: vigil/notify/ops-slack
+    allow_private: true
   - name: ops-teams
     type: teams
     secret: vigil/notify/ops-teams
+    allow_private: true
   - name: oncall
     type: pagerduty
     secret: vigil/notify/oncall
     severities: [critical, info]
+    allow_private: true
   - name: audit
     type: webhook
     secret: vigil/notify/audit
+    allow_private: true
   - name: chat
     type: chatbot
     groups: [core]
@@ -96,25 +91,41 @@ class World:
         )
 
 
+@contextlib.contextmanager
+def open_world(tmp_path: Path) -> Iterator[World]:
+    """The receivers, the notifier on moto with ``CONFIG`` (in ``tmp_path``), its secrets."""
+    with (
+        Receiver("slack", default=Reply(200, b"ok")) as slack,
+        Receiver("teams", default=Reply(202, b"")) as teams,
+        Receiver("pagerduty", default=Reply(202, b'{"status":"success"}')) as pagerduty,
+        Receiver("webhook", default=Reply(204, b""), signing_key=SIGNING_KEY) as webhook,
+    ):
+        receivers = Receivers(slack, teams, pagerduty, webhook)
+        config = tmp_path / "checks.yaml"
+        config.write_text(CONFIG)
+        with LocalNotifier(config) as local:
+            local.put_secret(SECRET_PREFIX + "ops-slack", {"url": receivers.slack.url})
+            local.put_secret(SECRET_PREFIX + "ops-teams", {"url": receivers.teams.url})
+            local.put_secret(
+                SECRET_PREFIX + "oncall",
+                {"routing_key": ROUTING_KEY, "url": receivers.pagerduty.url},
+            )
+            local.put_secret(
+                SECRET_PREFIX + "audit",
+                {"url": receivers.webhook.url, "signing_key": SIGNING_KEY},
+            )
+            yield World(
+                local,
+                receivers,
+                local.subscribe_queue("AlertTopic"),
+                local.subscribe_queue("ChatTopic"),
+            )
+
+
 @pytest.fixture
-def world(tmp_path, receivers, monkeypatch) -> Iterator[World]:
-    config = tmp_path / "checks.yaml"
-    config.write_text(CONFIG)
-    with LocalNotifier(config) as local:
-        local.put_secret(SECRET_PREFIX + "ops-slack", {"url": receivers.slack.url})
-        local.put_secret(SECRET_PREFIX + "ops-teams", {"url": receivers.teams.url})
-        local.put_secret(
-            SECRET_PREFIX + "oncall", {"routing_key": ROUTING_KEY, "url": receivers.pagerduty.url}
-        )
-        local.put_secret(
-            SECRET_PREFIX + "audit", {"url": receivers.webhook.url, "signing_key": SIGNING_KEY}
-        )
-        yield World(
-            local,
-            receivers,
-            local.subscribe_queue("AlertTopic"),
-            local.subscribe_queue("ChatTopic"),
-        )
+def world(tmp_path) -> Iterator[World]:
+    with open_world(tmp_path) as found:
+        yield found
 
 
 @pytest.fixture

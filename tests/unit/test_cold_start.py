@@ -212,3 +212,45 @@ def test_the_status_function_gets_the_same_cold_start_care(tmp_path):
         env=lambda_env(path, AWS_LAMBDA_FUNCTION_NAME="vigil-status"),
     )
     assert out.splitlines()[-1] == "False 404 True True '__all__' None"
+
+
+NOTIFIER_APP = REPO / "functions" / "notifier" / "app.py"
+
+
+def test_the_notifier_has_the_runners_cold_start_care(tmp_path):
+    """The same helper (vigil.lambda_init): collector off during init and back on, init
+    frozen, after the first invocation - even one whose environment is refused; no
+    pydantic plugin discovery."""
+    path = tmp_path / "checks.yaml"
+    path.write_text(VALID)
+    script = f"""
+        import gc, importlib.util, os
+        spec = importlib.util.spec_from_file_location("notifier_app", {str(NOTIFIER_APP)!r})
+        app = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(app)
+        during_init, frozen_before = gc.isenabled(), gc.get_freeze_count()
+        from vigil_cli.local.harness import LambdaContext
+        try:
+            app.handler({{"Records": []}}, LambdaContext(60, "vigil-notifier"))
+            outcome = "handled"
+        except Exception as exc:
+            outcome = type(exc).__name__
+        print(during_init, os.environ["PYDANTIC_DISABLE_PLUGINS"], outcome, gc.isenabled(),
+              gc.get_freeze_count() > frozen_before)
+        """
+    queue = "https://sqs.us-east-1.amazonaws.com/123456789012/vigil-dead-letters"
+    env = lambda_env(path, AWS_LAMBDA_FUNCTION_NAME="vigil-notifier")
+    out = run_fresh(script, env={**env, "VIGIL_NOTIFY_DEAD_LETTER_QUEUE_URL": queue})
+    assert out.splitlines()[-1] == "False __all__ VigilError True True"  # no VIGIL_NOTIFY_TABLE
+    out = run_fresh(
+        script,
+        env={
+            **env,
+            "VIGIL_NOTIFY_DEAD_LETTER_QUEUE_URL": queue,
+            "VIGIL_NOTIFY_TABLE": "vigil-notifications",
+        },
+    )
+    assert out.splitlines()[-1] == "False __all__ handled True True"
+    outside = {k: v for k, v in env.items() if k != "AWS_LAMBDA_FUNCTION_NAME"}
+    out = run_fresh(script, env=outside)
+    assert out.splitlines()[-1] == "True __all__ VigilError True False"  # nothing frozen

@@ -25,10 +25,12 @@ from vigil_cli.targets.receivers import Receiver, Reply
 SIGNING_KEY = "demo-signing-key"  # a throw-away key, only on this machine
 NOTIFICATIONS = """
 notifications:  # added by `vigil demo`: one destination per channel type
-  - {name: demo-slack, type: slack, secret: vigil/notify/demo-slack}
-  - {name: demo-teams, type: teams, secret: vigil/notify/demo-teams}
-  - {name: demo-pagerduty, type: pagerduty, secret: vigil/notify/demo-pagerduty}
-  - {name: demo-webhook, type: webhook, secret: vigil/notify/demo-webhook}
+  # the receivers are http:// servers on loopback: allowed only with allow_private
+  - {name: demo-slack, type: slack, secret: vigil/notify/demo-slack, allow_private: true}
+  - {name: demo-teams, type: teams, secret: vigil/notify/demo-teams, allow_private: true}
+  - {name: demo-pagerduty, type: pagerduty, secret: vigil/notify/demo-pagerduty,
+     allow_private: true}
+  - {name: demo-webhook, type: webhook, secret: vigil/notify/demo-webhook, allow_private: true}
   - {name: demo-chatbot, type: chatbot}
 """
 

@@ -4,7 +4,9 @@ a webhook endpoint, for the tests and ``vigil demo`` (development only).
 A ``Receiver`` is a real HTTP/1.1 server on 127.0.0.1 that records every request
 (path, headers, body) and answers from a script of ``Reply`` values, then with
 its default. Given a ``signing_key`` it verifies ``X-Vigil-Signature`` itself,
-as a real webhook consumer would, and records the verdict.
+as a real webhook consumer would (one of the comma-separated signatures of
+``"<X-Vigil-Timestamp>.<body>"`` matches, and the timestamp is at most 5 minutes
+off), and records the verdict. Given a ``tls`` server context it speaks HTTPS.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import hashlib
 import hmac
 import json
 import secrets
+import ssl
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -50,11 +54,17 @@ class Receiver(Served):
     """A recording HTTP endpoint; ``url`` carries a random token, like a webhook URL."""
 
     def __init__(
-        self, name: str, *, default: Reply | None = None, signing_key: str | None = None
+        self,
+        name: str,
+        *,
+        default: Reply | None = None,
+        signing_key: str | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.name = name
         self.default = default or Reply()
         self.signing_key = signing_key
+        self.tls = tls
         self.token = secrets.token_urlsafe(16)
         self._replies: deque[Reply] = deque()
         self._requests: list[ReceivedRequest] = []
@@ -78,6 +88,8 @@ class Receiver(Served):
                 pass  # the path holds the token: keep it off stderr
 
         self._server = ThreadingHTTPServer((LOCALHOST, 0), Handler)
+        if self.tls is not None:
+            self._server.socket = self.tls.wrap_socket(self._server.socket, server_side=True)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, name=f"receiver-{self.name}", daemon=True
@@ -99,7 +111,8 @@ class Receiver(Served):
     @property
     def url(self) -> str:
         """The endpoint's URL; its path holds the secret token, as Slack's and Teams' do."""
-        return f"http://{LOCALHOST}:{self.port}/hooks/{self.name}/{self.token}"
+        scheme = "https" if self.tls is not None else "http"
+        return f"{scheme}://{LOCALHOST}:{self.port}/hooks/{self.name}/{self.token}"
 
     def script(self, *replies: Reply) -> None:
         """Answer the next requests with ``replies`` in order, then with the default."""
@@ -127,9 +140,12 @@ class Receiver(Served):
             headers = {k.lower(): v for k, v in handler.headers.items()}
             verdict = None
             if self.signing_key is not None:
-                expected = hmac.new(self.signing_key.encode(), body, hashlib.sha256).hexdigest()
-                given = headers.get("x-vigil-signature", "")
-                verdict = hmac.compare_digest(given, f"sha256={expected}")
+                verdict = signature_valid(
+                    self.signing_key,
+                    headers.get("x-vigil-timestamp", ""),
+                    headers.get("x-vigil-signature", ""),
+                    body,
+                )
             self._requests.append(
                 ReceivedRequest("POST", handler.path, headers, body, reply.status, verdict)
             )
@@ -140,3 +156,16 @@ class Receiver(Served):
         handler.send_header("Content-Length", str(len(reply.body)))
         handler.end_headers()
         handler.wfile.write(reply.body)
+
+
+def signature_valid(
+    signing_key: str, timestamp: str, signatures: str, body: bytes, *, now: float | None = None
+) -> bool:
+    """What a webhook consumer checks: the timestamp is at most 5 minutes off and one of
+    the comma-separated ``sha256=<hex>`` signatures is the HMAC-SHA256 of
+    ``"<timestamp>.<body>"`` with its key (compared in constant time)."""
+    if not timestamp.isdigit() or abs((now or time.time()) - int(timestamp)) > 300:
+        return False
+    content = timestamp.encode() + b"." + body
+    expected = "sha256=" + hmac.new(signing_key.encode(), content, hashlib.sha256).hexdigest()
+    return any(hmac.compare_digest(given.strip(), expected) for given in signatures.split(","))

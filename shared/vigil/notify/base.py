@@ -15,8 +15,10 @@ from typing import Any
 
 from vigil.alerts.document import AlertDocument, AlertEvent
 
-# A destination's secret: the JSON object stored in Secrets Manager, never logged.
-Secret = Mapping[str, str]
+# A destination's secret: the JSON object stored in Secrets Manager, never logged. Its
+# values are strings, except a key the channel lists in ``Channel.secret_lists``
+# (a webhook's ``signing_key`` while rotating), which may be a tuple of them.
+Secret = Mapping[str, str | tuple[str, ...]]
 
 _VERB = {
     "healthy": "is healthy",
@@ -58,11 +60,14 @@ class Transport:
     """The clients a ``send`` uses: ``http`` an ``httpx.Client``, ``sns`` a boto3 SNS client.
 
     ``chat_topic_arn`` is the stack's chat topic (the ``chatbot`` channel), if any.
+    ``allow_private``: the destination being served set ``allow_private: true``
+    (its URL may be ``http://`` and on a non-public address; see ``vigil.notify.address``).
     """
 
     http: Any
     sns: Any = None
     chat_topic_arn: str | None = None
+    allow_private: bool = False
 
 
 @dataclass(frozen=True)
@@ -70,22 +75,28 @@ class Channel:
     """A channel type: its name, the keys its secret must hold, and its two functions.
 
     ``secret_keys`` is ``None`` for a channel that takes no secret (``chatbot``); its
-    ``send`` then gets an empty mapping.
+    ``send`` then gets an empty mapping. ``secret_lists``: the keys whose value may
+    also be a non-empty JSON list of strings (given to ``send`` as a tuple).
     """
 
     type: str
     secret_keys: tuple[str, ...] | None
     render: Callable[[AlertDocument], Request]
     send: Callable[[Request, Secret, Transport], None]
+    secret_lists: tuple[str, ...] = ()
 
 
-def headline(alert: AlertDocument) -> str:
-    """``[FAILURE] core/api is unhealthy`` — the alert in a few words."""
+def headline(alert: AlertDocument, escape: Callable[[str], str] = str) -> str:
+    """``[FAILURE] core/api is unhealthy`` — the alert in a few words.
+
+    ``escape`` is applied to what comes from the document (names, a status), not
+    to Vigil's own words: a channel passes its markup's escape (``vigil.notify.markup``).
+    """
     if alert.event is AlertEvent.MONITOR:
         state = "in ALARM" if alert.status != "healthy" else "back to OK"
-        return f"[MONITOR] Vigil alarm {alert.check} {state}"
-    verb = _VERB.get(alert.status, f"is {alert.status}")
-    return f"[{alert.event.upper()}] {alert.group}/{alert.check} {verb}"
+        return f"[MONITOR] Vigil alarm {escape(alert.check)} {state}"
+    verb = _VERB.get(alert.status) or f"is {escape(alert.status)}"
+    return f"[{alert.event.upper()}] {escape(alert.group)}/{escape(alert.check)} {verb}"
 
 
 def summary(alert: AlertDocument, limit: int = 1024) -> str:

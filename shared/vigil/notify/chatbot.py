@@ -11,6 +11,7 @@ import json
 
 from vigil.alerts.document import AlertDocument
 from vigil.notify.base import Channel, DeliveryError, Request, Secret, Transport, headline
+from vigil.notify.markup import client_markdown, clip
 from vigil.notify.pagerduty import dedup_key
 
 _ICON = {"critical": ":red_circle:", "warning": ":warning:", "info": ":white_check_mark:"}
@@ -21,8 +22,15 @@ _TRANSIENT_CODES = {"Throttling", "ThrottlingException", "InternalError", "KMSTh
 
 
 def render(alert: AlertDocument) -> Request:
-    """A custom notification (``version`` 1.0, ``source`` custom), threaded per check."""
-    description = alert.reason or headline(alert)
+    """A custom notification (``version`` 1.0, ``source`` custom), threaded per check.
+
+    The description is ``client-markdown`` (Slack's or Teams' markup, whichever
+    channel Chatbot posts to): escaped for both, so target text shows as written.
+    """
+    if alert.reason:
+        description = clip(alert.reason, DESCRIPTION_LIMIT, client_markdown)
+    else:
+        description = headline(alert, client_markdown)[:DESCRIPTION_LIMIT]
     context = {
         "status": f"{alert.status} (was {alert.previous_status})",
         "severity": alert.severity,
@@ -38,7 +46,7 @@ def render(alert: AlertDocument) -> Request:
             "content": {
                 "textType": "client-markdown",
                 "title": f"{_ICON.get(alert.severity, '')} {headline(alert)}"[:TITLE_LIMIT],
-                "description": description[:DESCRIPTION_LIMIT],
+                "description": description,
                 "keywords": [str(alert.event), alert.severity, alert.group],
             },
             "metadata": {

@@ -8,6 +8,8 @@ notifications:
     events: [failure, recovery]      # optional filters; all when absent
     severities: [critical]
     groups: [core, vigil]            # "vigil" = Vigil's own alarms (event monitor)
+    allow_private: false             # optional: true lets the secret's url be http:// and
+                                     # on a loopback, private or link-local address
 ```
 
 ``parse_notifications`` validates the list and reports each problem with its key
@@ -20,7 +22,7 @@ import re
 from collections.abc import Iterable
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
 from vigil.alerts.document import AlertDocument, AlertEvent
 from vigil.notify import CHANNELS
@@ -43,6 +45,7 @@ class Destination(BaseModel):
     events: tuple[AlertEvent, ...] | None = None
     severities: tuple[Severity, ...] | None = None
     groups: tuple[str, ...] | None = None
+    allow_private: StrictBool = False  # the URL may be http:// and resolve to a non-public address
 
     @field_validator("type")
     @classmethod
@@ -127,6 +130,13 @@ def parse_notifications(
             problems.append(
                 (f"{path}.secret", f"type {destination.type} takes no secret; remove it")
             )
+        if channel.secret_keys is None and destination.allow_private:
+            problems.append(
+                (
+                    f"{path}.allow_private",
+                    f"type {destination.type} sends to no URL; remove it",
+                )
+            )
         for position, group in enumerate(destination.groups or ()):
             if group not in known_groups:
                 problems.append(
@@ -153,7 +163,8 @@ def _problems(exc: ValidationError, prefix: str) -> list[tuple[str, str]]:
                 "inline secrets are not allowed; put it in the Secrets Manager secret "
                 "named by 'secret'"
                 if key in _INLINE_SECRETS
-                else "unknown key; expected name, type, secret, events, severities or groups"
+                else "unknown key; expected name, type, secret, events, severities, groups "
+                "or allow_private"
             )
         elif err["type"] == "missing":
             message = "required key is missing"

@@ -1,8 +1,10 @@
 """A destination's secret from Secrets Manager (Powertools Parameters, cached).
 
-The secret is a JSON object (``{"url": ...}``, ``{"routing_key": ...}``); what
-each channel needs is in its ``Channel.secret_keys``. Every problem is a
-permanent ``DeliveryError`` that names the secret and the key, never a value.
+The secret is a JSON object of strings (``{"url": ...}``, ``{"routing_key": ...}``);
+what each channel needs is in its ``Channel.secret_keys``, and a key in its
+``Channel.secret_lists`` may hold a non-empty list of strings instead (a
+webhook's ``signing_key`` while it is rotated). Every problem is a permanent
+``DeliveryError`` that names the secret and the key, never a value.
 """
 
 from __future__ import annotations
@@ -49,12 +51,20 @@ def destination_secret(name: str | None, channel: Channel) -> Secret:
         value = json.loads(raw)
     except (TypeError, ValueError):
         value = None
-    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+    if not isinstance(value, dict) or not all(
+        isinstance(item, str) or (key in channel.secret_lists and _list_of_strings(item))
+        for key, item in value.items()
+    ):
         raise DeliveryError(
             f"secret {name!r} must be a JSON object of strings with "
-            f"{', '.join(repr(k) for k in channel.secret_keys)}",
+            f"{', '.join(repr(k) for k in channel.secret_keys)}"
+            + "".join(
+                f" ({key!r} may also be a non-empty list of strings)"
+                for key in channel.secret_lists
+            ),
             permanent=True,
         )
+    value = {key: tuple(item) if isinstance(item, list) else item for key, item in value.items()}
     missing = [key for key in channel.secret_keys if not value.get(key)]
     if missing:
         raise DeliveryError(
@@ -63,6 +73,15 @@ def destination_secret(name: str | None, channel: Channel) -> Secret:
             permanent=True,
         )
     return value
+
+
+def _list_of_strings(value: object) -> bool:
+    """A non-empty list of non-empty strings."""
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(item, str) and item for item in value)
+    )
 
 
 def _error_code(exc: BaseException) -> str:

@@ -2,7 +2,9 @@
 
 Each message is JSON ``{"kind": "delivery", "destination", "type", "error",
 "permanent", "attempts", "alert": <the alert document>}`` (or ``kind``
-``unreadable`` with the first characters of a message that is not an alert).
+``unreadable`` with the first characters of a message that is not an alert, or
+``unknown-check`` with the group, the check and the first characters of an
+alert document whose check the configuration does not have).
 The same queue receives Lambda's own dead letters (the original SNS event) when
 the notifier fails as a whole.
 """
@@ -15,6 +17,7 @@ from typing import Any
 from vigil.alerts.document import AlertDocument
 
 EXCERPT_LIMIT = 2000
+NAME_LIMIT = 200
 
 
 class DeadLetters:
@@ -32,6 +35,18 @@ class DeadLetters:
     def unreadable(self, message: str, error: str) -> None:
         """Record a message on the alert topic that is not an alert document."""
         self._send({"kind": "unreadable", "error": error, "message": message[:EXCERPT_LIMIT]})
+
+    def unknown_check(self, group: str, check: str, message: str) -> None:
+        """Record an alert document for a check the configuration does not have."""
+        self._send(
+            {
+                "kind": "unknown-check",
+                "error": "no such check in the configuration: not delivered",
+                "group": group[:NAME_LIMIT],
+                "check": check[:NAME_LIMIT],
+                "message": message[:EXCERPT_LIMIT],
+            }
+        )
 
     def _send(self, body: dict[str, Any], *, destination: str = "") -> None:
         attributes = {"kind": {"DataType": "String", "StringValue": body["kind"]}}

@@ -12,9 +12,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from time import sleep
 from typing import Any
+from urllib.parse import urlsplit
 
 from vigil.alerts.document import AlertDocument
 from vigil.notify import CHANNELS
@@ -72,8 +73,9 @@ def deliver(
 
     1. Read the destination's secret (a problem there is permanent).
     2. Render the request once (pure).
-    3. Send; on a transient ``DeliveryError`` wait as ``policy`` says and send
-       again, until delivered, permanent, out of attempts or past ``deadline``.
+    3. Send (``transport.allow_private`` is the destination's ``allow_private``);
+       on a transient ``DeliveryError`` wait as ``policy`` says and send again,
+       until delivered, permanent, out of attempts or past ``deadline``.
     """
     channel = CHANNELS[destination.type]
 
@@ -92,6 +94,7 @@ def deliver(
         logger.error("destination %s: rendering failed (%s)", destination.name, type(exc).__name__)
         return failed(f"rendering failed ({type(exc).__name__})", 0, True)
 
+    transport = replace(transport, allow_private=destination.allow_private)
     attempt = 0
     while True:
         attempt += 1
@@ -99,7 +102,7 @@ def deliver(
             channel.send(request, secret, transport)
             return DeliveryOutcome(destination.name, destination.type, True, attempt)
         except DeliveryError as exc:
-            error = _scrub(str(exc), secret.values())
+            error = _scrub(str(exc), _secret_values(secret.values()))
             if exc.permanent:
                 return failed(error, attempt, True)
             wait = policy.wait(attempt, exc.retry_after)
@@ -127,6 +130,20 @@ def deliver(
                 "destination %s: sending failed (%s)", destination.name, type(exc).__name__
             )
             return failed(f"sending failed ({type(exc).__name__})", attempt, True)
+
+
+def _secret_values(values: Iterable[str | tuple[str, ...]]) -> list[str]:
+    """Every string of a secret (the keys of a rotated ``signing_key`` one by one), and
+    the path and query of a URL among them: a receiver that echoes its request line
+    would otherwise put a webhook's token in the error."""
+    found: list[str] = []
+    for value in values:
+        for item in (value,) if isinstance(value, str) else value:
+            found.append(item)
+            if item.startswith(("https://", "http://")):
+                parts = urlsplit(item)
+                found += [parts.path, parts.query]
+    return sorted(found, key=len, reverse=True)  # the longest first: never a part of it left
 
 
 def _scrub(text: str, secrets: Iterable[str]) -> str:

@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 
 from vigil.alerts.document import AlertDocument
-from vigil.config import load_config, resolve_config_path
+from vigil.config import VigilConfig, load_config, resolve_config_path
 from vigil.exceptions import ConfigError, VigilError
 from vigil.notify.base import Transport
 from vigil.notify.config import Destination
@@ -73,16 +73,26 @@ def _build(path: Path, values: dict[str, str]) -> Notifier:
 
     from vigil.alerts.sns import SnsPublisher
 
-    loaded: list[tuple[Destination, ...]] = []
+    loaded: list[VigilConfig] = []
+    known: list[frozenset[tuple[str, str]]] = []
 
-    def destinations() -> tuple[Destination, ...]:
+    def config() -> VigilConfig:
         if not loaded:
             try:
-                loaded.append(load_config(path).notifications)
+                loaded.append(load_config(path))
             except ConfigError as exc:
                 logger.error("configuration refused: %s", exc, extra={"problems": exc.problems})
                 raise
         return loaded[0]
+
+    def destinations() -> tuple[Destination, ...]:
+        return config().notifications
+
+    def known_checks() -> frozenset[tuple[str, str]]:
+        if not known:
+            groups = config().groups.items()
+            known.append(frozenset((name, c.name) for name, g in groups for c in g.checks))
+        return known[0]
 
     sns = boto3.client("sns")
     topic = values[TOPIC_ENV]
@@ -94,6 +104,7 @@ def _build(path: Path, values: dict[str, str]) -> Notifier:
 
     return Notifier(
         destinations=destinations,
+        known_checks=known_checks,
         transport=Transport(
             http=httpx.Client(timeout=HTTP_TIMEOUT_S, follow_redirects=False),
             sns=sns,

@@ -2,6 +2,9 @@
 
 For a record from the alert topic (an alert document):
 1. Parse it (``AlertDocument.from_dict``); an unreadable message is dead-lettered.
+   So is a document whose group/check the configuration does not know (anyone
+   allowed to publish to the topic could forge it; Vigil's own ``monitor``
+   alerts aside): it is logged once and delivered nowhere.
 2. Pick the destinations whose filters it passes.
 3. Deliver to all of them at once (one thread each, so a destination that is
    down and retrying holds back no other), each inside the ledger: at most once
@@ -26,16 +29,16 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from vigil.alerts.document import AlertDocument
+from vigil.alerts.document import AlertDocument, AlertEvent
 from vigil.exceptions import VigilError
 from vigil.notify.alarms import is_alarm, monitor_alert
 from vigil.notify.base import Transport
-from vigil.notify.config import Destination
+from vigil.notify.config import MONITOR_GROUP, Destination
 from vigil.notify.deadletter import DeadLetters
 from vigil.notify.delivery import DeliveryOutcome, RetryPolicy, deliver
 from vigil.notify.ledger import Ledger
@@ -45,6 +48,7 @@ logger = logging.getLogger(__name__)
 FAILURE_METRIC = "NotificationFailures"
 DELIVERED_METRIC = "NotificationsDelivered"
 SAFETY_MARGIN_S = 5.0  # kept for dead-lettering and recording after the last retry
+CHECK_SHOWN = 200  # characters of a forged document's names shown in a log line
 
 
 class NotificationRetryError(VigilError):
@@ -75,7 +79,8 @@ class Delivery:
 class Notifier:
     """Delivers alerts to ``destinations()``; publishes relayed alarms with ``publish``.
 
-    ``destinations`` is called when an alert arrives (not for an alarm): a bad
+    ``destinations`` and ``known_checks`` (the configuration's ``(group, check)``
+    pairs) are called when an alert arrives (not for an alarm): a bad
     ``notifications:`` section fails alert deliveries, never the relay of the
     alarm that reports it.
     ``publish(document) -> message id`` puts a document on the alert topic (an
@@ -83,6 +88,7 @@ class Notifier:
     """
 
     destinations: Callable[[], Sequence[Destination]]
+    known_checks: Callable[[], Collection[tuple[str, str]]]
     transport: Transport
     ledger: Ledger
     dead_letters: DeadLetters
@@ -138,6 +144,20 @@ class Notifier:
             logger.error("dead-lettering a message on the alert topic: %s", error)
             self.dead_letters.unreadable(message, error)
             return {"alert_id": None, "unreadable": error, "deliveries": []}
+        if not self._knows(alert):
+            shown = f"{alert.group}/{alert.check}"[:CHECK_SHOWN]
+            logger.warning(
+                "alert %r on the alert topic names no configured check (%r): not delivered; "
+                "dead-lettered",
+                alert.alert_id[:CHECK_SHOWN],
+                shown,
+            )
+            self.dead_letters.unknown_check(alert.group, alert.check, message)
+            return {
+                "alert_id": alert.alert_id[:CHECK_SHOWN],
+                "unknown_check": shown,
+                "deliveries": [],
+            }
         chosen = [d for d in self.destinations() if d.wants(alert)]
         if not chosen:
             return {"alert_id": alert.alert_id, "deliveries": []}
@@ -145,6 +165,12 @@ class Notifier:
             futures = [pool.submit(self._deliver_once, alert, d, deadline) for d in chosen]
             deliveries = [future.result() for future in futures]
         return {"alert_id": alert.alert_id, "deliveries": [d.to_dict() for d in deliveries]}
+
+    def _knows(self, alert: AlertDocument) -> bool:
+        """Whether the configuration has the alert's check (Vigil's own alarms: always)."""
+        if alert.event is AlertEvent.MONITOR and alert.group == MONITOR_GROUP:
+            return True
+        return (alert.group, alert.check) in self.known_checks()
 
     def _deliver_once(
         self, alert: AlertDocument, destination: Destination, deadline: float | None

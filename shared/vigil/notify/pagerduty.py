@@ -54,7 +54,7 @@ def render(alert: AlertDocument) -> Request:
 def send(request: Request, secret: Secret, transport: Transport) -> None:
     """POST the event with the routing key (PagerDuty answers 202)."""
     body = {"routing_key": secret["routing_key"], **request.body}
-    post(transport.http, secret.get("url") or EVENTS_URL, json_body(body))
+    post(transport, secret.get("url") or EVENTS_URL, json_body(body))
 
 
 CHANNEL = Channel(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from vigil.alerts.document import AlertDocument
 from vigil.notify.base import Channel, Request, Secret, Transport, headline, summary
 from vigil.notify.http import json_body, post
+from vigil.notify.markup import slack_mrkdwn as _escape
 
 _EMOJI = {
     "critical": ":red_circle:",
@@ -16,11 +17,6 @@ _EMOJI = {
     "info": ":large_green_circle:",
 }
 TEXT_LIMIT = 2900  # a section's text may hold 3000 characters
-
-
-def _escape(text: str) -> str:
-    """Slack mrkdwn: only ``&``, ``<`` and ``>`` are control characters."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def render(alert: AlertDocument) -> Request:
@@ -68,7 +64,7 @@ def render(alert: AlertDocument) -> Request:
 
 def send(request: Request, secret: Secret, transport: Transport) -> None:
     """POST to the incoming webhook (Slack answers 200 ``ok``)."""
-    post(transport.http, secret["url"], json_body(request.body))
+    post(transport, secret["url"], json_body(request.body))
 
 
 CHANNEL = Channel(type="slack", secret_keys=("url",), render=render, send=send)
