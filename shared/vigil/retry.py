@@ -54,3 +54,6 @@ class Backoff:
 STORE_SAVE = Backoff(attempts=8, base_s=0.05, max_s=2.0)
 # What a DynamoDB batch left unprocessed (throttled), sent again: up to 0.8 s apart.
 BATCH_UNPROCESSED = Backoff(attempts=8, base_s=0.05, max_s=0.8)
+# A notification to one destination: 4 attempts, waiting exactly 1, 2 then 4 s (unless
+# the destination sent a Retry-After).
+DELIVERY = Backoff(attempts=4, base_s=1.0, max_s=8.0, jitter=0)

@@ -19,6 +19,7 @@ from vigil.notify import CHANNELS, chatbot, pagerduty, slack, teams, webhook
 from vigil.notify.alarms import NotAnAlarmError, monitor_alert
 from vigil.notify.delivery import RetryPolicy
 from vigil.notify.http import json_body, retry_after
+from vigil.retry import Backoff
 
 STATUS = {
     AlertEvent.FAILURE: ("unhealthy", "healthy"),
@@ -167,7 +168,7 @@ def test_retry_after_seconds_and_http_date():
 
 
 def test_retry_policy_backs_off_and_honours_retry_after_up_to_its_cap():
-    policy = RetryPolicy(attempts=4, base_delay=1.0, max_delay=3.0, max_retry_after=30.0)
+    policy = RetryPolicy(Backoff(attempts=4, base_s=1.0, max_s=3.0, jitter=0), 30.0)
     assert [policy.wait(n, None) for n in (1, 2, 3)] == [1.0, 2.0, 3.0]
     assert policy.wait(1, 12.0) == 12.0
     assert policy.wait(1, 31.0) is None  # give up: dead letter rather than block

@@ -22,24 +22,29 @@ from vigil.notify import CHANNELS
 from vigil.notify.base import DeliveryError, Transport
 from vigil.notify.config import Destination
 from vigil.notify.credentials import destination_secret
+from vigil.redact import scrub
+from vigil.retry import DELIVERY, Backoff
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """``attempts`` in all; waits ``base_delay * 2**n`` (at most ``max_delay``) between them."""
+    """How a destination is retried: ``backoff`` (4 attempts in all, waiting 1, 2, then 4
+    s), unless the destination asked for a ``Retry-After`` of at most ``max_retry_after``."""
 
-    attempts: int = 4
-    base_delay: float = 1.0
-    max_delay: float = 8.0
+    backoff: Backoff = DELIVERY
     max_retry_after: float = 30.0
+
+    @property
+    def attempts(self) -> int:
+        return self.backoff.attempts
 
     def wait(self, attempt: int, retry_after: float | None) -> float | None:
         """Seconds to wait after failed attempt ``attempt`` (1-based); ``None`` = give up."""
         if retry_after is not None:
             return retry_after if retry_after <= self.max_retry_after else None
-        return min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        return self.backoff.delay(attempt)
 
 
 @dataclass(frozen=True)
@@ -102,7 +107,7 @@ def deliver(
             channel.send(request, secret, transport)
             return DeliveryOutcome(destination.name, destination.type, True, attempt)
         except DeliveryError as exc:
-            error = _scrub(str(exc), _secret_values(secret.values()))
+            error = scrub(str(exc), _secret_values(secret.values()))
             if exc.permanent:
                 return failed(error, attempt, True)
             wait = policy.wait(attempt, exc.retry_after)
@@ -143,12 +148,4 @@ def _secret_values(values: Iterable[str | tuple[str, ...]]) -> list[str]:
             if item.startswith(("https://", "http://")):
                 parts = urlsplit(item)
                 found += [parts.path, parts.query]
-    return sorted(found, key=len, reverse=True)  # the longest first: never a part of it left
-
-
-def _scrub(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every secret value replaced: an error must never echo one."""
-    for value in secrets:
-        if value and len(value) >= 4:
-            text = text.replace(value, "***")
-    return text
+    return found
