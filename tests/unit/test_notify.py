@@ -77,6 +77,23 @@ def test_pagerduty_action_and_dedup_key_per_event(event, action, key):
         assert "payload" not in body
 
 
+def test_every_alert_event_is_classified_and_rendered_by_every_channel():
+    """Exhaustive: an event added to AlertEvent without saying whether it opens or closes
+    a problem fails here (a new triggering event must never resolve an incident)."""
+    from vigil.alerts.document import opens_problem
+
+    assert set(STATUS) == set(AlertEvent)
+    for event in AlertEvent:
+        status, _ = STATUS[event]
+        opens = opens_problem(event, status)
+        for channel in CHANNELS.values():
+            body = channel.render(make(event)).body
+            assert json.loads(json_body(body)) == body, (event, channel.type)
+            if channel.type == "pagerduty":
+                assert body["event_action"] == ("trigger" if opens else "resolve"), event
+    assert opens_problem(AlertEvent.MONITOR, "healthy") is False
+
+
 def test_pagerduty_monitor_back_to_ok_resolves():
     ok = make(
         AlertEvent.MONITOR,

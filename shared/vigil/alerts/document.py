@@ -33,11 +33,43 @@ SEVERITY: dict[AlertEvent, str] = {
 
 ATTRIBUTE_KEYS = ("event", "group", "check", "severity")  # SNS message attributes
 
+# What each event does to the problem it is about: opens (or keeps open) an incident, or
+# closes it. Every event is named: a new one must be classified here, or opens_problem()
+# raises (tests/unit/test_notify.py renders every event through every channel).
+_OPENS = {
+    AlertEvent.FAILURE: True,
+    AlertEvent.DEGRADED: True,
+    AlertEvent.REMINDER: True,
+    AlertEvent.ERROR_RATE: True,
+    AlertEvent.RECOVERY: False,
+    AlertEvent.ERROR_RATE_CLEARED: False,
+}
+
 
 def alert_id(group: str, check: str, event: AlertEvent | str, run_key: str) -> str:
     """``core/api/failure@2026-11-28T10:04:00Z``: the same for every copy of the alert (a
     retry or a repeated delivery of the run raises it again under the same id)."""
     return f"{group}/{check}/{event}@{run_key}"
+
+
+def opens_problem(event: AlertEvent | str, status: str) -> bool:
+    """True when the alert opens (or repeats) a problem, False when it closes one; a
+    ``monitor`` alert opens one unless it says healthy. ``KeyError`` for an unclassified
+    event."""
+    event = AlertEvent(event)
+    if event is AlertEvent.MONITOR:
+        return status != "healthy"
+    return _OPENS[event]
+
+
+def incident_key(group: str, check: str, event: AlertEvent | str) -> str:
+    """``vigil/<group>/<check>``: the one problem the alerts of a check are about (a
+    PagerDuty incident, a chat thread); the error-rate pair has its own
+    (``.../error_rate``), since it can open while the check itself is healthy."""
+    key = f"vigil/{group}/{check}"
+    if AlertEvent(event) in (AlertEvent.ERROR_RATE, AlertEvent.ERROR_RATE_CLEARED):
+        key += "/error_rate"
+    return key
 
 
 def severity_of(event: AlertEvent | str, status: str) -> str:

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import json
 
-from vigil.alerts.document import AlertDocument
+from vigil.alerts.document import AlertDocument, incident_key
 from vigil.notify.base import Channel, DeliveryError, Request, Secret, Transport, headline
 from vigil.notify.markup import client_markdown, clip
-from vigil.notify.pagerduty import dedup_key
 
 _ICON = {"critical": ":red_circle:", "warning": ":warning:", "info": ":white_check_mark:"}
 TITLE_LIMIT = 250
@@ -50,7 +49,7 @@ def render(alert: AlertDocument) -> Request:
                 "keywords": [str(alert.event), alert.severity, alert.group],
             },
             "metadata": {
-                "threadId": dedup_key(alert),
+                "threadId": incident_key(alert.group, alert.check, alert.event),
                 "summary": headline(alert),
                 "eventType": f"vigil.{alert.event}",
                 "additionalContext": context,

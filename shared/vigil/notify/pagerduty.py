@@ -8,29 +8,24 @@ the Events API v2 enqueue URL, e.g. to use the EU service region).
 
 from __future__ import annotations
 
-from vigil.alerts.document import AlertDocument, AlertEvent
+from vigil.alerts.document import AlertDocument, incident_key, opens_problem
 from vigil.notify.base import Channel, Request, Secret, Transport, summary
 from vigil.notify.http import json_body, post
 
 EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
-_TRIGGER = {AlertEvent.FAILURE, AlertEvent.DEGRADED, AlertEvent.REMINDER, AlertEvent.ERROR_RATE}
-_RESOLVE = {AlertEvent.RECOVERY, AlertEvent.ERROR_RATE_CLEARED}
 SUMMARY_LIMIT = 1024  # the Events API's limit on payload.summary
 
 
 def event_action(alert: AlertDocument) -> str:
-    """``trigger`` or ``resolve``; a ``monitor`` alert resolves when it is back to healthy."""
-    if alert.event is AlertEvent.MONITOR:
-        return "resolve" if alert.status == "healthy" else "trigger"
-    return "trigger" if alert.event in _TRIGGER else "resolve"
+    """``trigger`` for an alert that opens a problem, ``resolve`` for one that closes it
+    (``opens_problem`` classifies every event; a ``monitor`` alert by its status)."""
+    return "trigger" if opens_problem(alert.event, alert.status) else "resolve"
 
 
 def dedup_key(alert: AlertDocument) -> str:
-    """``vigil/<group>/<check>``, and ``.../error_rate`` for the error-rate pair."""
-    key = f"vigil/{alert.group}/{alert.check}"
-    if alert.event in (AlertEvent.ERROR_RATE, AlertEvent.ERROR_RATE_CLEARED):
-        key += "/error_rate"
-    return key[:255]
+    """``vigil/<group>/<check>`` (``.../error_rate`` for the error-rate pair), at most the
+    Events API's 255 characters."""
+    return incident_key(alert.group, alert.check, alert.event)[:255]
 
 
 def render(alert: AlertDocument) -> Request:
