@@ -15,7 +15,7 @@ from pathlib import Path
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
-from vigil.notify.environment import notifier_from_environment
+from vigil.environment.notifier import notifier_from_environment
 
 logger = Logger()
 copy_config_to_registered_loggers(source_logger=logger, include={"vigil"})

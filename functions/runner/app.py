@@ -16,7 +16,7 @@ from pathlib import Path
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
-from vigil.environment import history_days, runner_from_environment
+from vigil.environment.runner import history_days, runner_from_environment
 from vigil.run.event import RunRequest, quote
 
 logger = Logger()

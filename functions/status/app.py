@@ -15,7 +15,8 @@ from pathlib import Path
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
-from vigil.status.api import build_resolver, queries_from_environment
+from vigil.environment.status import queries_from_environment
+from vigil.status.api import build_resolver
 
 logger = Logger()
 copy_config_to_registered_loggers(source_logger=logger, include={"vigil"})

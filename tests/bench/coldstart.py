@@ -67,7 +67,7 @@ FUNCTIONS = {
         app=REPO / "functions" / "runner" / "app.py",
         init="""
 from vigil.checks import check_class
-from vigil.environment import runner_from_environment
+from vigil.environment.runner import runner_from_environment
 runner = runner_from_environment(app.DEFAULT_CONFIG, group={group!r})
 runner.store.client, runner.publisher.client
 for name in sorted({{c.type for c in runner.config.group({group!r}).checks}}):
@@ -86,7 +86,7 @@ boto3.client("dynamodb"), boto3.client("sns")
     "status": Function(
         app=REPO / "functions" / "status" / "app.py",
         init="""
-from vigil.status.api import queries_from_environment
+from vigil.environment.status import queries_from_environment
 queries_from_environment(app.DEFAULT_CONFIG).store.client
 """,
         bare="""
@@ -103,7 +103,7 @@ boto3.client("dynamodb")
     "notifier": Function(
         app=REPO / "functions" / "notifier" / "app.py",
         init="""
-from vigil.notify.environment import notifier_from_environment
+from vigil.environment.notifier import notifier_from_environment
 notifier = notifier_from_environment(app.DEFAULT_CONFIG)
 notifier.destinations()
 """,

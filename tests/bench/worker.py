@@ -110,7 +110,7 @@ def serve_runner(args: argparse.Namespace, protocol: Protocol) -> None:
             app = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(app)
             from tests.support.dynamodb_writes import WriteCounter
-            from vigil.environment import runner_from_environment
+            from vigil.environment.runner import runner_from_environment
 
             writes = WriteCounter()
             before_runs_mb = peak_rss_mb()  # interpreter, dependencies, moto, the handler

@@ -50,17 +50,17 @@ def aws(tmp_path, monkeypatch):
     """Embedded AWS with the template's table and topic; alerts readable via ``drain_alerts``."""
     from aws_lambda_powertools.utilities import parameters
 
-    import vigil.environment
+    import vigil.environment.runner
     import vigil.lambda_init
 
     # Tests that set AWS_LAMBDA_FUNCTION_NAME (fan-out) must not gc.freeze the test process.
     monkeypatch.setattr(vigil.lambda_init, "_FROZEN", True)
 
-    vigil.environment.clear_cache()
+    vigil.environment.runner.clear_cache()
     parameters.clear_caches()
     with LocalAws() as local:
         yield local
-    vigil.environment.clear_cache()
+    vigil.environment.runner.clear_cache()
     parameters.clear_caches()
 
 

@@ -51,7 +51,7 @@ def sharded_config(refused: int, checks: int = 12) -> str:
 @pytest.fixture
 def capture(aws, runner_app, write_config, monkeypatch) -> Callable[..., CapturingLambda]:
     """Write a config, then give the handler's runner a fan-out that sends to a stub."""
-    from vigil.environment import runner_from_environment
+    from vigil.environment.runner import runner_from_environment
 
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", FUNCTION)
 

@@ -584,14 +584,14 @@ def test_a_ledger_failure_retries_the_event_without_sending_twice(world):
     and the retry delivers the rest exactly once."""
     import threading
 
-    import vigil.notify.environment
+    import vigil.environment.notifier
     from vigil_cli.local.local_aws import REPO
 
     harness = world.local.harness()
     event = world.publish(alert())
     harness.invoke(sns_event(world.local.topics["AlertTopic"], "{}"))  # import + build it
     world.local.dead_letters()
-    notifier = vigil.notify.environment.notifier_from_environment(
+    notifier = vigil.environment.notifier.notifier_from_environment(
         REPO / "functions" / "runner" / "checks.yaml"
     )
     lock, failed = threading.Lock(), []

@@ -95,7 +95,7 @@ def run_script(aws, invoke, http_target, injector: FaultInjector) -> list[BaseEx
 def test_fault_table(
     aws, invoke, runner_app, write_config, http_target, no_botocore_sleep, operation, call, kind
 ):
-    from vigil.environment import runner_from_environment
+    from vigil.environment.runner import runner_from_environment
 
     write_config(outage_config(http_target.url("/scripted/outage")))
     runner = runner_from_environment(runner_app.DEFAULT_CONFIG, function_timeout_s=30)
@@ -136,7 +136,7 @@ def test_sns_failing_for_a_while_never_outlives_the_run(
 
     Without the deadline, botocore's retries of 6 publishes sleep about 20 s.
     """
-    from vigil.environment import runner_from_environment
+    from vigil.environment.runner import runner_from_environment
 
     checks = "\n".join(
         f"          - {{name: api-{i}, type: tcp, host: 127.0.0.1, port: {refused},"

@@ -135,7 +135,7 @@ def test_run_stops_before_the_lambda_deadline_and_keeps_what_it_measured(
     aws, invoke, write_config, http_target, runner_app
 ):
     """A run that starts with less time than usual (5 s of a 60 s function)."""
-    from vigil.environment import runner_from_environment
+    from vigil.environment.runner import runner_from_environment
 
     write_config(f"""
     groups:

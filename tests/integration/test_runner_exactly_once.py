@@ -101,7 +101,7 @@ def test_a_run_that_dies_after_counting_has_its_alert_sent_once_by_the_retry(
     the run counted (nothing counted twice) and, once the lease lapsed, publishes."""
     import time
 
-    from vigil.environment import runner_from_environment
+    from vigil.environment.runner import runner_from_environment
     from vigil.run import outbox
 
     write_config(failing_tcp_config(refused, threshold=1))

@@ -119,7 +119,7 @@ def test_the_runner_reads_no_secret_module_until_a_check_needs_one(tmp_path):
         """
         import sys
         LOAD_APP
-        from vigil.environment import runner_from_environment
+        from vigil.environment.runner import runner_from_environment
         runner = runner_from_environment(app.DEFAULT_CONFIG, group="core")
         print("vigil.secrets" in sys.modules, runner.get_secret is not None)
         """,
@@ -140,7 +140,7 @@ def test_the_handler_turns_off_pydantic_plugin_discovery_unless_told_otherwise(t
         import os
         import pydantic.plugin._loader as plugin_loader
         LOAD_APP
-        from vigil.environment import runner_from_environment
+        from vigil.environment.runner import runner_from_environment
         runner_from_environment(app.DEFAULT_CONFIG, group="core")
         print(repr(os.environ.get("PYDANTIC_DISABLE_PLUGINS")), plugin_loader._plugins)
         """

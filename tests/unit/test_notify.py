@@ -15,10 +15,11 @@ from hypothesis import strategies as st
 from vigil.alerts.document import AlertDocument, AlertEvent
 from vigil.config import parse_config
 from vigil.exceptions import ConfigError
-from vigil.notify import CHANNELS, chatbot, pagerduty, slack, teams, webhook
+from vigil.notify import chatbot, pagerduty, slack, teams, webhook
 from vigil.notify.alarms import NotAnAlarmError, monitor_alert
 from vigil.notify.delivery import RetryPolicy
 from vigil.notify.http import json_body, retry_after
+from vigil.notify.registry import REGISTRY
 from vigil.retry import Backoff
 
 STATUS = {
@@ -50,9 +51,11 @@ def make(event: AlertEvent = AlertEvent.FAILURE, **changes) -> AlertDocument:
 
 
 def test_the_registry_holds_every_documented_type_once():
-    assert list(CHANNELS) == ["slack", "teams", "pagerduty", "webhook", "chatbot"]
-    assert CHANNELS["chatbot"].secret_keys is None
-    assert CHANNELS["pagerduty"].secret_keys == ("routing_key",)
+    assert list(REGISTRY) == ["slack", "teams", "pagerduty", "webhook", "chatbot"]
+    assert REGISTRY["chatbot"].secret_keys is None
+    assert REGISTRY["pagerduty"].secret_keys == ("routing_key",)
+    for type_name, entry in REGISTRY.items():
+        assert entry.channel().type == type_name
 
 
 @pytest.mark.parametrize(
@@ -86,7 +89,7 @@ def test_every_alert_event_is_classified_and_rendered_by_every_channel():
     for event in AlertEvent:
         status, _ = STATUS[event]
         opens = opens_problem(event, status)
-        for channel in CHANNELS.values():
+        for channel in (entry.channel() for entry in REGISTRY.values()):
             body = channel.render(make(event)).body
             assert json.loads(json_body(body)) == body, (event, channel.type)
             if channel.type == "pagerduty":
@@ -170,7 +173,7 @@ def test_a_receiver_refuses_a_replayed_or_stale_timestamp():
 @given(st.text(max_size=3000))
 def test_every_renderer_accepts_any_reason(reason):
     alert = make(reason=reason)
-    for channel in CHANNELS.values():
+    for channel in (entry.channel() for entry in REGISTRY.values()):
         json.dumps(channel.render(alert).body)
     assert len(pagerduty.render(alert).body["payload"]["summary"]) <= pagerduty.SUMMARY_LIMIT
 

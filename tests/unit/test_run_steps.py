@@ -310,3 +310,28 @@ def test_a_state_save_that_fails_with_no_time_left_stops_instead_of_hammering():
     with pytest.raises(StoreConflictError, match="after 1 tries"):
         run.count(store.load_state("core", 0), [])
     assert saves == [0] and slept == []
+
+
+def test_no_garbage_collection_runs_while_checks_are_measured(monkeypatch):
+    """A full collection of a large heap stood the event loop still for 200-300 ms, read
+    as latency by every check in flight: collections wait until the checks are done."""
+    import asyncio
+    import gc
+
+    from vigil.run import execution
+
+    seen: list[bool] = []
+
+    class Probe:
+        def __init__(self, config, resources):
+            self.config = config
+
+        async def run(self):
+            seen.append(gc.isenabled())
+            return CheckResult(self.config.name, Status.HEALTHY, "ok", latency_ms=1.0)
+
+    monkeypatch.setattr(execution, "build_check", Probe)
+    assert gc.isenabled()
+    results, _ = asyncio.run(execution.run_checks(list(GROUP.checks), deadline=float("inf")))
+    assert [r.status for r in results] == [Status.HEALTHY, Status.HEALTHY]
+    assert seen == [False, False] and gc.isenabled()

@@ -148,9 +148,9 @@ def _cold_start() -> None:
     """Forget the warm-start caches of an earlier harness in this process (new container)."""
     from aws_lambda_powertools.utilities import parameters
 
-    import vigil.environment
+    import vigil.environment.runner
 
-    vigil.environment.clear_cache()
+    vigil.environment.runner.clear_cache()
     parameters.clear_caches()
 
 

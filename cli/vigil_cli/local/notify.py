@@ -106,9 +106,9 @@ def sns_event(topic_arn: str, message: str, *, message_id: str | None = None) ->
 
 def cold_start() -> None:
     """Forget the notifier's warm-start cache (a new Lambda container)."""
-    import vigil.notify.environment
+    import vigil.environment.notifier
 
-    vigil.notify.environment.clear_cache()
+    vigil.environment.notifier.clear_cache()
 
 
 class LocalNotifier:

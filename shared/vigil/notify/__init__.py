@@ -1,25 +1,6 @@
-"""Notifications: one module per channel, registered here with one line each.
+"""Notifications: one module per channel, registered once in ``vigil.notify.registry``.
 
-A channel module holds a pure ``render(alert) -> Request`` and a ``send`` that
-makes one attempt and raises ``DeliveryError(message, permanent=...)``; it ends
-with ``CHANNEL = Channel(...)``. Add it to ``CHANNELS`` below and it is a valid
-``type:`` under ``notifications:``.
+This package's ``__init__`` imports nothing: validating ``notifications:`` (which
+every configuration load does) reads only the registry, and a channel's module is
+loaded when the notifier first delivers to it.
 """
-
-from __future__ import annotations
-
-from vigil.notify import chatbot, pagerduty, slack, teams, webhook
-from vigil.notify.base import Channel, DeliveryError, Request, Transport
-
-CHANNELS: dict[str, Channel] = {
-    channel.type: channel
-    for channel in (
-        slack.CHANNEL,
-        teams.CHANNEL,
-        pagerduty.CHANNEL,
-        webhook.CHANNEL,
-        chatbot.CHANNEL,
-    )
-}
-
-__all__ = ["CHANNELS", "Channel", "DeliveryError", "Request", "Transport"]

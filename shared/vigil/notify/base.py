@@ -16,7 +16,7 @@ from typing import Any
 from vigil.alerts.document import AlertDocument, AlertEvent
 
 # A destination's secret: the JSON object stored in Secrets Manager, never logged. Its
-# values are strings, except a key the channel lists in ``Channel.secret_lists``
+# values are strings, except a key its type's registry line lists in ``secret_lists``
 # (a webhook's ``signing_key`` while rotating), which may be a tuple of them.
 Secret = Mapping[str, str | tuple[str, ...]]
 
@@ -72,18 +72,13 @@ class Transport:
 
 @dataclass(frozen=True)
 class Channel:
-    """A channel type: its name, the keys its secret must hold, and its two functions.
-
-    ``secret_keys`` is ``None`` for a channel that takes no secret (``chatbot``); its
-    ``send`` then gets an empty mapping. ``secret_lists``: the keys whose value may
-    also be a non-empty JSON list of strings (given to ``send`` as a tuple).
-    """
+    """A channel type: its name and its two functions. What its secret holds is in
+    ``vigil.notify.registry``; a type that takes no secret gets an empty mapping (a
+    key of ``secret_lists`` comes as a tuple)."""
 
     type: str
-    secret_keys: tuple[str, ...] | None
     render: Callable[[AlertDocument], Request]
     send: Callable[[Request, Secret, Transport], None]
-    secret_lists: tuple[str, ...] = ()
 
 
 def headline(alert: AlertDocument, escape: Callable[[str], str] = str) -> str:

@@ -80,4 +80,4 @@ def send(request: Request, secret: Secret, transport: Transport) -> None:
         ) from None
 
 
-CHANNEL = Channel(type="chatbot", secret_keys=None, render=render, send=send)
+CHANNEL = Channel(type="chatbot", render=render, send=send)

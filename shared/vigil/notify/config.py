@@ -25,7 +25,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
 from vigil.alerts.document import AlertDocument, AlertEvent
-from vigil.notify import CHANNELS
+from vigil.notify.registry import REGISTRY
 
 MONITOR_GROUP = "vigil"  # the group of Vigil's own alarms
 DESTINATION_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -50,9 +50,9 @@ class Destination(BaseModel):
     @field_validator("type")
     @classmethod
     def _known_type(cls, value: str) -> str:
-        if value not in CHANNELS:
+        if value not in REGISTRY:
             raise ValueError(
-                f"unknown notification type {value!r}; expected one of: {', '.join(CHANNELS)}"
+                f"unknown notification type {value!r}; expected one of: {', '.join(REGISTRY)}"
             )
         return value
 
@@ -116,7 +116,7 @@ def parse_notifications(
         except ValidationError as exc:
             problems.extend(_problems(exc, path))
             continue
-        channel = CHANNELS[destination.type]
+        channel = REGISTRY[destination.type]
         if channel.secret_keys is not None and destination.secret is None:
             keys = ", ".join(f'"{key}"' for key in channel.secret_keys)
             problems.append(

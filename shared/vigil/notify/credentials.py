@@ -1,9 +1,9 @@
 """A destination's secret from Secrets Manager (Powertools Parameters, cached).
 
 The secret is a JSON object of strings (``{"url": ...}``, ``{"routing_key": ...}``);
-what each channel needs is in its ``Channel.secret_keys``, and a key in its
-``Channel.secret_lists`` may hold a non-empty list of strings instead (a
-webhook's ``signing_key`` while it is rotated). Every problem is a permanent
+what each channel type needs is in its registry line (``vigil.notify.registry``), and a
+key of its ``secret_lists`` may hold a non-empty list of strings instead (a webhook's
+``signing_key`` while it is rotated). Every problem is a permanent
 ``DeliveryError`` that names the secret and the key, never a value.
 """
 
@@ -14,7 +14,8 @@ import logging
 import re
 import threading
 
-from vigil.notify.base import Channel, DeliveryError, Secret
+from vigil.notify.base import DeliveryError, Secret
+from vigil.notify.registry import ChannelType
 
 SECRET_MAX_AGE_SECONDS = 300
 # botocore logs every response body at DEBUG, GetSecretValue's SecretString included.
@@ -24,7 +25,7 @@ logging.getLogger("botocore.parsers").setLevel(logging.INFO)
 _LOCK = threading.Lock()
 
 
-def destination_secret(name: str | None, channel: Channel) -> Secret:
+def destination_secret(name: str | None, channel: ChannelType, type_name: str) -> Secret:
     """The secret's JSON object, checked against ``channel.secret_keys``.
 
     Returns an empty mapping for a channel that takes no secret. Raises a
@@ -34,7 +35,7 @@ def destination_secret(name: str | None, channel: Channel) -> Secret:
     if channel.secret_keys is None:
         return {}
     if name is None:
-        raise DeliveryError(f"type {channel.type} needs a secret", permanent=True)
+        raise DeliveryError(f"type {type_name} needs a secret", permanent=True)
     from aws_lambda_powertools.utilities import parameters
 
     with _LOCK:
@@ -69,7 +70,7 @@ def destination_secret(name: str | None, channel: Channel) -> Secret:
     if missing:
         raise DeliveryError(
             f"secret {name!r} has no {', '.join(repr(k) for k in missing)} "
-            f"(type {channel.type} needs it)",
+            f"(type {type_name} needs it)",
             permanent=True,
         )
     return value

@@ -18,10 +18,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from vigil.alerts.document import AlertDocument
-from vigil.notify import CHANNELS
 from vigil.notify.base import DeliveryError, Transport
 from vigil.notify.config import Destination
 from vigil.notify.credentials import destination_secret
+from vigil.notify.registry import REGISTRY
 from vigil.redact import scrub
 from vigil.retry import DELIVERY, Backoff
 
@@ -82,7 +82,8 @@ def deliver(
        on a transient ``DeliveryError`` wait as ``policy`` says and send again,
        until delivered, permanent, out of attempts or past ``deadline``.
     """
-    channel = CHANNELS[destination.type]
+    channel_type = REGISTRY[destination.type]
+    channel = channel_type.channel()
 
     def failed(error: str, attempts: int, permanent: bool) -> DeliveryOutcome:
         return DeliveryOutcome(
@@ -90,7 +91,7 @@ def deliver(
         )
 
     try:
-        secret = destination_secret(destination.secret, channel)
+        secret = destination_secret(destination.secret, channel_type, destination.type)
     except DeliveryError as exc:
         return failed(str(exc), 0, True)
     try:

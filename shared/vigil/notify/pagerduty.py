@@ -54,7 +54,6 @@ def send(request: Request, secret: Secret, transport: Transport) -> None:
 
 CHANNEL = Channel(
     type="pagerduty",
-    secret_keys=("routing_key",),
     render=render,
     send=send,
 )

@@ -67,4 +67,4 @@ def send(request: Request, secret: Secret, transport: Transport) -> None:
     post(transport, secret["url"], json_body(request.body))
 
 
-CHANNEL = Channel(type="slack", secret_keys=("url",), render=render, send=send)
+CHANNEL = Channel(type="slack", render=render, send=send)

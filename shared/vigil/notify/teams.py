@@ -66,4 +66,4 @@ def send(request: Request, secret: Secret, transport: Transport) -> None:
     post(transport, secret["url"], json_body(request.body))
 
 
-CHANNEL = Channel(type="teams", secret_keys=("url",), render=render, send=send)
+CHANNEL = Channel(type="teams", render=render, send=send)

@@ -68,8 +68,6 @@ def send(request: Request, secret: Secret, transport: Transport) -> None:
 
 CHANNEL = Channel(
     type="webhook",
-    secret_keys=("url",),
     render=render,
     send=send,
-    secret_lists=("signing_key",),
 )

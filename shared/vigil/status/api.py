@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
@@ -25,7 +23,6 @@ from vigil.status.queries import StatusQueries, StatusQueryError
 
 logger = logging.getLogger(__name__)
 
-TABLE_ENV = "HEALTHCHECK_TABLE"
 JSON_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 HISTORY_PARAMETERS = ("from", "to", "cursor")
 ROUTES = (
@@ -139,39 +136,3 @@ def build_resolver(queries: Callable[[], StatusQueries]) -> LambdaFunctionUrlRes
 
 class _BadParameter(StatusQueryError):
     status_code = 400
-
-
-# Warm-start cache: one StatusQueries per (config file, its mtime, table), so a warm
-# Lambda container neither re-reads the config nor re-creates its DynamoDB client.
-_QUERIES_CACHE: dict[tuple[str, float, str], StatusQueries] = {}
-
-
-def queries_from_environment(default_config: Path) -> StatusQueries:
-    """``StatusQueries`` on ``HEALTHCHECK_TABLE`` and the runner's config file.
-
-    The config is ``HEALTHCHECK_CONFIG`` (relative paths: to the working directory,
-    else to ``default_config``'s folder) or ``default_config``: the same file the
-    runner reads, since it says which groups and checks exist. Raises
-    ``VigilError`` without a table and ``ConfigError`` (a ``VigilError``) for a
-    bad config; the routes answer those with a 500 ``{"error": ...}``.
-    """
-    # Not vigil.environment: it builds runners and imports every check type (httpx,
-    # pg8000), which the status function never needs on its cold start.
-    from vigil.config import load_config, resolve_config_path
-    from vigil.store.dynamodb import DynamoDBStore
-
-    table = os.environ.get(TABLE_ENV)
-    if not table:
-        raise VigilError(f"environment variable {TABLE_ENV} is not set (see template.yaml)")
-    path = resolve_config_path(default_config)
-    try:
-        mtime = path.stat().st_mtime
-    except OSError:
-        mtime = -1.0
-    key = (str(path), mtime, table)
-    cached = _QUERIES_CACHE.get(key)
-    if cached is None:
-        cached = StatusQueries(load_config(path), DynamoDBStore(table))
-        _QUERIES_CACHE.clear()
-        _QUERIES_CACHE[key] = cached
-    return cached
