@@ -254,6 +254,7 @@ class _GroupRun:
                 windows=self.runner.config.maintenance,
                 external=external,
             )
+            more_time = True  # a conflict: re-read and fold again at once
             try:
                 if outcome.closed:
                     self.store.put_rollups(
@@ -274,8 +275,6 @@ class _GroupRun:
                     str(exc)[:200],
                 )
                 more_time = self.pause(attempt + 1)
-            else:
-                more_time = True  # a conflict: re-read and fold again at once
             state = self.store.load_state(self.group.name, self.shard)
             folded_by = state.fence.owner(self.run_key)
             if folded_by == self.owner:
