@@ -140,7 +140,7 @@ def test_a_forged_recovery_cannot_reach_the_alert_topic(stack):
     """The incident: a principal allowed sns:Publish posted a `recovery` the notifier
     relayed as a PagerDuty resolve. Its IAM policy still allows it; the topic denies."""
     policy = stack.topic_policies()[topic_arn("AlertTopic")]
-    assert allowed(INTRUDER, "sns:Publish", topic_arn("AlarmTopic"))  # IAM alone: yes
+    assert allowed(INTRUDER, "sns:Publish", topic_arn("AlertTopic"))  # IAM alone: yes
     assert not allowed(INTRUDER, "sns:Publish", topic_arn("AlertTopic"), policy)
     deny = [s for s in policy.statements if s["Effect"] == "Deny"]
     assert [(s["Principal"], s["Action"]) for s in deny] == [("*", "sns:Publish")]
