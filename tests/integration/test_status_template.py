@@ -51,7 +51,6 @@ def test_status_role_only_reads(resources):
     assert actions == {
         "logs:CreateLogStream",
         "logs:PutLogEvents",
-        "dynamodb:GetItem",
         "dynamodb:BatchGetItem",
         "dynamodb:Query",
     }

@@ -1,0 +1,594 @@
+"""template.yaml's access rules: who may publish to each topic, which secrets each
+function may read, what each role may do compared with what its code calls, the
+Chatbot role, and the functions' reserved concurrency.
+
+moto enforces neither topic policies nor resource-scoped IAM statements, so
+requests are decided by ``tests.support.iam_policy`` over the template resolved for
+a set of parameters; the actions the code calls are recorded from real runs of the
+handlers under moto (``tests.support.aws_calls``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from tests.integration.conftest import minute
+from tests.support.aws_calls import AwsCalls, record_aws_calls
+from tests.support.iam_policy import (
+    ACCOUNT,
+    OTHER_ACCOUNT,
+    PARTITION,
+    REGION,
+    Policy,
+    Principal,
+    ResolvedTemplate,
+    allowed,
+    arn_of,
+)
+from vigil_cli.local.template import load_template
+
+REPO = Path(__file__).resolve().parents[2]
+TOPICS = ("AlertTopic", "AlarmTopic", "ChatTopic")
+# Who may publish to each topic, and nobody else.
+PUBLISHERS = {
+    "AlertTopic": {"RunnerRole", "NotifierRole"},
+    "AlarmTopic": set(),  # CloudWatch alone (a service principal)
+    "ChatTopic": {"NotifierRole"},
+}
+# The actions Lambda performs with a function's role on the function's behalf (its
+# logs); no code of Vigil calls them, so no recording can show them.
+LAMBDA_OWN_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
+
+# Principals of this account that are not Vigil's, each allowed everything on SNS (or
+# on everything) by its own IAM policy: the topic policies must still stop them.
+ADMIN = Principal.role(
+    f"arn:{PARTITION}:iam::{ACCOUNT}:role/Admin",
+    Policy([{"Effect": "Allow", "Action": "*", "Resource": "*"}]),
+)
+INTRUDER = Principal.role(
+    f"arn:{PARTITION}:iam::{ACCOUNT}:user/intruder",
+    Policy([{"Effect": "Allow", "Action": "sns:*", "Resource": "*"}]),
+)
+# AWS Chatbot subscribes the chat topic through its service-linked role, whose AWS managed
+# policy (AWSChatbotServiceLinkedRolePolicy) allows these on every topic.
+CHATBOT_SERVICE_LINKED_ROLE = Principal.role(
+    f"arn:{PARTITION}:iam::{ACCOUNT}:role/aws-service-role/management.chatbot.amazonaws.com/"
+    "AWSServiceRoleForAWSChatbot",
+    Policy(
+        [
+            {
+                "Effect": "Allow",
+                "Action": [
+                    "sns:ListSubscriptionsByTopic",
+                    "sns:ListTopics",
+                    "sns:Unsubscribe",
+                    "sns:Subscribe",
+                    "sns:ListSubscriptions",
+                ],
+                "Resource": "*",
+            }
+        ]
+    ),
+)
+OUTSIDER = Principal.role(
+    f"arn:{PARTITION}:iam::{OTHER_ACCOUNT}:role/Admin",
+    Policy([{"Effect": "Allow", "Action": "*", "Resource": "*"}]),
+)
+
+
+@pytest.fixture(scope="module")
+def template() -> dict:
+    return load_template(REPO / "template.yaml")
+
+
+@pytest.fixture(scope="module")
+def stack(template) -> ResolvedTemplate:
+    """The template with its default parameters and every Chatbot channel configured."""
+    return ResolvedTemplate(
+        template,
+        {
+            "ChatbotSlackWorkspaceId": "T0123",
+            "ChatbotSlackChannelId": "C0123",
+            "ChatbotTeamsTenantId": "tenant",
+            "ChatbotTeamsTeamId": "team",
+            "ChatbotTeamsChannelId": "channel",
+        },
+    )
+
+
+def role(stack: ResolvedTemplate, logical_id: str) -> Principal:
+    return Principal.role(arn_of(logical_id, "AWS::IAM::Role"), stack.role_policy(logical_id))
+
+
+def topic_arn(logical_id: str) -> str:
+    return arn_of(logical_id, "AWS::SNS::Topic")
+
+
+# --------------------------------------------------------------------------- topic policies
+
+
+def test_every_topic_has_one_policy_about_itself_only(template, stack):
+    topics = [k for k, v in template["Resources"].items() if v["Type"] == "AWS::SNS::Topic"]
+    assert sorted(topics) == sorted(TOPICS)
+    policies = stack.topic_policies()  # raises if a topic had two
+    assert set(policies) == {topic_arn(t) for t in TOPICS}
+    for arn, policy in policies.items():
+        assert {s["Resource"] for s in policy.statements} == {arn}
+
+
+@pytest.mark.parametrize("topic", TOPICS)
+def test_only_the_named_roles_publish(stack, topic):
+    policy = stack.topic_policies()[topic_arn(topic)]
+    for logical_id in ("RunnerRole", "NotifierRole", "StatusRole", "ChatbotRole"):
+        may = allowed(role(stack, logical_id), "sns:Publish", topic_arn(topic), policy)
+        assert may == (logical_id in PUBLISHERS[topic]), (topic, logical_id)
+    # Allowed Publish by their own IAM policy, in this account: the Deny stops them.
+    for principal in (ADMIN, INTRUDER, CHATBOT_SERVICE_LINKED_ROLE, Principal.root()):
+        assert not allowed(principal, "sns:Publish", topic_arn(topic), policy), principal.arn
+        assert not allowed(principal, "SNS:publish", topic_arn(topic), policy), "case"
+    assert not allowed(OUTSIDER, "sns:Publish", topic_arn(topic), policy)
+
+
+def test_a_forged_recovery_cannot_reach_the_alert_topic(stack):
+    """The incident: a principal allowed sns:Publish posted a `recovery` the notifier
+    relayed as a PagerDuty resolve. Its IAM policy still allows it; the topic denies."""
+    policy = stack.topic_policies()[topic_arn("AlertTopic")]
+    assert allowed(INTRUDER, "sns:Publish", topic_arn("AlertTopic"))  # IAM alone: yes
+    assert not allowed(INTRUDER, "sns:Publish", topic_arn("AlertTopic"), policy)
+    deny = [s for s in policy.statements if s["Effect"] == "Deny"]
+    assert [(s["Principal"], s["Action"]) for s in deny] == [("*", "sns:Publish")]
+
+
+@pytest.mark.parametrize("topic", TOPICS)
+def test_the_deny_spares_exactly_the_allowed_publishers(template, topic):
+    """Adding a publisher means adding it to the Allow and to the Deny's list: both agree."""
+    (policy,) = [
+        r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::SNS::TopicPolicy" and r["Properties"]["Topics"] == [{"Ref": topic}]
+    ]
+    statements = policy["PolicyDocument"]["Statement"]
+    publish = [s for s in statements if "sns:Publish" in s["Action"]]
+    (deny,) = [s for s in publish if s["Effect"] == "Deny"]
+    assert deny["Principal"] == "*" and deny["Action"] == "sns:Publish"
+    allows = [s for s in publish if s["Effect"] == "Allow"]
+    roles = {
+        principal["Fn::GetAtt"][0]
+        for s in allows
+        for principal in _as_list(s["Principal"].get("AWS", []))
+    }
+    assert roles == PUBLISHERS[topic]
+    if roles:
+        (spared,) = deny["Condition"]["ArnNotEquals"].values()
+        assert deny["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": spared}}
+        assert {arn["Fn::GetAtt"][0] for arn in _as_list(spared)} == roles
+    else:
+        assert deny["Condition"] == {
+            "StringNotEquals": {"aws:PrincipalServiceName": "cloudwatch.amazonaws.com"}
+        }
+    # no Allow names anybody but those roles, CloudWatch or the account itself
+    for statement in statements:
+        if statement["Effect"] != "Allow":
+            continue
+        principal = statement["Principal"]
+        if "Service" in principal:
+            assert principal == {"Service": "cloudwatch.amazonaws.com"} and topic == "AlarmTopic"
+            continue
+        for name in _as_list(principal["AWS"]):
+            assert name == {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"} or (
+                name["Fn::GetAtt"][0] in PUBLISHERS[topic]
+            ), name
+
+
+def test_cloudwatch_publishes_alarms_of_this_account_only(stack):
+    policies = stack.topic_policies()
+    cloudwatch = Principal.aws_service("cloudwatch.amazonaws.com")
+    foreign_cloudwatch = Principal.aws_service("cloudwatch.amazonaws.com", OTHER_ACCOUNT)
+    alarms = policies[topic_arn("AlarmTopic")]
+    assert allowed(cloudwatch, "sns:Publish", topic_arn("AlarmTopic"), alarms)
+    assert not allowed(foreign_cloudwatch, "sns:Publish", topic_arn("AlarmTopic"), alarms)
+    # another service of this account, and CloudWatch on the other topics: no
+    events = Principal.aws_service("events.amazonaws.com")
+    assert not allowed(events, "sns:Publish", topic_arn("AlarmTopic"), alarms)
+    for topic in ("AlertTopic", "ChatTopic"):
+        assert not allowed(cloudwatch, "sns:Publish", topic_arn(topic), policies[topic_arn(topic)])
+    (grant,) = [
+        s for s in alarms.statements if s["Principal"] != "*" and "Service" in s["Principal"]
+    ]
+    assert grant["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
+
+
+@pytest.mark.parametrize("topic", TOPICS)
+def test_the_account_still_manages_and_subscribes(stack, topic):
+    policy = stack.topic_policies()[topic_arn(topic)]
+    arn = topic_arn(topic)
+    for action in (
+        "sns:Subscribe",
+        "sns:ListSubscriptionsByTopic",
+        "sns:GetTopicAttributes",
+        "sns:SetTopicAttributes",
+        "sns:DeleteTopic",
+    ):
+        assert allowed(ADMIN, action, arn, policy), action  # deployers, CloudFormation
+        assert allowed(Principal.root(), action, arn, policy), action
+        assert not allowed(OUTSIDER, action, arn, policy), action
+    # AWS Chatbot's service-linked role subscribes the chat topic (and may on the others)
+    assert allowed(CHATBOT_SERVICE_LINKED_ROLE, "sns:Subscribe", arn, policy)
+    # Vigil's own roles have no business managing topics
+    for logical_id in ("RunnerRole", "NotifierRole", "StatusRole"):
+        assert not allowed(role(stack, logical_id), "sns:Subscribe", arn, policy)
+
+
+def test_subscriptions_stay_as_the_template_declares(stack):
+    """Email and the notifier's own subscriptions are made by CloudFormation with the
+    deployer's permissions (no Publish involved); they are still declared."""
+    parameters = {"AlertEmail": "ops@example.com"}
+    with_email = ResolvedTemplate(stack.template, parameters)
+    email = with_email.properties("AlertEmailSubscription")
+    assert email == {
+        "TopicArn": topic_arn("AlertTopic"),
+        "Protocol": "email",
+        "Endpoint": "ops@example.com",
+    }
+    events = stack.properties("NotifierFunction")["Events"]
+    assert {e["Properties"]["Topic"] for e in events.values()} == {
+        topic_arn("AlertTopic"),
+        topic_arn("AlarmTopic"),
+    }
+    for channel in ("ChatbotSlackChannel", "ChatbotTeamsChannel"):
+        assert stack.properties(channel)["SnsTopicArns"] == [topic_arn("ChatTopic")]
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+# --------------------------------------------------------------------------- secrets
+
+
+def secret_arn(name: str) -> str:
+    # Secrets Manager appends a hyphen and six random characters to a secret's name.
+    return f"arn:{PARTITION}:secretsmanager:{REGION}:{ACCOUNT}:secret:{name}-AbCdEf"
+
+
+def reads(stack: ResolvedTemplate, logical_id: str, name: str) -> bool:
+    return allowed(role(stack, logical_id), "secretsmanager:GetSecretValue", secret_arn(name))
+
+
+def test_runner_never_reads_the_notifiers_secrets_with_the_default_prefixes(stack):
+    assert stack.parameters["MonitoredSecretsPrefix"] == "vigil/"
+    assert stack.parameters["NotificationSecretsPrefix"] == "vigil/notify/"
+    for name in ("vigil/prod/db-monitor", "vigil/orders-mtls", "vigil/notifyx"):
+        assert reads(stack, "RunnerRole", name), name
+        assert not reads(stack, "NotifierRole", name), name
+    for name in ("vigil/notify/x", "vigil/notify/ops-slack", "vigil/notify/"):
+        assert not reads(stack, "RunnerRole", name), name
+        assert reads(stack, "NotifierRole", name), name
+        for action in ("secretsmanager:DescribeSecret", "secretsmanager:PutSecretValue"):
+            assert not allowed(role(stack, "RunnerRole"), action, secret_arn(name))
+    for name in ("prod/db", "rds!db-1234"):  # outside both prefixes
+        assert not reads(stack, "RunnerRole", name) and not reads(stack, "NotifierRole", name)
+
+
+prefixes = st.text(alphabet="ab/", min_size=1, max_size=4)
+
+
+@given(monitored=prefixes, notification=prefixes, name=st.text(alphabet="ab/", max_size=6))
+def test_no_secret_is_readable_by_both_whatever_the_prefixes(
+    template, monitored, notification, name
+):
+    stack = ResolvedTemplate(
+        template, {"MonitoredSecretsPrefix": monitored, "NotificationSecretsPrefix": notification}
+    )
+    assume(not stack.failed_rules())
+    runner, notifier = reads(stack, "RunnerRole", name), reads(stack, "NotifierRole", name)
+    assert not (runner and notifier)
+    assert runner == (name.startswith(monitored) and not name.startswith(notification))
+    assert notifier == name.startswith(notification)
+
+
+def test_equal_prefixes_are_refused_before_deploying(template):
+    same = ResolvedTemplate(
+        template, {"MonitoredSecretsPrefix": "vigil/", "NotificationSecretsPrefix": "vigil/"}
+    )
+    assert any("must differ" in failure for failure in same.failed_rules())
+    assert ResolvedTemplate(template).failed_rules() == []
+
+
+# --------------------------------------------------------------------------- least privilege
+
+
+def granted(stack: ResolvedTemplate, logical_id: str, log_group: str) -> set[str]:
+    """The actions the role allows, less Lambda's own (its logs, on its log group only)."""
+    policy = stack.role_policy(logical_id)
+    for statement in policy.statements:
+        if statement["Effect"] == "Allow":
+            assert "*" not in "".join(_as_list(statement["Action"])), statement
+            assert statement["Resource"] != "*", statement
+        if set(_as_list(statement["Action"])) & LAMBDA_OWN_ACTIONS:
+            assert set(_as_list(statement["Action"])) == LAMBDA_OWN_ACTIONS
+            assert statement["Resource"] == arn_of(log_group, "AWS::Logs::LogGroup")
+    return policy.actions() - LAMBDA_OWN_ACTIONS
+
+
+@pytest.fixture
+def calls(monkeypatch) -> AwsCalls:
+    return record_aws_calls(monkeypatch)
+
+
+@pytest.fixture
+def lambda_invokes(monkeypatch) -> None:
+    """moto's Lambda answers Invoke without running a container."""
+    from moto.core.config import default_user_config
+
+    monkeypatch.setitem(default_user_config["lambda"], "use_docker", False)
+
+
+def test_runner_role_allows_exactly_what_the_runner_calls(
+    stack, aws, invoke, write_config, refused, http_target, lambda_invokes, calls, monkeypatch
+):
+    """Every path of a run: a secret read, a failure alerted, a repeated delivery
+    fenced, an hour closed (rollups written), a sharded group fanned out."""
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", f"{stack.ref('AWS::StackName')}-runner")
+    aws.put_secret("vigil/api-token", "t0ken")
+    write_config(
+        f"""
+        groups:
+          core:
+            checks:
+              - name: api
+                type: http
+                url: "{http_target.url("/ok")}"
+                headers: {{Authorization: {{secret: vigil/api-token}}}}
+              - {{name: db, type: tcp, host: 127.0.0.1, port: {refused}, failure_threshold: 1}}
+          big:
+            shards: 2
+            checks:
+              - {{name: a, type: tcp, host: 127.0.0.1, port: {refused}}}
+              - {{name: b, type: tcp, host: 127.0.0.1, port: {refused}}}
+        """
+    )
+    calls.reset()
+    first = invoke("core", minute(59))
+    assert [a["check"] for a in first["alerted"]] == ["db"]
+    assert invoke("core", minute(59)).get("duplicate") is True
+    assert invoke("core", minute(60))["results"]  # 11:00 closes the 10:00 hour
+    assert invoke("big", minute(60))["fanned_out"] is True
+    assert invoke("big", minute(60), shard=1)["shard"] == 1
+    assert calls.actions == granted(stack, "RunnerRole", "RunnerLogGroup")
+    assert calls.actions == {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:BatchWriteItem",
+        "sns:Publish",
+        "secretsmanager:GetSecretValue",
+        "lambda:InvokeFunction",
+    }
+
+
+def test_status_role_allows_exactly_what_the_status_function_calls(
+    stack, aws, invoke, write_config, refused, calls
+):
+    from vigil_cli.local.status_server import (
+        StatusContext,
+        function_url_event,
+        load_status_function,
+    )
+
+    write_config(
+        f"""
+        groups:
+          core:
+            checks:
+              - {{name: db, type: tcp, host: 127.0.0.1, port: {refused}, failure_threshold: 1}}
+        """
+    )
+    for n in (58, 59, 60):
+        invoke("core", minute(n))
+    module = load_status_function()
+    calls.reset()
+    paths = ("/api/status", "/api/checks/core/db", "/api/checks/core/db/history", "/")
+    for path in (*paths, "/checks/core/db"):
+        response = module.handler(function_url_event("GET", path), StatusContext())
+        assert response["statusCode"] == 200, (path, response)
+    assert calls.actions == granted(stack, "StatusRole", "StatusLogGroup")
+    assert calls.actions == {"dynamodb:BatchGetItem", "dynamodb:Query"}
+
+
+NOTIFIER_CONFIG = """\
+groups:
+  core:
+    checks:
+      - {name: api, type: tcp, host: 127.0.0.1, port: 9}
+notifications:
+  - {name: audit, type: webhook, secret: vigil/notify/audit}
+  - {name: refused, type: webhook, secret: vigil/notify/refused}
+  - {name: chat, type: chatbot}
+"""
+
+
+def _failure_alert(alert_id: str) -> str:
+    from vigil.alerts.document import AlertDocument, AlertEvent
+
+    return json.dumps(
+        AlertDocument(
+            event=AlertEvent("failure"),
+            group="core",
+            check="api",
+            status="unhealthy",
+            previous_status="healthy",
+            timestamp="2026-11-29T08:00:00Z",
+            reason="connection refused",
+            alert_id=alert_id,
+            details={},
+        ).to_dict()
+    )
+
+
+def _alarm(state: str) -> str:
+    return json.dumps(
+        {
+            "AlarmName": "vigil-local-runner-errors",
+            "AlarmDescription": "The Vigil runner raised an error.",
+            "AWSAccountId": ACCOUNT,
+            "NewStateValue": state,
+            "NewStateReason": "Threshold Crossed",
+            "StateChangeTime": "2026-11-29T08:05:00.123+0000",
+            "Region": "US East (N. Virginia)",
+            "AlarmArn": f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:vigil-local-runner-errors",
+            "OldStateValue": "OK",
+            "Trigger": {"MetricName": "Errors", "Namespace": "AWS/Lambda"},
+        }
+    )
+
+
+def _dynamodb_error(request: Any, code: str, message: str) -> Any:
+    """DynamoDB's answer with error ``code`` (and nothing else: no item)."""
+    from botocore.awsrequest import AWSResponse
+
+    class Body:
+        def __init__(self, body: bytes):
+            self._body = body
+
+        def stream(self, **_: object):
+            yield self._body
+
+    body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": message})
+    headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-RequestId": "injected"}
+    return AWSResponse(request.url, 400, headers, Body(body.encode()))
+
+
+def test_notifier_role_allows_exactly_what_the_notifier_calls(stack, tmp_path, calls):
+    """Every path of the notifier: deliveries (a secret, a webhook, a refusal dead-
+    lettered, the chat topic), a redelivery replayed from the ledger, the ledger's read
+    when a failed conditional put returns no item, an alarm relayed, and a relay whose
+    publish failed (its ledger record deleted, to be tried again)."""
+    import vigil.notify.environment
+    from vigil_cli.local.notify import LocalNotifier, sns_event
+    from vigil_cli.targets.receivers import Receiver, Reply
+
+    config = tmp_path / "checks.yaml"
+    config.write_text(NOTIFIER_CONFIG)
+    with (
+        Receiver("audit", default=Reply(204, b"")) as audit,
+        Receiver("refused", default=Reply(400, b"no")) as refusing,
+        LocalNotifier(config) as local,
+    ):
+        local.put_secret("vigil/notify/audit", {"url": audit.url})
+        local.put_secret("vigil/notify/refused", {"url": refusing.url})
+        harness = local.harness()
+        alert_topic, alarm_topic = local.topics["AlertTopic"], local.topics["AlarmTopic"]
+        delivery = sns_event(alert_topic, _failure_alert("core/api/failure@2026-11-29T08:00:00Z"))
+        calls.reset()
+
+        assert harness.invoke(delivery).ok
+        with calls.paused():
+            assert len(audit.requests) == 1 and len(local.dead_letters()) == 1
+        replayed = harness.invoke(delivery)
+        assert replayed.ok and len(audit.requests) == 1
+
+        notifier = vigil.notify.environment.notifier_from_environment(config)
+        ledger_client = notifier.ledger.persistence.client
+
+        def no_item_returned(request: Any, **_: object) -> Any:
+            return _dynamodb_error(
+                request, "ConditionalCheckFailedException", "The conditional request failed"
+            )
+
+        ledger_client.meta.events.register_first("before-send.dynamodb.PutItem", no_item_returned)
+        try:
+            assert harness.invoke(delivery).ok  # replayed from the record it read
+        finally:
+            ledger_client.meta.events.unregister("before-send.dynamodb.PutItem", no_item_returned)
+        assert len(audit.requests) == 1
+
+        def publish_fails(request: Any, **_: object) -> None:
+            raise ConnectionError("injected: SNS unreachable")
+
+        sns_client = notifier.transport.sns
+        sns_client.meta.events.register_first("before-send.sns.Publish", publish_fails)
+        try:
+            assert harness.invoke(sns_event(alarm_topic, _alarm("ALARM"))).error is not None
+        finally:
+            sns_client.meta.events.unregister("before-send.sns.Publish", publish_fails)
+        relayed = harness.invoke(sns_event(alarm_topic, _alarm("ALARM")))
+        assert relayed.ok and relayed.summary["records"][0]["relayed"] is True
+
+    assert calls.actions == granted(stack, "NotifierRole", "NotifierLogGroup")
+    assert calls.actions == {
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:GetItem",
+        "dynamodb:DeleteItem",
+        "secretsmanager:GetSecretValue",
+        "sns:Publish",
+        "sqs:SendMessage",
+    }
+
+
+def test_chatbot_role_can_do_nothing(template, stack):
+    props = stack.properties("ChatbotRole")
+    assert "Policies" not in props and "ManagedPolicyArns" not in props
+    assert "PermissionsBoundary" not in props
+    assert props["AssumeRolePolicyDocument"]["Statement"] == [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "chatbot.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ]
+    for channel in ("ChatbotSlackChannel", "ChatbotTeamsChannel"):
+        channel_props = stack.properties(channel)
+        assert channel_props["IamRoleArn"] == arn_of("ChatbotRole", "AWS::IAM::Role")
+        assert channel_props["GuardrailPolicies"] == [f"arn:{PARTITION}:iam::aws:policy/AWSDenyAll"]
+    # nothing else refers to the role (no policy attached to it from elsewhere)
+    referring = {
+        logical_id
+        for logical_id, resource in template["Resources"].items()
+        if '"ChatbotRole"' in json.dumps(resource)
+    }
+    assert referring == {"ChatbotSlackChannel", "ChatbotTeamsChannel"}
+
+
+# --------------------------------------------------------------------------- concurrency
+
+
+@pytest.mark.parametrize(
+    "parameter", ["StatusConcurrency", "RunnerConcurrency", "NotifierConcurrency"]
+)
+def test_concurrency_parameters_refuse_zero(template, parameter):
+    pattern = re.compile(template["Parameters"][parameter]["AllowedPattern"])
+    for accepted in ("", "1", "10", "250", "9999"):
+        assert pattern.fullmatch(accepted), accepted
+    for refused_value in ("0", "00", "010", "-1", "10000", "1.5", "ten", " 5"):
+        assert not pattern.fullmatch(refused_value), refused_value
+
+
+@pytest.mark.parametrize(
+    ("parameters", "status", "runner", "notifier"),
+    [
+        ({}, 10, None, None),  # the defaults: only the status function is capped
+        ({"StatusConcurrency": "3"}, 3, None, None),
+        ({"StatusConcurrency": ""}, None, None, None),  # accounts that cannot reserve
+        ({"RunnerConcurrency": "20", "NotifierConcurrency": "5"}, 10, 20, 5),
+    ],
+)
+def test_reserved_concurrency_follows_the_parameters(
+    template, parameters, status, runner, notifier
+):
+    stack = ResolvedTemplate(template, parameters)
+    assert template["Parameters"]["StatusConcurrency"]["Default"] == "10"
+    for function, expected in (
+        ("StatusFunction", status),
+        ("RunnerFunction", runner),
+        ("NotifierFunction", notifier),
+    ):
+        found = stack.properties(function).get("ReservedConcurrentExecutions")
+        assert (None if found is None else int(found)) == expected, function
