@@ -77,3 +77,13 @@ class CheckRollups:
             if period in self.by_period:
                 total = total.merge(self.by_period[period])
         return total
+
+
+def next_period(kind: str, period: str) -> str:
+    """The hour or day period after ``period``; ``ValueError`` if it is not one."""
+    if kind == "hour":
+        hour = datetime.strptime(period, "%Y-%m-%dT%H") + timedelta(hours=1)
+        return hour.strftime("%Y-%m-%dT%H")
+    if kind == "day":
+        return (date.fromisoformat(period) + timedelta(days=1)).isoformat()
+    raise ValueError(f"period kind must be 'hour' or 'day', got {kind!r}")

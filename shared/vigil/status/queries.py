@@ -26,6 +26,7 @@ from vigil.config import GroupConfig, VigilConfig
 from vigil.rollups import Rollup, TransitionMark
 from vigil.sharding import shard_of
 from vigil.state import CheckState
+from vigil.status.closed_rollups import ClosedRollupCache
 from vigil.status.cursor import make_cursor, read_cursor
 from vigil.status.exceptions import BadRequestError, NotFoundError
 from vigil.status.figures import (
@@ -74,7 +75,9 @@ LATEST_TIME = datetime(9998, 12, 31, tzinfo=UTC)
 class StatusQueries:
     """Answers the status API from a config (what exists) and a store (what happened).
 
-    ``clock`` gives "now" (epoch seconds) for the windows; read-only.
+    ``clock`` gives "now" (epoch seconds) for the windows; read-only. An instance
+    keeps the closed rollups of the checks whose detail it answered
+    (``ClosedRollupCache``): keep one per container to read them once.
     """
 
     def __init__(
@@ -87,6 +90,7 @@ class StatusQueries:
         self.config = config
         self.store = store
         self.clock = clock
+        self.closed_rollups = ClosedRollupCache(store)
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)
@@ -259,15 +263,15 @@ class StatusQueries:
     def _check_rollups(
         self, group: str, shard: int, snapshot: ShardSnapshot, check: str, now: datetime
     ) -> tuple[CheckRollups, CheckRollups]:
-        """The check's hour rollups of the 24 h window and day rollups of the 30 d window."""
+        """The check's hour rollups of the 24 h window and day rollups of the 30 d window
+        (the closed ones read from the store only once per container)."""
         first_hour = hour_periods(now, HOURS_IN_DAY_WINDOW)[0]
         first_day = day_periods(now.date(), WINDOW_DAYS["30d"])[0]
-        hours = self.store.check_rollups(group, shard, "hour", first_hour, check)
-        days = self.store.check_rollups(group, shard, "day", first_day, check)
-        return (
-            CheckRollups.of(check, hours, snapshot.state.hour),
-            CheckRollups.of(check, days, snapshot.state.day),
-        )
+        state = snapshot.state
+        read = self.closed_rollups.check_rollups
+        hours = read(group, shard, "hour", first_hour, check, state.hour)
+        days = read(group, shard, "day", first_day, check, state.day)
+        return CheckRollups.of(check, hours, state.hour), CheckRollups.of(check, days, state.day)
 
     @staticmethod
     def _incidents(snapshot: ShardSnapshot, check: str, now: datetime) -> tuple[Incident, ...]:
