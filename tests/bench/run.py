@@ -74,6 +74,7 @@ TARGETS = {  # issues 4, 10 and 11, for N = 500 checks of a 200 ms service on th
     "ddb_write_requests_per_run": 4,
     "ddb_write_units_per_check": 0.05,
     "status_api_read_units": 50,  # issue 11: GET /api/status, 500 checks, 90 days
+    "check_api_read_units": 50,  # one check's detail asked again in a warm container
     "status_api_warm_ms": 300,
 }
 
@@ -342,6 +343,7 @@ def main() -> int:
         <= TARGETS["ddb_write_units_per_check"],
         "status_api_read_units": figures["status_api_read_units"]
         <= TARGETS["status_api_read_units"],
+        "check_api_read_units": figures["check_api_read_units"] <= TARGETS["check_api_read_units"],
         "status_api_warm_ms": figures["status_api_warm_ms"] <= TARGETS["status_api_warm_ms"],
     }
 
@@ -437,7 +439,8 @@ def main() -> int:
         f" warm ({status_api['status_api_cold_ms']:.0f} ms cold); one check's detail"
         f" {status_api['check_api_read_units']:g} read units in"
         f" {status_api['check_api_requests']} requests, {status_api['check_api_warm_ms']:.0f} ms"
-        " warm"
+        f" warm ({status_api['check_api_cold_read_units']:g} read units on its first call in"
+        " the container, which reads the closed hours and days)"
     )
 
     print("\ntargets (issues 4, 10 and 11):")

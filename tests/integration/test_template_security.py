@@ -470,7 +470,7 @@ def test_notifier_role_allows_exactly_what_the_notifier_calls(stack, tmp_path, c
     lettered, the chat topic), a redelivery replayed from the ledger, the ledger's read
     when a failed conditional put returns no item, an alarm relayed, and a relay whose
     publish failed (its ledger record deleted, to be tried again)."""
-    import vigil.notify.environment
+    import vigil.environment.notifier
     from vigil_cli.local.notify import LocalNotifier, sns_event
     from vigil_cli.targets.receivers import Receiver, Reply
 
@@ -494,7 +494,7 @@ def test_notifier_role_allows_exactly_what_the_notifier_calls(stack, tmp_path, c
         replayed = harness.invoke(delivery)
         assert replayed.ok and len(audit.requests) == 1
 
-        notifier = vigil.notify.environment.notifier_from_environment(config)
+        notifier = vigil.environment.notifier.notifier_from_environment(config)
         ledger_client = notifier.ledger.persistence.client
 
         def no_item_returned(request: Any, **_: object) -> Any:

@@ -6,14 +6,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from vigil.rollups import TransitionMark
-from vigil.status.queries import (
-    day_periods,
-    hour_periods,
-    incidents_from,
-    percent,
-    worst,
-)
+from vigil.rollups import PeriodRollups, Rollup, TransitionMark
+from vigil.status.figures import incidents_from, percent, worst
+from vigil.status.periods import CheckRollups, day_periods, hour_periods
 
 NOW = datetime(2026, 11, 28, 12, 30, tzinfo=UTC)
 LONG_AGO = datetime(2026, 1, 1, tzinfo=UTC)
@@ -75,3 +70,22 @@ def test_windows_are_whole_periods_ending_now():
     assert hours[0] == "2026-11-27T13" and hours[-1] == "2026-11-28T12" and len(hours) == 24
     days = day_periods(date(2026, 3, 1), 3)
     assert days == ["2026-02-27", "2026-02-28", "2026-03-01"]
+
+
+def test_a_checks_rollups_are_the_closed_periods_and_the_open_one():
+    def period(name: str, **checks: int) -> PeriodRollups:
+        return PeriodRollups("hour", name, {c: Rollup(runs=n) for c, n in checks.items()})
+
+    closed = [period("2026-11-28T10", api=60, db=60), period("2026-11-28T11", db=60)]
+    rollups = CheckRollups.of("api", closed, period("2026-11-28T12", api=30))
+    assert {p: r.runs for p, r in rollups.by_period.items()} == {
+        "2026-11-28T10": 60,
+        "2026-11-28T12": 30,
+    }
+    assert rollups.merged(["2026-11-28T10", "2026-11-28T11", "2026-11-28T12"]).runs == 90
+    assert rollups.merged(["2026-11-27T10"]).runs == 0
+    # A closed period stored under the open one's name is the later word on it.
+    again = CheckRollups.of(
+        "api", [period("2026-11-28T12", api=60)], period("2026-11-28T12", api=1)
+    )
+    assert again.by_period["2026-11-28T12"].runs == 60

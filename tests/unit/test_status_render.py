@@ -4,7 +4,7 @@ test in tests/integration/test_status_page.py shows the result in Chromium)."""
 from __future__ import annotations
 
 from vigil.status.page import day_bar, link, render_detail, render_error, render_overview
-from vigil.status.queries import (
+from vigil.status.records import (
     CheckDetail,
     CheckSummary,
     GroupSummary,

@@ -19,7 +19,8 @@ from vigil.store.dynamodb import DynamoDBStore
 TABLE_ENV = "HEALTHCHECK_TABLE"
 
 # Warm-start cache: one StatusQueries per (config file, its mtime, table), so a warm
-# Lambda container neither re-reads the config nor re-creates its DynamoDB client.
+# Lambda container neither re-reads the config nor re-creates its DynamoDB client, and
+# reads the closed rollups of a check's detail once (StatusQueries.closed_rollups).
 _QUERIES_CACHE: dict[tuple[str, float, str], StatusQueries] = {}
 
 

@@ -1,21 +1,23 @@
 """What the status API, the status page and ``vigil status`` show, read from the store.
 
-``queries`` computes the figures (availability, latency percentiles, incidents,
-trends, history pages) into typed records; ``page`` renders them as HTML.
+``queries`` decides what to read for each answer (``StatusQueries``);
+``periods`` turns windows into hour and day periods; ``figures`` computes
+availability, percentiles, trends and incidents; ``records`` holds the typed
+records answered and their JSON; ``cursor`` makes and checks history cursors;
+``page`` renders the records as HTML; ``api`` routes requests.
 """
 
 from __future__ import annotations
 
-from vigil.status.queries import (
-    BadRequestError,
+from vigil.status.exceptions import BadRequestError, NotFoundError, StatusQueryError
+from vigil.status.queries import StatusQueries
+from vigil.status.records import (
     CheckDetail,
     CheckSummary,
     GroupSummary,
     HistoryPage,
     Incident,
-    NotFoundError,
     StatusOverview,
-    StatusQueries,
 )
 
 __all__ = [
@@ -28,4 +30,5 @@ __all__ = [
     "NotFoundError",
     "StatusOverview",
     "StatusQueries",
+    "StatusQueryError",
 ]

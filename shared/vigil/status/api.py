@@ -18,8 +18,9 @@ from urllib.parse import unquote
 from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response
 
 from vigil.exceptions import ConfigError, VigilError
+from vigil.status.exceptions import StatusQueryError
 from vigil.status.page import PAGE_HEADERS, render_detail, render_error, render_overview
-from vigil.status.queries import StatusQueries, StatusQueryError
+from vigil.status.queries import StatusQueries
 
 logger = logging.getLogger(__name__)
 

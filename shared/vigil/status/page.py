@@ -13,12 +13,8 @@ import html
 from collections.abc import Iterable, Sequence
 from urllib.parse import quote
 
-from vigil.status.queries import (
-    AVAILABILITY_WINDOWS,
-    CheckDetail,
-    CheckSummary,
-    StatusOverview,
-)
+from vigil.status.periods import AVAILABILITY_WINDOWS
+from vigil.status.records import CheckDetail, CheckSummary, StatusOverview
 
 PAGE_HEADERS = {
     "Content-Type": "text/html; charset=utf-8",

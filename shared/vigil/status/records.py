@@ -1,0 +1,150 @@
+"""The typed records the status API answers with, and their JSON."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from vigil.store.base import RunRecord
+
+
+@dataclass(frozen=True)
+class CheckSummary:
+    """One check as ``GET /api/status`` shows it (plus the page's 90-day bar)."""
+
+    group: str
+    check: str
+    status: str
+    since: str | None
+    last_run: str | None
+    latency_ms: float | None
+    reason: str | None
+    availability: dict[str, float | None]
+    # (day, availability) of the last 90 days, oldest first; only where asked for (the page)
+    days: tuple[tuple[str, float | None], ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "check": self.check,
+            "status": self.status,
+            "since": self.since,
+            "last_run": self.last_run,
+            "latency_ms": self.latency_ms,
+            "reason": self.reason,
+            "availability": dict(self.availability),
+        }
+
+
+@dataclass(frozen=True)
+class GroupSummary:
+    group: str
+    status: str
+    checks: tuple[CheckSummary, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "group": self.group,
+            "status": self.status,
+            "checks": [c.to_json() for c in self.checks],
+        }
+
+
+@dataclass(frozen=True)
+class StatusOverview:
+    """``GET /api/status``: the worst confirmed status, and every group and check."""
+
+    status: str
+    updated_at: str | None
+    groups: tuple[GroupSummary, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "updated_at": self.updated_at,
+            "groups": [g.to_json() for g in self.groups],
+        }
+
+
+@dataclass(frozen=True)
+class Incident:
+    """A confirmed non-healthy period of one status; ``ended`` is None while it lasts."""
+
+    status: str
+    started: str
+    ended: str | None
+    duration_s: float
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "started": self.started,
+            "ended": self.ended,
+            "duration_s": self.duration_s,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class RunPoint:
+    """One run of one check: its scheduled time, observed status, latency and reason."""
+
+    time: str
+    status: str
+    latency_ms: float | None
+    reason: str
+
+    @classmethod
+    def of(cls, record: RunRecord, check: str) -> RunPoint | None:
+        """``check``'s result in the run record, or None if it did not run then."""
+        for result in record.results:
+            if result.check == check:
+                latency = None if result.latency_ms is None else round(result.latency_ms, 1)
+                return cls(record.run_key, str(result.status), latency, result.reason)
+        return None
+
+
+@dataclass(frozen=True)
+class HourLatency:
+    hour: str
+    p50: float | None
+    p95: float | None
+
+
+@dataclass(frozen=True)
+class CheckDetail:
+    """``GET /api/checks/{group}/{check}``."""
+
+    summary: CheckSummary
+    latency: dict[str, dict[str, float | None]]
+    trend: dict[str, float | None]
+    incidents: tuple[Incident, ...]
+    recent: tuple[RunPoint, ...]
+    hourly: tuple[HourLatency, ...] = field(default=())  # the page's chart
+
+    def to_json(self) -> dict[str, Any]:
+        out = {"group": self.summary.group, **self.summary.to_json()}
+        out["latency_ms"] = {w: dict(q) for w, q in self.latency.items()}
+        out["trend"] = dict(self.trend)
+        out["incidents"] = [i.to_json() for i in self.incidents]
+        out["recent"] = [
+            {"time": r.time, "status": r.status, "latency_ms": r.latency_ms} for r in self.recent
+        ]
+        return out
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    """``GET /api/checks/{group}/{check}/history``: oldest first, ``next`` to continue."""
+
+    results: tuple[RunPoint, ...]
+    next: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "results": [
+                {"time": r.time, "status": r.status, "latency_ms": r.latency_ms, "reason": r.reason}
+                for r in self.results
+            ],
+            "next": self.next,
+        }
