@@ -408,8 +408,8 @@ groups:
     checks:
       - {name: api, type: tcp, host: 127.0.0.1, port: 9}
 notifications:
-  - {name: audit, type: webhook, secret: vigil/notify/audit}
-  - {name: refused, type: webhook, secret: vigil/notify/refused}
+  - {name: audit, type: webhook, secret: vigil/notify/audit, allow_private: true}
+  - {name: refused, type: webhook, secret: vigil/notify/refused, allow_private: true}
   - {name: chat, type: chatbot}
 """
 
