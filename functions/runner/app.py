@@ -1,6 +1,8 @@
-"""Runner Lambda: runs one check group per scheduled event.
+"""Runner Lambda: the tick, and the runs it dispatches.
 
-Event: {"group": "core", "scheduled_time": "<ISO 8601>"}; see README "Runner handler".
+Events (see README "The runner event"): a tick ``{"tick": "<ISO 8601>"}`` from the one
+schedule; a run ``{"group": "core", "scheduled_time": "<ISO 8601>"}`` (an asynchronous
+invocation, or any other schedule); a batch of the run queue (SQS).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
 from vigil.environment.runner import history_days, runner_from_environment
-from vigil.run.event import RunRequest, quote
+from vigil.run.event import QueueBatch, RunRequest, TickRequest, parse_event, quote
 
 logger = Logger()
 copy_config_to_registered_loggers(source_logger=logger, include={"vigil"})
@@ -28,11 +30,17 @@ DEFAULT_CONFIG = Path(__file__).with_name("checks.yaml")
 def handler(event, context):
     logger.info("event %s", quote(event))  # never the whole event: it may be huge
     try:
-        request = RunRequest.from_event(event, now=time.time(), retention_days=history_days())
+        request = parse_event(event, now=time.time(), retention_days=history_days())
         function_timeout_s = math.ceil(context.get_remaining_time_in_millis() / 1000)
         runner = runner_from_environment(
-            DEFAULT_CONFIG, group=request.group, function_timeout_s=function_timeout_s
+            DEFAULT_CONFIG,
+            group=request.group if isinstance(request, RunRequest) else None,
+            function_timeout_s=function_timeout_s,
         )
     finally:  # even when the first event is refused: the collector must come back on
         lambda_init.end()
+    if isinstance(request, TickRequest):
+        return runner.tick(request, remaining_ms=context.get_remaining_time_in_millis()).to_dict()
+    if isinstance(request, QueueBatch):
+        return runner.run_batch(request, context, retention_days=history_days())
     return runner.run(request, remaining_ms=context.get_remaining_time_in_millis()).to_dict()

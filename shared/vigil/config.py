@@ -29,6 +29,7 @@ from vigil.checks.registry import REGISTRY
 from vigil.durations import format_duration
 from vigil.exceptions import ConfigError, UnknownGroupError
 from vigil.policy.config import parent_ref
+from vigil.schedule import Schedule, every_problem
 from vigil.yaml_source import YamlSyntaxError, load_yaml
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ __all__ = [
 DEFAULT_CONFIG = "checks.yaml"
 CONFIG_ENV = "HEALTHCHECK_CONFIG"
 TOP_LEVEL_KEYS = ("defaults", "groups", "maintenance", "notifications")
-GROUP_KEYS = ("checks", "shards")
+GROUP_KEYS = ("checks", "shards", "every", "cron", "timezone")
 
 _NAME_RE = re.compile(NAME_PATTERN)
 
@@ -96,6 +97,7 @@ class GroupConfig(NamedTuple):
     name: str
     checks: tuple[CheckConfig, ...]
     shards: int = 1
+    schedule: Schedule = Schedule()  # every minute unless the group says otherwise
 
     def check(self, name: str) -> CheckConfig:
         for check in self.checks:
@@ -371,6 +373,7 @@ def _parse_group(
         problems.append(
             (f"{path}.shards", f"expected a whole number from 1 to 100, got {shards!r}")
         )
+    schedule = _schedule(raw, path, problems)
     checks_raw = raw.get("checks")
     if not isinstance(checks_raw, list) or not checks_raw:
         problems.append((f"{path}.checks", "expected a list of at least one check"))
@@ -412,10 +415,82 @@ def _parse_group(
         _check_timeouts(
             check, check_path, check_raw, defaults_raw, function_timeout, problems, inherited
         )
+        _check_interval(check, check_path, check_raw, schedule, problems)
         checks.append(check)
-    if len(problems) > start:
+    if len(problems) > start or schedule is None:
         return None
-    return GroupConfig(name=name, checks=tuple(checks), shards=shards)
+    return GroupConfig(name=name, checks=tuple(checks), shards=shards, schedule=schedule)
+
+
+def _schedule(raw: Mapping[str, Any], path: str, problems: Problems) -> Schedule | None:
+    """The group's ``every`` or ``cron`` + ``timezone`` (default: every minute)."""
+    from vigil.durations import parse_duration
+
+    every, cron, zone = raw.get("every"), raw.get("cron"), raw.get("timezone")
+    if every is not None and cron is not None:
+        problems.append((f"{path}.cron", "give either every or cron, not both"))
+        return None
+    if cron is None:
+        if zone is not None:
+            problems.append((f"{path}.timezone", "timezone applies to cron; this group has none"))
+            return None
+        if every is None:
+            return Schedule()
+        try:
+            seconds = parse_duration(every)
+        except ValueError as exc:
+            problems.append((f"{path}.every", str(exc)))
+            return None
+        wrong = every_problem(seconds)
+        if wrong:
+            problems.append((f"{path}.every", wrong))
+            return None
+        return Schedule(every=seconds)
+    if not isinstance(cron, str):
+        problems.append((f"{path}.cron", f"expected a cron expression (text), got {cron!r}"))
+        return None
+    if zone is not None and not isinstance(zone, str):
+        problems.append((f"{path}.timezone", f"expected an IANA time zone name, got {zone!r}"))
+        return None
+    from vigil.cron import CronSchedule, time_zone  # cronsim: only for a cron group
+
+    try:
+        time_zone(zone or "UTC")
+    except ValueError as exc:
+        problems.append((f"{path}.timezone", str(exc)))
+        return None
+    try:
+        return Schedule(every=None, cron=CronSchedule.parse(cron, zone or "UTC"))
+    except ValueError as exc:
+        problems.append((f"{path}.cron", str(exc)))
+        return None
+
+
+def _check_interval(
+    check: CheckConfig,
+    path: str,
+    raw: Mapping[str, Any],
+    schedule: Schedule | None,
+    problems: Problems,
+) -> None:
+    """A check's ``interval`` must be a whole number of its group's runs."""
+    if check.interval is None or schedule is None:
+        return
+    where = f"{path}.interval" + ("" if "interval" in raw else " (from defaults.interval)")
+    if schedule.every is None:
+        problems.append(
+            (where, "a cron group's checks run on every run of the group; remove interval")
+        )
+        return
+    runs = check.interval / schedule.every
+    if runs < 1 or abs(runs - round(runs)) > 1e-9:
+        problems.append(
+            (
+                where,
+                f"interval {format_duration(check.interval)} is not a multiple of the group's "
+                f"every ({format_duration(schedule.every)}): the group runs only then",
+            )
+        )
 
 
 def _check_timeouts(

@@ -3,7 +3,9 @@
 Per check (dimensions ``group``, ``check``): ``Healthy`` (1 only when healthy)
 and ``LatencyMs``. Per group (dimension ``group``): ``HealthyChecks``,
 ``DegradedChecks``, ``UnhealthyChecks``, ``ErrorChecks``, ``RunDurationMs`` and
-``AlertsPending``. Powertools adds the ``service`` dimension to each.
+``AlertsPending``; ``ErrorChecks`` and ``AlertsPending`` once more for the whole
+stack (no ``group``: what the stack's alarms watch), and ``Ticks`` per tick.
+Powertools adds the ``service`` dimension to each.
 A check with ``metrics: false`` gets a plain JSON log line instead
 (``check_result_line``), which costs only its share of the log.
 """
@@ -72,7 +74,15 @@ def emit_run_metrics(
     )
     metrics.add_metric(name="AlertsPending", unit=MetricUnit.Count, value=alerts_pending)
     metrics.flush_metrics()
-    return printed + 1
+
+    # The same two for the whole stack (dimension service only): the stack's alarms on
+    # error checks and undelivered alerts watch every group, so no group needs its own.
+    metrics = _metrics()
+    errors = sum(1 for r in results if r.status == Status.ERROR)
+    metrics.add_metric(name="ErrorChecks", unit=MetricUnit.Count, value=errors)
+    metrics.add_metric(name="AlertsPending", unit=MetricUnit.Count, value=alerts_pending)
+    metrics.flush_metrics()
+    return printed + 2
 
 
 def check_result_line(group: str, result: CheckResult) -> str:
@@ -104,4 +114,14 @@ def emit_config_error(group: str | None) -> None:
     if group:
         metrics.add_dimension(name="group", value=group)
     metrics.add_metric(name="ConfigErrors", unit=MetricUnit.Count, value=1)
+    metrics.flush_metrics()
+
+
+def emit_tick() -> None:
+    """``Ticks`` = 1 (dimension ``service`` only): one per tick; the stack's alarm on it
+    says when the ticks themselves stop (then no run is dispatched and nothing watched)."""
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    metrics = _metrics()
+    metrics.add_metric(name="Ticks", unit=MetricUnit.Count, value=1)
     metrics.flush_metrics()

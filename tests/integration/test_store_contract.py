@@ -91,3 +91,14 @@ def test_rollups_since_a_period_oldest_first(store):
     assert [r.period for r in got] == ["2026-11-28T09", "2026-11-28T10"]
     assert got[0].checks["api"].runs == 1
     assert store.get_rollups("core", 0, "day", "2026-11-01") == []
+
+
+def test_newest_runs_of_many_shards_at_once(store):
+    for group, shard, newest in (("core", 0, "2026-11-28T10:05:00Z"), ("fleet", 1, None)):
+        state = store.load_state(group, shard)
+        store.save_state(replace(state, last_run_key=newest))
+    wanted = [("core", 0), ("fleet", 1), ("never", 0)] + [(f"g{i}", 0) for i in range(120)]
+    assert store.newest_runs(wanted) == {
+        **{key: None for key in wanted},
+        ("core", 0): "2026-11-28T10:05:00Z",
+    }

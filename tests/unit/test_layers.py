@@ -27,6 +27,7 @@ LOW = (
     "vigil.results",
     "vigil.retry",
     "vigil.rollups",
+    "vigil.schedule",
     "vigil.secrets",
     "vigil.sharding",
     "vigil.state",
@@ -37,6 +38,7 @@ LOW = (
 HIGH = (
     "vigil.config",
     "vigil.config_problems",
+    "vigil.dispatch",
     "vigil.environment",
     "vigil.fanout",
     "vigil.metrics",

@@ -10,7 +10,6 @@ the variables it is deployed with. ``invoke`` calls the real handler through
 from __future__ import annotations
 
 import contextlib
-import copy
 import json
 import uuid
 from collections.abc import Mapping
@@ -32,29 +31,9 @@ NOTIFIER_FUNCTION = "NotifierFunction"
 ACCOUNT = "123456789012"
 
 
-def create_local_queues(template: Mapping[str, Any], *, region: str = REGION) -> dict[str, str]:
-    """Create every ``AWS::SQS::Queue`` of the template; logical id -> queue URL."""
-    import boto3
-
-    sqs = boto3.client("sqs", region_name=region)
-    urls: dict[str, str] = {}
-    for logical_id, resource in (template.get("Resources") or {}).items():
-        if isinstance(resource, dict) and resource.get("Type") == "AWS::SQS::Queue":
-            urls[logical_id] = sqs.create_queue(QueueName=f"vigil-local-{logical_id}")["QueueUrl"]
-    return urls
-
-
-def notifier_environment(
-    template: Mapping[str, Any], resources: LocalResources, queues: Mapping[str, str]
-) -> dict[str, str]:
+def notifier_environment(template: Mapping[str, Any], resources: LocalResources) -> dict[str, str]:
     """The notifier's variables as Lambda would see them (a ``!Ref`` to a queue = its URL)."""
-    resolved = copy.deepcopy(dict(template))
-    function = resolved["Resources"][NOTIFIER_FUNCTION]["Properties"]
-    variables = function.get("Environment", {}).get("Variables", {})
-    for name, value in variables.items():
-        if isinstance(value, dict) and value.get("Ref") in queues:
-            variables[name] = queues[value["Ref"]]
-    return runner_environment(resolved, resources, function=NOTIFIER_FUNCTION)
+    return runner_environment(template, resources, function=NOTIFIER_FUNCTION)
 
 
 def existing_resources(
@@ -71,12 +50,21 @@ def existing_resources(
         for logical_id, resource in template["Resources"].items()
         if resource.get("Type") == "AWS::SNS::Topic"
     }
+    import boto3
+
+    sqs = boto3.client("sqs", region_name=REGION)
+    queues = {
+        logical_id: sqs.get_queue_url(QueueName=f"{stack_name}-{logical_id}")["QueueUrl"]
+        for logical_id, resource in template["Resources"].items()
+        if resource.get("Type") == "AWS::SQS::Queue"
+    }
     return LocalResources(
         table_name=tables["HealthCheckTable"],
         topic_arn=topics["AlertTopic"],
         function_name=f"{stack_name}-notifier",
         tables=tables,
         topics=topics,
+        queues=queues,
         region=REGION,
         stack_name=stack_name,
     )
@@ -137,8 +125,8 @@ class LocalNotifier:
                 self.resources = create_local_resources(self.template, region=REGION)
             else:
                 self.resources = existing_resources(self.template)
-            self.queues = create_local_queues(self.template)
-            env = notifier_environment(self.template, self.resources, self.queues)
+            self.queues = dict(self.resources.queues)
+            env = notifier_environment(self.template, self.resources)
             env["HEALTHCHECK_CONFIG"] = str(self.config)
             self.environment = env
             undo.enter_context(environ_set(env))

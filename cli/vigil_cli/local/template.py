@@ -324,6 +324,7 @@ class LocalResources:
     function_name: str
     tables: Mapping[str, str] = field(default_factory=dict)  # logical id -> table name
     topics: Mapping[str, str] = field(default_factory=dict)  # logical id -> topic ARN
+    queues: Mapping[str, str] = field(default_factory=dict)  # logical id -> queue URL
     region: str = "us-east-1"
     stack_name: str = "vigil-local"
 
@@ -372,7 +373,7 @@ def _table_request(name: str, props: Mapping[str, Any]) -> dict[str, Any]:
 def create_local_resources(
     template: Mapping[str, Any], *, region: str = "us-east-1", stack_name: str = "vigil-local"
 ) -> LocalResources:
-    """Create every DynamoDB table and SNS topic of the template with boto3.
+    """Create every DynamoDB table, SNS topic and SQS queue of the template with boto3.
 
     Meant for moto (the caller has started ``moto.mock_aws()``). Tables get the
     template's KeySchema, AttributeDefinitions, BillingMode, secondary indexes and
@@ -414,11 +415,19 @@ def create_local_resources(
             attributes["DisplayName"] = props["DisplayName"]
         topics[logical_id] = sns.create_topic(Name=name, Attributes=attributes)["TopicArn"]
 
+    sqs = boto3.client("sqs", region_name=region)
+    queues = {
+        logical_id: sqs.create_queue(
+            QueueName=_physical_name(props.get("QueueName"), stack_name, logical_id)
+        )["QueueUrl"]
+        for logical_id, props in _resources_of(template, "AWS::SQS::Queue")
+    }
+
     variables = _function_variables(template, RUNNER_FUNCTION)
     function_props = dict(_resources_of(template, "AWS::Serverless::Function")).get(
         RUNNER_FUNCTION, {}
     )
-    context = _Context(template, tables, topics, region, stack_name)
+    context = _Context(template, tables, topics, region, stack_name, queues)
     function_name = function_props.get("FunctionName")
     return LocalResources(
         table_name=_primary(tables, variables.get("HEALTHCHECK_TABLE"), "table"),
@@ -430,6 +439,7 @@ def create_local_resources(
         ),
         tables=tables,
         topics=topics,
+        queues=queues,
         region=region,
         stack_name=stack_name,
     )
@@ -466,6 +476,7 @@ class _Context:
     topics: Mapping[str, str]
     region: str
     stack_name: str
+    queues: Mapping[str, str] = field(default_factory=dict)
 
     def ref(self, name: str) -> str:
         pseudo = {
@@ -481,6 +492,8 @@ class _Context:
             return self.tables[name]
         if name in self.topics:
             return self.topics[name]
+        if name in self.queues:
+            return self.queues[name]
         parameter = (self.template.get("Parameters") or {}).get(name)
         if isinstance(parameter, dict) and "Default" in parameter:
             return _text(parameter["Default"])
@@ -516,7 +529,12 @@ def runner_environment(
     else raises ``ValueError`` rather than being guessed.
     """
     context = _Context(
-        template, resources.tables, resources.topics, resources.region, resources.stack_name
+        template,
+        resources.tables,
+        resources.topics,
+        resources.region,
+        resources.stack_name,
+        resources.queues,
     )
     environment: dict[str, str] = {}
     for name, value in _function_variables(template, function).items():

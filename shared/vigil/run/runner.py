@@ -29,12 +29,13 @@ published — at most 4.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from vigil.budget import checks_budget, reserve_for, work_budget
 from vigil.config import GroupConfig, VigilConfig
@@ -47,7 +48,7 @@ from vigil.retry import STORE_SAVE
 from vigil.rollups import PeriodRollups
 from vigil.run import outbox
 from vigil.run.deadline import RunDeadline
-from vigil.run.event import RunRequest
+from vigil.run.event import QueueBatch, RunRequest, TickRequest
 from vigil.run.execution import is_due, run_checks
 from vigil.run.fold import FoldOutcome, fold, in_shard, parents
 from vigil.run.summary import RunSummary
@@ -55,6 +56,9 @@ from vigil.sharding import shard_of
 from vigil.store.base import GroupState, RunRecord, StateStore
 from vigil.store.outbox import take_leases
 from vigil.times import iso_from_epoch, parse_time
+
+if TYPE_CHECKING:
+    from vigil.run.tick import TickSummary
 
 logger = logging.getLogger(__name__)
 
@@ -64,9 +68,15 @@ DEFAULT_REMAINING_S = 900.0  # outside Lambda, with no context: Lambda's longest
 
 
 class FanOut(Protocol):
-    """Sends one event per shard to the runner function (``vigil.fanout.LambdaFanOut``)."""
+    """Sends each event to the runner function, asynchronously (``vigil.fanout.LambdaFanOut``)."""
 
     def invoke(self, events: list[dict[str, Any]]) -> None: ...
+
+
+class RunQueue(Protocol):
+    """Sends each (event, delay in seconds) to the run queue (``vigil.dispatch.RunQueue``)."""
+
+    def enqueue(self, runs: list[tuple[dict[str, Any], int]]) -> None: ...
 
 
 class Runner:
@@ -86,6 +96,7 @@ class Runner:
         lag_target: float = DEFAULT_LAG_TARGET,
         emit_metrics: Callable[..., Any] = emit_run_metrics,
         fan_out: FanOut | None = None,
+        run_queue: RunQueue | None = None,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
     ):
@@ -100,7 +111,8 @@ class Runner:
         self.max_concurrency = max_concurrency
         self.lag_target = lag_target
         self.emit_metrics = emit_metrics
-        self.fan_out = fan_out
+        self._fan_out = fan_out
+        self._run_queue = run_queue
         self.sleep = sleep
 
     def run(self, request: RunRequest, *, remaining_ms: float | None = None) -> RunSummary:
@@ -121,6 +133,98 @@ class Runner:
         finally:
             self.deadline.clear()
 
+    @property
+    def fan_out(self) -> FanOut:
+        """Asynchronous invocations of this function (the shards of a run, a tick's runs)."""
+        if self._fan_out is None:
+            from vigil.fanout import LambdaFanOut
+
+            self._fan_out = LambdaFanOut()
+        return self._fan_out
+
+    @fan_out.setter
+    def fan_out(self, value: FanOut) -> None:
+        self._fan_out = value
+
+    @property
+    def run_queue(self) -> RunQueue:
+        """The queue of a tick's later runs (sub-minute groups)."""
+        if self._run_queue is None:
+            from vigil.dispatch import RunQueue
+
+            self._run_queue = RunQueue()
+        return self._run_queue
+
+    @run_queue.setter
+    def run_queue(self, value: RunQueue) -> None:
+        self._run_queue = value
+
+    def emit_tick_metrics(self) -> None:
+        """``Ticks`` = 1 per tick (dimension ``service``): its alarm says when ticks stop."""
+        from vigil.metrics import emit_tick
+
+        emit_tick()
+
+    def tick(self, request: TickRequest, *, remaining_ms: float | None = None) -> TickSummary:
+        """Dispatch the runs of the tick's minute and watch every group (``vigil.run.tick``)."""
+        from vigil.run.tick import TickParts, run_tick
+
+        started = self.monotonic()
+        remaining_s = DEFAULT_REMAINING_S if remaining_ms is None else remaining_ms / 1000
+        ends_at = started + work_budget(remaining_s)
+        self.deadline.start(ends_at, reserve_for(remaining_s))
+        parts = TickParts(
+            groups=self.config.groups,
+            store=self.store,
+            publisher=self.publisher,
+            invoke=lambda events: self.fan_out.invoke(events),
+            enqueue=lambda runs: self.run_queue.enqueue(runs),
+            now=self.clock(),
+            time_left=lambda: ends_at - self.monotonic(),
+            sleep=self.sleep,
+        )
+        try:
+            summary = run_tick(request.tick, parts)
+        finally:
+            self.deadline.clear()
+            self.emit_tick_metrics()
+        return summary
+
+    def run_batch(
+        self,
+        batch: QueueBatch,
+        context: Any,
+        *,
+        now: Callable[[], float] = time.time,
+        retention_days: float | None = None,
+    ) -> dict[str, Any]:
+        """Run each record of a run-queue batch; ``{"batchItemFailures": [...]}`` names the
+        runs that failed (SQS delivers them again; the others are done). A record that is
+        not a valid run event is logged and dropped: delivering it again cannot help."""
+        from aws_lambda_powertools.utilities.batch import (
+            BatchProcessor,
+            EventType,
+            process_partial_response,
+        )
+
+        def run_record(record: Any) -> dict[str, Any]:
+            try:
+                request = RunRequest.from_event(
+                    json.loads(record.body), now=now(), retention_days=retention_days
+                )
+            except (ValueError, InvalidEventError) as exc:
+                logger.error("run queue message %s dropped: %s", record.message_id, exc)
+                return {"dropped": str(exc)[:300]}
+            remaining = context.get_remaining_time_in_millis() if context is not None else None
+            return self.run(request, remaining_ms=remaining).to_dict()
+
+        return process_partial_response(
+            event=batch.event,
+            record_handler=run_record,
+            processor=BatchProcessor(event_type=EventType.SQS),
+            context=context,
+        )
+
     def fan_out_run(self, group: GroupConfig, request: RunRequest) -> RunSummary:
         """Invoke this function once per shard of ``group`` and say what was sent.
 
@@ -132,10 +236,6 @@ class Runner:
             {"group": group.name, "scheduled_time": scheduled, "shard": shard}
             for shard in range(group.shards)
         ]
-        if self.fan_out is None:
-            from vigil.fanout import LambdaFanOut
-
-            self.fan_out = LambdaFanOut()
         self.fan_out.invoke(events)
         logger.info("group %s: fanned out to %d shards at %s", group.name, group.shards, scheduled)
         return RunSummary(group.name, scheduled, fanned_out_shards=group.shards)

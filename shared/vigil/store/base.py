@@ -114,6 +114,14 @@ class StateStore(ABC):
     def get_rollups(self, group: str, shard: int, kind: str, since: str) -> list[PeriodRollups]:
         """Completed rollups of ``kind`` (hour/day) whose period is >= ``since``, oldest first."""
 
+    @abstractmethod
+    def newest_runs(self, shards: list[tuple[str, int]]) -> dict[tuple[str, int], str | None]:
+        """Each ``(group, shard)``'s newest counted run key, None where it counted none.
+
+        Eventually consistent, in as few requests as the store allows: the tick reads
+        every group's at once to see which stopped running.
+        """
+
     # status reads ---------------------------------------------------------------------
     # Read-only, eventually consistent: what the status API and `vigil status` need.
 

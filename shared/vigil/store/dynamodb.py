@@ -240,6 +240,20 @@ class DynamoDBStore(StateStore):
     # status reads ---------------------------------------------------------------------
     # Eventually consistent (half the read units of a consistent read).
 
+    def newest_runs(self, shards: list[tuple[str, int]]) -> dict[tuple[str, int], str | None]:
+        keys = [
+            {"pk": {"S": partition_key(group, shard)}, "sk": {"S": STATE_SK}}
+            for group, shard in dict.fromkeys(shards)
+        ]
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        for start in range(0, len(keys), 100):
+            found.update(self._batch_get(keys[start : start + 100], projection="pk, sk, last_run"))
+        newest = {}
+        for group, shard in shards:
+            item = found.get((partition_key(group, shard), STATE_SK))
+            newest[(group, shard)] = (item or {}).get("last_run", {}).get("S") or None
+        return newest
+
     def shard_snapshots(
         self, shards: list[tuple[str, int]]
     ) -> dict[tuple[str, int], ShardSnapshot]:
@@ -319,9 +333,15 @@ class DynamoDBStore(StateStore):
         more = "LastEvaluatedKey" in response and bool(records)
         return records, records[-1].run_key if more else None
 
-    def _batch_get(self, keys: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    def _batch_get(
+        self, keys: list[dict[str, Any]], *, projection: str | None = None
+    ) -> dict[tuple[str, str], dict[str, Any]]:
+        """The items of ``keys`` by (pk, sk); ``projection`` only those attributes (it saves
+        bytes on the wire, not read units: DynamoDB bills the whole item)."""
         found: dict[tuple[str, str], dict[str, Any]] = {}
         request: dict[str, Any] = {self.table_name: {"Keys": keys}}
+        if projection:
+            request[self.table_name]["ProjectionExpression"] = projection
         retry = 0
         while True:
             response = self.client.batch_get_item(RequestItems=request)

@@ -38,6 +38,11 @@ class MemoryStore(StateStore):
         self.states[key] = saved
         return copy.deepcopy(saved)
 
+    def newest_runs(self, shards: list[tuple[str, int]]) -> dict[tuple[str, int], str | None]:
+        return {
+            key: (self.states[key].last_run_key if key in self.states else None) for key in shards
+        }
+
     def put_run(self, record: RunRecord, expires_at: int) -> None:
         runs = self.runs.setdefault((record.group, record.shard), {})
         runs[record.run_key] = (copy.deepcopy(record), expires_at)

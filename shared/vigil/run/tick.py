@@ -1,0 +1,196 @@
+"""The tick: once a minute, every run of the minute dispatched, and the schedule watched.
+
+One EventBridge Scheduler schedule sends ``{"tick": "<scheduled time>"}`` every
+minute. For the minute T of the tick:
+
+1. plan: every group's scheduled times in [T, T + 60 s) (``vigil.schedule``);
+2. dispatch: a run that is due now (the run at T; every run when the tick itself
+   is late) goes out at once, by an asynchronous ``Invoke`` of the runner
+   (``vigil.fanout``); a later one (the runs of a sub-minute group after T) goes on
+   the run queue with ``DelaySeconds`` = its time - now (``vigil.dispatch``). Each
+   is the usual runner event ``{"group", "scheduled_time"}``, so the fence, the
+   outbox and the policy hold per run, and a repeated tick dispatches again
+   harmlessly;
+3. watch: every group's newest counted run against its schedule
+   (``vigil.run.watch``): a stalled group is alerted once, and once more when it
+   runs again.
+
+What could not be dispatched is reported after the rest was sent and watched:
+``DispatchError`` fails the invocation, and Lambda's retry of the tick sends it all
+again (the runs that went out are fenced).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from vigil.alerts.document import AlertDocument
+from vigil.dispatch import DispatchError
+from vigil.exceptions import StoreConflictError
+from vigil.run import outbox
+from vigil.run.watch import WATCH_GROUP, watch
+from vigil.store.outbox import take_leases
+from vigil.times import iso, parse_time
+
+if TYPE_CHECKING:
+    from vigil.config import GroupConfig
+    from vigil.store.base import StateStore
+
+logger = logging.getLogger(__name__)
+
+MINUTE = timedelta(minutes=1)
+WATCH_SAVES = 5
+
+
+class Dispatch(NamedTuple):
+    """One run of the tick's minute: sent at once (``delay_s`` 0) or queued."""
+
+    group: str
+    scheduled_time: str
+    delay_s: int
+
+    @property
+    def event(self) -> dict[str, Any]:
+        return {"group": self.group, "scheduled_time": self.scheduled_time}
+
+
+def plan(groups: Iterable[GroupConfig], tick: str, now: float) -> list[Dispatch]:
+    """The runs whose scheduled time falls in the tick's minute, each with its delay from
+    ``now`` (epoch seconds; 0 for a run that is due)."""
+    minute = parse_time(tick).replace(second=0, microsecond=0)
+    found = []
+    for group in groups:
+        for moment in group.schedule.runs_between(minute, minute + MINUTE):
+            delay = max(0, math.ceil(moment.timestamp() - now))
+            found.append(Dispatch(group.name, iso(moment), delay))
+    return found
+
+
+@dataclass
+class TickSummary:
+    tick: str
+    dispatched_now: int = 0
+    queued: int = 0
+    stalled: list[str] = field(default_factory=list)
+    alerts_raised: list[AlertDocument] = field(default_factory=list)
+    alerts_sent: int = 0
+    alerts_pending: int = 0
+    duplicate: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "tick": self.tick,
+            "dispatched": {"now": self.dispatched_now, "queued": self.queued},
+            "stalled": list(self.stalled),
+            "alerted": [
+                {
+                    "check": a.check,
+                    "event": str(a.event),
+                    "status": a.status,
+                    "alert_id": a.alert_id,
+                }
+                for a in self.alerts_raised
+            ],
+            "alerts": {"sent": self.alerts_sent, "pending": self.alerts_pending},
+        }
+        if self.duplicate:
+            out["duplicate"] = True
+        return out
+
+
+@dataclass(frozen=True)
+class TickParts:
+    """What a tick works with: the runner's groups, store and publisher, the two ways to
+    dispatch a run, and its clocks."""
+
+    groups: dict[str, GroupConfig]
+    store: StateStore
+    publisher: outbox.Publisher
+    invoke: Callable[[list[dict[str, Any]]], None]  # now: asynchronous Invokes
+    enqueue: Callable[[list[tuple[dict[str, Any], int]]], None]  # later: the run queue
+    now: float
+    time_left: Callable[[], float]
+    sleep: Callable[[float], None]
+
+
+def run_tick(tick: str, parts: TickParts) -> TickSummary:
+    """The tick's three steps; ``time_left()`` bounds the watch's saves and publishes."""
+    runs = plan(parts.groups.values(), tick, parts.now)
+    due = [d.event for d in runs if d.delay_s == 0]
+    later = [(d.event, d.delay_s) for d in runs if d.delay_s > 0]
+    problems: list[str] = []
+    for send, items in ((parts.invoke, due), (parts.enqueue, later)):
+        if not items:
+            continue
+        try:
+            send(items)
+        except Exception as exc:  # one path failing must not stop the other, nor the watch
+            logger.error("tick %s: dispatch failed: %s", tick, exc)
+            problems.append(str(exc)[:500])
+    summary = TickSummary(tick, dispatched_now=len(due), queued=len(later))
+    _watch(parts, tick, summary)
+    logger.info(
+        "tick %s: %d runs now, %d queued, stalled: %s",
+        tick,
+        len(due),
+        len(later),
+        ", ".join(summary.stalled) or "none",
+    )
+    if problems:
+        raise DispatchError(f"tick {tick}: " + "; ".join(problems))
+    return summary
+
+
+def _watch(parts: TickParts, tick: str, summary: TickSummary) -> None:
+    store, now = parts.store, parts.now
+    owner = uuid.uuid4().hex
+    lease_until = now + max(1.0, parts.time_left())
+    state = store.load_state(WATCH_GROUP, 0)
+    for _ in range(WATCH_SAVES):
+        if state.fence.holds(tick):  # a repeated tick: publish only what was left behind
+            summary.duplicate = True
+            if not any(alert.lease_until < now for alert in state.outbox):
+                summary.alerts_pending = len(state.outbox)
+                return
+            leased = take_leases(state.outbox, owner, now, lease_until)
+            try:
+                state = store.save_state(replace(state, outbox=leased))
+            except Exception as exc:  # a tick in progress holds the state: it delivers them
+                logger.info("watch alerts left to the tick in progress (%s)", type(exc).__name__)
+                return
+            break
+        newest = _newest_runs(store, parts.groups.values())
+        schedules = {name: group.schedule for name, group in parts.groups.items()}
+        folded, alerts = watch(
+            state, schedules, newest, tick, owner=owner, now=now, lease_until=lease_until
+        )
+        try:
+            state = store.save_state(folded)
+        except StoreConflictError:
+            state = store.load_state(WATCH_GROUP, 0)  # another tick judged meanwhile
+            continue
+        summary.alerts_raised = alerts
+        break
+    summary.stalled = sorted(name for name, s in state.checks.items() if s.status == "unhealthy")
+    state, delivery = outbox.deliver(
+        state, owner, store, parts.publisher, time_left=parts.time_left, sleep=parts.sleep
+    )
+    summary.alerts_sent, summary.alerts_pending = len(delivery.sent), delivery.pending
+
+
+def _newest_runs(store: Any, groups: Iterable[GroupConfig]) -> dict[str, str | None]:
+    """Each group's newest counted run: its most behind shard's (None: one never ran)."""
+    groups = list(groups)
+    shards = [(group.name, shard) for group in groups for shard in range(group.shards)]
+    found = store.newest_runs(shards)
+    newest: dict[str, str | None] = {}
+    for group in groups:
+        keys = [found.get((group.name, shard)) for shard in range(group.shards)]
+        newest[group.name] = None if None in keys else min(keys, key=parse_time)
+    return newest
