@@ -1,7 +1,8 @@
-"""Fan-out of a sharded group: one asynchronous Lambda invocation per shard.
+"""Asynchronous invocations of the runner: a tick's runs of the minute, a group's shards.
 
-A scheduled event without ``"shard"`` for a group with ``shards: K`` (K > 1)
-becomes K events ``{"group", "scheduled_time", "shard": i}``, each sent with an
+A tick sends each run due in its minute as one invocation (``{"group",
+"scheduled_time"}``). A run event without ``"shard"`` for a group with ``shards: K``
+(K > 1) becomes K events ``{"group", "scheduled_time", "shard": i}``, each sent with an
 asynchronous ``Invoke`` (``InvocationType="Event"``) to this same function
 (``AWS_LAMBDA_FUNCTION_NAME``, which Lambda sets). Each shard runs its own slice
 of the checks (``runner.shard_of``) against its own state partition, so K shards
@@ -10,8 +11,8 @@ run K times as many checks in the time of one.
 Repeated deliveries are harmless: every shard event carries the same
 ``scheduled_time``, and each shard's state (its fence) refuses to count it twice.
 If some invocations fail, the others are still sent and ``FanOutError`` names the
-failed shards, so the scheduler's retry re-sends all of them and the shards that
-already ran are fenced by their state.
+failed runs, so the retry of the tick (or of the run) re-sends all of them and those
+that already ran are fenced by their state.
 
 Limits (AWS): an asynchronous invocation's payload may be 256 KB (ours is under
 200 bytes); each shard uses one concurrent execution of the function (the
@@ -51,8 +52,9 @@ class LambdaFanOut:
         name = self._function_name or os.environ.get(FUNCTION_NAME_ENV)
         if not name:
             raise FanOutError(
-                f"cannot fan out: {FUNCTION_NAME_ENV} is not set (outside Lambda, "
-                'invoke each shard with {"group": ..., "shard": i} instead)'
+                f"cannot invoke the runner asynchronously: {FUNCTION_NAME_ENV} is not set "
+                '(outside Lambda, invoke it with each {"group": ..., "scheduled_time": ...} '
+                "instead)"
             )
         return name
 
@@ -85,14 +87,21 @@ class LambdaFanOut:
                     Payload=json.dumps(event, separators=(",", ":")).encode(),
                 )
             except Exception as exc:  # botocore errors of every kind: report per shard
-                return f"shard {event.get('shard')}: {type(exc).__name__}: {exc}"[:300]
+                return f"{_named(event)}: {type(exc).__name__}: {exc}"[:300]
             status = response.get("StatusCode")
-            return None if status == 202 else f"shard {event.get('shard')}: status {status}"
+            return None if status == 202 else f"{_named(event)}: status {status}"
 
         with ThreadPoolExecutor(max_workers=max(1, min(MAX_THREADS, len(events)))) as pool:
             failures = [f for f in pool.map(send, events) if f is not None]
         if failures:
             raise FanOutError(
-                f"{len(failures)} of {len(events)} shard invocations failed: "
-                + "; ".join(failures[:5])
+                f"{len(failures)} of {len(events)} invocations failed: " + "; ".join(failures[:5])
             )
+
+
+def _named(event: dict[str, Any]) -> str:
+    """``core@2026-11-28T10:00:00Z`` (``#2`` for a shard): which run an error is about."""
+    shard = event.get("shard")
+    return f"{event.get('group')}@{event.get('scheduled_time')}" + (
+        f"#{shard}" if shard is not None else ""
+    )
