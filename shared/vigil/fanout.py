@@ -1,8 +1,7 @@
-"""Asynchronous invocations of the runner: a tick's runs of the minute, a group's shards.
+"""Fan-out of a sharded group: one asynchronous Lambda invocation per shard.
 
-A tick sends each run due in its minute as one invocation (``{"group",
-"scheduled_time"}``). A run event without ``"shard"`` for a group with ``shards: K``
-(K > 1) becomes K events ``{"group", "scheduled_time", "shard": i}``, each sent with an
+A run event without ``"shard"`` for a group with ``shards: K`` (K > 1) becomes K
+events ``{"group", "scheduled_time", "shard": i}``, each sent with an
 asynchronous ``Invoke`` (``InvocationType="Event"``) to this same function
 (``AWS_LAMBDA_FUNCTION_NAME``, which Lambda sets). Each shard runs its own slice
 of the checks (``runner.shard_of``) against its own state partition, so K shards
@@ -11,8 +10,8 @@ run K times as many checks in the time of one.
 Repeated deliveries are harmless: every shard event carries the same
 ``scheduled_time``, and each shard's state (its fence) refuses to count it twice.
 If some invocations fail, the others are still sent and ``FanOutError`` names the
-failed runs, so the retry of the tick (or of the run) re-sends all of them and those
-that already ran are fenced by their state.
+failed shards, so the retry of the run re-sends all of them and the shards that
+already ran are fenced by their state.
 
 Limits (AWS): an asynchronous invocation's payload may be 256 KB (ours is under
 200 bytes); each shard uses one concurrent execution of the function (the
@@ -52,9 +51,8 @@ class LambdaFanOut:
         name = self._function_name or os.environ.get(FUNCTION_NAME_ENV)
         if not name:
             raise FanOutError(
-                f"cannot invoke the runner asynchronously: {FUNCTION_NAME_ENV} is not set "
-                '(outside Lambda, invoke it with each {"group": ..., "scheduled_time": ...} '
-                "instead)"
+                f"cannot fan out: {FUNCTION_NAME_ENV} is not set (outside Lambda, "
+                'invoke each shard with {"group": ..., "shard": i} instead)'
             )
         return name
 

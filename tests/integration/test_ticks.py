@@ -1,10 +1,12 @@
 """The tick, end to end through the real handler: an hour of ticks, the stalled watch,
 a group added by an edit of checks.yaml alone, and the real run queue's delays (moto).
 
-A tick's dispatches are delivered to the handler as Lambda would: its asynchronous
-Invokes (captured: no function can run here) as runner events, its queued runs as
-SQS events of the run queue. The runner's clock is set to each tick's time, so that
-the tick plans as it would on time (the runs after the minute's first are queued).
+A tick's runs are delivered to the handler as SQS events of the run queue, as the
+queue's event source would. Where an hour of them is delivered, the queue is a
+stand-in that records each run with its delay (waiting for the delays would take
+the hour); the real queue on moto is used where the delay itself is tested. The
+runner's clock is set to each tick's time, so that the tick plans as it would on
+time (a sub-minute group's later runs are delayed).
 """
 
 from __future__ import annotations
@@ -20,13 +22,11 @@ from typing import Any
 import pytest
 
 from tests.integration.conftest import FakeLambdaContext
-from tests.support.dispatch import CapturingLambda, CapturingQueue, sqs_event
-from vigil.fanout import LambdaFanOut
+from tests.support.dispatch import CapturingQueue, sqs_event
 from vigil.store.dynamodb import DynamoDBStore
 from vigil.times import iso
 
 REPO = Path(__file__).resolve().parents[2]
-FUNCTION = "vigil-local-runner"
 
 
 class Clock:
@@ -44,8 +44,7 @@ class Driver:
 
     def __init__(self, runner_app: Any, write_config: Callable[[str], Path]):
         self.app, self.write_config = runner_app, write_config
-        self.clock, self.invokes, self.queue = Clock(), CapturingLambda(), CapturingQueue()
-        self.summaries: list[dict[str, Any]] = []
+        self.clock, self.queue = Clock(), CapturingQueue()
         self.before_run: Callable[[str, str], None] = lambda group, at: None
 
     def configure(self, text: str) -> None:
@@ -56,7 +55,6 @@ class Driver:
         from vigil.environment.runner import runner_from_environment
 
         runner = runner_from_environment(self.app.DEFAULT_CONFIG)
-        runner.fan_out = LambdaFanOut(FUNCTION, client=self.invokes)
         runner.run_queue = self.queue
         runner.clock = self.clock
 
@@ -70,22 +68,20 @@ class Driver:
         *,
         skip: Callable[[dict[str, Any]], bool] = lambda event: False,
         twice: Callable[[int], bool] = lambda n: False,
-    ) -> None:
-        """Every run the ticks dispatched, in scheduled order: Invokes, then the queue."""
-        runs = [(event, False) for event in self.invokes.take()]
-        runs += [(event, True) for event, _ in self.queue.take()]
-        runs.sort(key=lambda item: item[0]["scheduled_time"])
-        for n, (event, queued) in enumerate(runs):
+    ) -> list[tuple[dict[str, Any], int]]:
+        """Every run the ticks queued, in scheduled order, as the event source delivers
+        them (``twice``: the n-th delivered again, as SQS may); what was queued."""
+        queued = self.queue.take()
+        runs = sorted(queued, key=lambda item: item[0]["scheduled_time"])
+        for n, (event, _) in enumerate(runs):
             if skip(event):
                 continue
             for _ in range(2 if twice(n) else 1):
                 self.before_run(event["group"], event["scheduled_time"])
                 self._wire()
-                if queued:
-                    answer = self.app.handler(sqs_event([event]), FakeLambdaContext(60_000))
-                    assert answer == {"batchItemFailures": []}, answer
-                else:
-                    self.summaries.append(self.app.handler(event, FakeLambdaContext(60_000)))
+                answer = self.app.handler(sqs_event([event]), FakeLambdaContext(60_000))
+                assert answer == {"batchItemFailures": []}, answer
+        return queued
 
 
 @pytest.fixture
@@ -184,8 +180,6 @@ def test_an_hour_of_ticks_runs_every_group_exactly_as_scheduled(
     }
     for group, times in expected.items():
         assert stored_runs(aws.table_name, group, start, end) == times, group
-    duplicates = [s for s in driver.summaries if s.get("duplicate")]
-    assert duplicates, "the repeated deliveries were refused as duplicates"
 
     alerts = [a.document for a in aws.drain_alerts() if a.document["group"] == "fast"]
     assert [(a["event"], a["check"], a["timestamp"]) for a in alerts] == [
@@ -237,10 +231,8 @@ def test_adding_a_group_to_checks_yaml_is_the_whole_change(aws, driver, tcp_targ
         f"groups:\n  old: {{every: 1m, checks: [{tcp}]}}\n  new: {{every: 2m, checks: [{tcp}]}}\n"
     )
     summary = driver.tick(start + timedelta(minutes=2))
-    dispatched = driver.invokes.payloads()
-    assert {e["group"] for e in dispatched} == {"old", "new"}
-    assert summary["dispatched"] == {"now": 2, "queued": 0}
-    driver.deliver()
+    assert summary["dispatched"] == {"due": 2, "delayed": 0}
+    assert {event["group"] for event, _ in driver.deliver()} == {"old", "new"}
     assert stored_runs(aws.table_name, "new", start, start + timedelta(minutes=3)) == [
         iso(start + timedelta(minutes=2))
     ]
@@ -265,18 +257,19 @@ def test_queued_runs_wait_their_delay_on_the_real_queue(aws, runner_app, write_c
         f" host: 127.0.0.1, port: {tcp_target.port}}}]}}\n"
     )
     runner = runner_from_environment(runner_app.DEFAULT_CONFIG)
-    invokes = CapturingLambda()
-    runner.fan_out = LambdaFanOut(FUNCTION, client=invokes)
     assert isinstance(runner.run_queue, RunQueue)  # the real one, on the template's queue
     minute = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=1)
     runner.clock = lambda: minute.timestamp() + 48.5  # the run at :50 is 2 s away
     summary = runner_app.handler({"tick": iso(minute)}, FakeLambdaContext(60_000))
-    assert summary["dispatched"] == {"now": 5, "queued": 1}
+    assert summary["dispatched"] == {"due": 5, "delayed": 1}
 
     sqs = boto3.client("sqs", region_name="us-east-1")
     url = aws.environment["HEALTHCHECK_RUN_QUEUE_URL"]
     sent = time.monotonic()
-    assert sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0).get("Messages", []) == []
+    due = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    assert sorted(json.loads(m["Body"])["scheduled_time"] for m in due) == [
+        iso(minute + timedelta(seconds=s)) for s in range(0, 50, 10)
+    ]
     messages: list[dict[str, Any]] = []
     while not messages and time.monotonic() - sent < 10:
         messages = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages", [])
@@ -284,10 +277,12 @@ def test_queued_runs_wait_their_delay_on_the_real_queue(aws, runner_app, write_c
     assert len(messages) == 1 and waited >= 1.0
     body = json.loads(messages[0]["Body"])
     assert body == {"group": "fast", "scheduled_time": iso(minute + timedelta(seconds=50))}
-    answer = runner_app.handler(sqs_event([messages[0]["Body"]]), FakeLambdaContext(60_000))
+    answer = runner_app.handler(
+        sqs_event([m["Body"] for m in [*due, *messages]]), FakeLambdaContext(60_000)
+    )
     assert answer == {"batchItemFailures": []}
     assert stored_runs(aws.table_name, "fast", minute, minute + timedelta(minutes=1)) == [
-        iso(minute + timedelta(seconds=50))
+        iso(minute + timedelta(seconds=s)) for s in range(0, 60, 10)
     ]
 
 

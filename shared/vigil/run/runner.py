@@ -135,7 +135,7 @@ class Runner:
 
     @property
     def fan_out(self) -> FanOut:
-        """Asynchronous invocations of this function (the shards of a run, a tick's runs)."""
+        """Asynchronous invocations of this function (the shards of a run)."""
         if self._fan_out is None:
             from vigil.fanout import LambdaFanOut
 
@@ -148,7 +148,7 @@ class Runner:
 
     @property
     def run_queue(self) -> RunQueue:
-        """The queue of a tick's later runs (sub-minute groups)."""
+        """The run queue: every run a tick dispatches (``vigil.dispatch``)."""
         if self._run_queue is None:
             from vigil.dispatch import RunQueue
 
@@ -177,7 +177,6 @@ class Runner:
             groups=self.config.groups,
             store=self.store,
             publisher=self.publisher,
-            invoke=lambda events: self.fan_out.invoke(events),
             enqueue=lambda runs: self.run_queue.enqueue(runs),
             now=self.clock(),
             time_left=lambda: ends_at - self.monotonic(),

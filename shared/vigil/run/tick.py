@@ -4,13 +4,13 @@ One EventBridge Scheduler schedule sends ``{"tick": "<scheduled time>"}`` every
 minute. For the minute T of the tick:
 
 1. plan: every group's scheduled times in [T, T + 60 s) (``vigil.schedule``);
-2. dispatch: a run that is due now (the run at T; every run when the tick itself
-   is late) goes out at once, by an asynchronous ``Invoke`` of the runner
-   (``vigil.fanout``); a later one (the runs of a sub-minute group after T) goes on
-   the run queue with ``DelaySeconds`` = its time - now (``vigil.dispatch``). Each
-   is the usual runner event ``{"group", "scheduled_time"}``, so the fence, the
-   outbox and the policy hold per run, and a repeated tick dispatches again
-   harmlessly;
+2. dispatch: every run goes on the run queue (``vigil.dispatch``), ten to a request,
+   with ``DelaySeconds`` = its time - now: 0 for a run that is due (the run at T;
+   every run when the tick itself is late), the seconds to go for the later runs of
+   a sub-minute group. Each is the usual runner event ``{"group",
+   "scheduled_time"}``, delivered to the runner by the queue's event source, so the
+   fence, the outbox and the policy hold per run, and a repeated tick dispatches
+   again harmlessly;
 3. watch: every group's newest counted run against its schedule
    (``vigil.run.watch``): a stalled group is alerted once, and once more when it
    runs again.
@@ -75,8 +75,8 @@ def plan(groups: Iterable[GroupConfig], tick: str, now: float) -> list[Dispatch]
 @dataclass
 class TickSummary:
     tick: str
-    dispatched_now: int = 0
-    queued: int = 0
+    due: int = 0  # queued with no delay
+    delayed: int = 0  # queued for later in the minute
     stalled: list[str] = field(default_factory=list)
     alerts_raised: list[AlertDocument] = field(default_factory=list)
     alerts_sent: int = 0
@@ -86,7 +86,7 @@ class TickSummary:
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "tick": self.tick,
-            "dispatched": {"now": self.dispatched_now, "queued": self.queued},
+            "dispatched": {"due": self.due, "delayed": self.delayed},
             "stalled": list(self.stalled),
             "alerted": [
                 {
@@ -106,14 +106,13 @@ class TickSummary:
 
 @dataclass(frozen=True)
 class TickParts:
-    """What a tick works with: the runner's groups, store and publisher, the two ways to
-    dispatch a run, and its clocks."""
+    """What a tick works with: the runner's groups, store and publisher, the run queue,
+    and its clocks."""
 
     groups: dict[str, GroupConfig]
     store: StateStore
     publisher: outbox.Publisher
-    invoke: Callable[[list[dict[str, Any]]], None]  # now: asynchronous Invokes
-    enqueue: Callable[[list[tuple[dict[str, Any], int]]], None]  # later: the run queue
+    enqueue: Callable[[list[tuple[dict[str, Any], int]]], None]  # (event, delay) each
     now: float
     time_left: Callable[[], float]
     sleep: Callable[[float], None]
@@ -122,28 +121,24 @@ class TickParts:
 def run_tick(tick: str, parts: TickParts) -> TickSummary:
     """The tick's three steps; ``time_left()`` bounds the watch's saves and publishes."""
     runs = plan(parts.groups.values(), tick, parts.now)
-    due = [d.event for d in runs if d.delay_s == 0]
-    later = [(d.event, d.delay_s) for d in runs if d.delay_s > 0]
-    problems: list[str] = []
-    for send, items in ((parts.invoke, due), (parts.enqueue, later)):
-        if not items:
-            continue
-        try:
-            send(items)
-        except Exception as exc:  # one path failing must not stop the other, nor the watch
-            logger.error("tick %s: dispatch failed: %s", tick, exc)
-            problems.append(str(exc)[:500])
-    summary = TickSummary(tick, dispatched_now=len(due), queued=len(later))
+    problem = None
+    try:
+        parts.enqueue([(d.event, d.delay_s) for d in runs])
+    except Exception as exc:  # the watch still runs: it may be what tells of it
+        logger.error("tick %s: dispatch failed: %s", tick, exc)
+        problem = str(exc)[:500]
+    due = sum(1 for d in runs if d.delay_s == 0)
+    summary = TickSummary(tick, due=due, delayed=len(runs) - due)
     _watch(parts, tick, summary)
     logger.info(
-        "tick %s: %d runs now, %d queued, stalled: %s",
+        "tick %s: %d runs due, %d delayed, stalled: %s",
         tick,
-        len(due),
-        len(later),
+        summary.due,
+        summary.delayed,
         ", ".join(summary.stalled) or "none",
     )
-    if problems:
-        raise DispatchError(f"tick {tick}: " + "; ".join(problems))
+    if problem:
+        raise DispatchError(f"tick {tick}: {problem}")
     return summary
 
 
