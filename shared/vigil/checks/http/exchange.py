@@ -103,9 +103,12 @@ class Response:
 
     def __init__(self, exchange: Exchange, head: h11.Response, redirects: int) -> None:
         self._exchange = exchange
+        self._head = head
         self.status_code = head.status_code
         self.raw_headers = head.headers.raw_items()
         self.redirects = redirects
+        # RFC 9110 (as h11 frames it): no body after HEAD, 204 or 304
+        self.has_body = exchange.method != "HEAD" and head.status_code not in (204, 304)
 
     @cached_property
     def headers(self) -> httpx.Headers:
@@ -120,6 +123,13 @@ class Response:
         message = Message()
         message["content-type"] = content_type
         return message.get_content_charset(failobj=None)
+
+    @property
+    def content_encoding(self) -> str | None:
+        """``Content-Encoding``, several headers joined by ``, `` (read without building
+        ``headers``: every check reads its body, few look at other headers)."""
+        values = [value for name, value in self._head.headers if name == b"content-encoding"]
+        return b", ".join(values).decode("latin-1") if values else None
 
     def aiter_raw(self) -> AsyncIterator[bytes]:
         """The body as sent (still content-encoded), chunk by chunk."""
@@ -187,6 +197,11 @@ class Exchange:
 
     async def __aexit__(self, *exc_info: object) -> None:
         self._close()
+
+    @property
+    def method(self) -> str:
+        """The method of the latest request (a redirect may have turned it into ``GET``)."""
+        return self._method
 
     # ------------------------------------------------------------------ one request
 
