@@ -100,8 +100,7 @@ class BoundedBody:
     def __init__(self, content_encoding: str | None, limit: int, *, keep: bool = True) -> None:
         codings = [c.strip().lower() for c in (content_encoding or "").split(",") if c.strip()]
         codings = [c for c in codings if c != "identity"]
-        unknown = [c for c in codings if c not in DECODABLE]
-        if unknown or len(codings) > 1:
+        if codings and (len(codings) > 1 or codings[0] not in DECODABLE):
             if keep:
                 raise UndecodableBodyError(
                     f"cannot decode Content-Encoding {content_encoding!r} (Vigil asks for and "

@@ -38,7 +38,6 @@ check's own client certificate context, kept warm per certificate.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
 import json.scanner
@@ -53,7 +52,7 @@ import httpx
 
 from vigil.checks.base import Check, Probe
 from vigil.checks.expect import failure as expectation_failure
-from vigil.checks.http.body import BoundedBody, LoopTurns, UndecodableBodyError
+from vigil.checks.http.body import BoundedBody, UndecodableBodyError
 from vigil.checks.http.body import text as body_text
 from vigil.checks.http.config import HttpCheckConfig, SecretValue
 from vigil.checks.http.exchange import Exchange, InvalidResponse, Response, TooManyRedirects
@@ -146,7 +145,8 @@ class HttpCheck(Check):
             timings["transfer"] = 0.0  # HEAD, 204, 304: nothing follows the head
         clock.phase = "checking the response"
         failures = self._status_failures(response.status_code)
-        failures += await self._header_failures(response.headers, scope)
+        if cfg.headers_match:
+            failures += await self._header_failures(response.headers, scope)
         finding = expiry_finding(_soonest_expiry(clock), cfg)
         details.update(finding.details)
         if finding.failure is not None:
@@ -176,8 +176,6 @@ class HttpCheck(Check):
 
     async def _header_failures(self, headers: httpx.Headers, scope: asyncio.Timeout) -> list[str]:
         patterns = self.config.headers_match
-        if not patterns:
-            return []
         values = {name: ", ".join(found) for name in patterns if (found := headers.get_list(name))}
         matched = iter(await self._search([(patterns[n], v) for n, v in values.items()], scope))
         failures = []
@@ -191,16 +189,10 @@ class HttpCheck(Check):
 
     async def _read_body(self, response: Response) -> BoundedBody:
         """The body up to ``max_body_bytes`` decoded bytes, kept only if an assertion
-        reads it (else counted); the loop gets a turn every millisecond (a body of a
-        million one-byte chunks is parsed event by event)."""
+        reads it (else counted)."""
         cfg = self.config
         body = BoundedBody(response.content_encoding, cfg.max_body_bytes, keep=cfg.reads_body)
-        turns = LoopTurns()
-        async with contextlib.aclosing(response.aiter_raw()) as chunks:
-            async for chunk in chunks:
-                if body.feed(chunk):
-                    break
-                await turns()
+        await response.read_body(body.feed)
         return body
 
     async def _body_failures(

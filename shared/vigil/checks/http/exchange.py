@@ -20,9 +20,8 @@ connection when the server keeps it open.
 from __future__ import annotations
 
 import base64
-import contextlib
 import ssl
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from email.message import Message
 from functools import cached_property, lru_cache
@@ -30,6 +29,7 @@ from functools import cached_property, lru_cache
 import h11
 import httpx
 
+from vigil.checks.http.body import LoopTurns
 from vigil.checks.http.network import Connection, PhaseClock, TransferFailed, open_connection
 from vigil.exceptions import CheckSetupError
 
@@ -128,12 +128,16 @@ class Response:
     def content_encoding(self) -> str | None:
         """``Content-Encoding``, several headers joined by ``, `` (read without building
         ``headers``: every check reads its body, few look at other headers)."""
-        values = [value for name, value in self._head.headers if name == b"content-encoding"]
-        return b", ".join(values).decode("latin-1") if values else None
+        values = None
+        for name, value in self._head.headers:
+            if name == b"content-encoding":
+                values = value if values is None else values + b", " + value
+        return None if values is None else values.decode("latin-1")
 
-    def aiter_raw(self) -> AsyncIterator[bytes]:
-        """The body as sent (still content-encoded), chunk by chunk."""
-        return self._exchange.body()
+    async def read_body(self, feed: Callable[[bytes | bytearray], bool]) -> None:
+        """Give ``feed`` the body as sent (still content-encoded), chunk by chunk, until
+        its end or until ``feed`` returns True (enough was read)."""
+        await self._exchange.read_body(feed)
 
 
 class Exchange:
@@ -294,13 +298,18 @@ class Exchange:
             raise InvalidResponse(DISCONNECTED.format(""))
         return data
 
-    async def body(self) -> AsyncIterator[bytes]:
-        """The current response's body chunks, until its end."""
+    async def read_body(self, feed: Callable[[bytes | bytearray], bool]) -> None:
+        """Feed the current response's body chunks to ``feed`` until its end or until
+        ``feed`` returns True. The event loop gets a turn every millisecond
+        (``LoopTurns``): a body of a million one-byte chunks is a million events."""
+        turns = LoopTurns()
         while True:
             event = await self._next_event()
-            if isinstance(event, h11.Data):
-                yield bytes(event.data)
-            elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
+            if type(event) is h11.Data:
+                if feed(event.data):
+                    return
+                await turns()
+            elif type(event) is h11.EndOfMessage or type(event) is h11.ConnectionClosed:
                 return
 
     # ------------------------------------------------------------------ redirects
@@ -340,11 +349,13 @@ class Exchange:
             self._close()
             return
         read = 0
-        async with contextlib.aclosing(self.body()) as chunks:
-            async for chunk in chunks:
-                read += len(chunk)
-                if read > _REDIRECT_BODY_BYTES:
-                    break
+
+        def drained(chunk: bytes | bytearray) -> bool:
+            nonlocal read
+            read += len(chunk)
+            return read > _REDIRECT_BODY_BYTES
+
+        await self.read_body(drained)
         if (self._h11.our_state, self._h11.their_state) != (h11.DONE, h11.DONE):
             self._close()
 
