@@ -19,6 +19,7 @@ connection when the server keeps it open.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import ssl
 from collections.abc import Callable, Iterable
@@ -301,15 +302,26 @@ class Exchange:
     async def read_body(self, feed: Callable[[bytes | bytearray], bool]) -> None:
         """Feed the current response's body chunks to ``feed`` until its end or until
         ``feed`` returns True. The event loop gets a turn every millisecond
-        (``LoopTurns``): a body of a million one-byte chunks is a million events."""
+        (``LoopTurns``): a body of a million one-byte chunks is a million events.
+        (``_next_event`` inlined: this runs for every check.)"""
+        assert self._h11 is not None
+        connection = self._h11
         turns = LoopTurns()
         while True:
-            event = await self._next_event()
-            if type(event) is h11.Data:
+            try:
+                event = connection.next_event()
+                if event is h11.NEED_DATA:
+                    connection.receive_data(await self._read())
+                    continue
+            except h11.RemoteProtocolError as exc:
+                raise InvalidResponse(str(exc)) from None
+            kind = type(event)
+            if kind is h11.Data:
                 if feed(event.data):
                     return
-                await turns()
-            elif type(event) is h11.EndOfMessage or type(event) is h11.ConnectionClosed:
+                if turns.due():
+                    await asyncio.sleep(0)
+            elif kind is h11.EndOfMessage or kind is h11.ConnectionClosed:
                 return
 
     # ------------------------------------------------------------------ redirects
