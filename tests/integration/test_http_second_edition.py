@@ -65,6 +65,23 @@ def test_body_assertions_fail_on_a_gzip_body(servers, keys, reason):
     assert (result.status, result.reason) == ("unhealthy", reason)
 
 
+@pytest.mark.parametrize(
+    ("charset", "data"),
+    [
+        ("windows-1252", "prix: 5 € - café".encode("cp1252")),
+        ("utf-16", "prix: 5 € - café".encode("utf-16")),
+        ("GB18030", "café: 正常".encode("gb18030")),
+        ("punycode", "prix: 5 € - café".encode()),  # not decoded as declared: read as UTF-8
+        ("x-unknown", "prix: 5 € - café".encode()),
+    ],
+)
+def test_the_text_is_decoded_in_its_charset_if_fast_else_as_utf8(servers, charset, data):
+    route = hs.body(data, content_type=f"text/plain; charset={charset}")
+    base = serve_routes(servers, {"/": route})
+    result = run_check(base + "/", body_contains="café")
+    assert (result.status, result.reason) == ("healthy", "HTTP 200")
+
+
 def test_vigil_asks_for_gzip_and_deflate_only(servers):
     seen: list[dict[str, str]] = []
     base = serve_routes(servers, {"/": hs.body(b"ok")}, seen=seen)
@@ -292,6 +309,30 @@ def test_json_assertions_on_a_body_that_is_not_json(servers):
     result = run_check(base + "/", json=[{"path": "a", "exists": True}])
     assert result.status == "unhealthy"
     assert result.reason.startswith("body is not JSON: ")
+
+
+def test_json_assertions_on_a_large_body(servers):
+    """Over 16 KiB the body is parsed in Python, in a thread: the same verdicts."""
+    document = {"status": "ok", "items": [{"id": i, "up": i % 7 != 0} for i in range(5000)]}
+    base = serve_routes(servers, {"/": hs.json_body(document)})
+    assertions = [
+        {"path": "status", "equals": "ok"},
+        {"path": "items[?!up] | length(@)", "equals": 0},
+        {"path": "length(items)", "equals": 5000},
+    ]
+    result = run_check(base + "/", json=assertions)
+    assert (result.status, result.reason) == (
+        "unhealthy",
+        "json `items[?!up] | length(@)` is 715, expected 0",
+    )
+    assert result.details["body_truncated"] is False
+
+
+@pytest.mark.parametrize("depth", [10_000, 100_000])  # parsed on the loop, in a thread
+def test_json_nested_too_deeply_is_not_json(servers, depth):
+    base = serve_routes(servers, {"/": hs.body(b"[" * depth, content_type="application/json")})
+    result = run_check(base + "/", json=[{"path": "a", "exists": True}])
+    assert (result.status, result.reason) == ("unhealthy", "body is not JSON: nested too deeply")
 
 
 def test_json_body_cut_by_max_body_bytes_says_so(servers):

@@ -4,8 +4,8 @@ Latency (``latency_ms``) runs from the start of the request - resolving the
 host name, the TCP connect and the TLS handshake of the new connection
 included - to the arrival of the final response head (a redirect's whole
 time included: the user waits for it too). ``details.timings_ms`` splits it:
-``dns``, ``connect``, ``tls``, ``ttfb`` (request sent -> response head), and
-adds ``transfer`` (head -> body read; 0 after ``HEAD``, 204 or 304). Each phase
+``dns``, ``connect``, ``tls``, ``ttfb`` (request sent -> response head); then
+``transfer`` (head -> body read; 0 after ``HEAD``, 204 or 304). Each phase
 is summed over the hops of a redirect chain. The name is resolved by Vigil
 itself (``network.open_connection``) so that resolution is timed and
 ``ip_version`` is honoured without falling back to the other family; TLS
@@ -62,11 +62,11 @@ from vigil.exceptions import CheckSetupError
 from vigil.redact import is_credential_header
 
 ACCEPT_ENCODING = "gzip, deflate"  # what BoundedBody decodes
-# Warm-start cache: SSL contexts holding a client certificate, by (CA file, certificate
-# digest). Loading certifi's bundle costs ~20 ms of CPU; the key never leaves memory.
 # A JSON body up to this size is parsed (C parser) and searched (jmespath) on the event
 # loop, ~3 ms at worst here; a larger one in Python, in a thread (``_PythonJSONDecoder``).
 _INLINE_JSON_BYTES = 16 * 1024
+# Warm-start cache: SSL contexts holding a client certificate, by (CA file, certificate
+# digest). Loading certifi's bundle costs ~20 ms of CPU; the key never leaves memory.
 _CLIENT_CERT_CONTEXTS: dict[tuple[str | None, str], ssl.SSLContext] = {}
 
 
