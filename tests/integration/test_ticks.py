@@ -224,7 +224,8 @@ def test_adding_a_group_to_checks_yaml_is_the_whole_change(aws, driver, tcp_targ
     template_before = hashlib.sha256((REPO / "template.yaml").read_bytes()).hexdigest()
     tcp = f"{{name: port, type: tcp, host: 127.0.0.1, port: {tcp_target.port}}}"
     driver.configure(f"groups:\n  old: {{every: 1m, checks: [{tcp}]}}\n")
-    start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=15)
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    start = now - timedelta(minutes=20 + now.minute % 10)  # a 2m group runs at even minutes
     driver.tick(start)
     driver.deliver()
     driver.configure(
