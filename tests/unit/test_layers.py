@@ -22,6 +22,7 @@ LOW = (
     "vigil.exceptions",
     "vigil.lambda_init",
     "vigil.pacing",
+    "vigil.pings",
     "vigil.policy",
     "vigil.redact",
     "vigil.results",
