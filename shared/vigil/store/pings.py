@@ -3,10 +3,10 @@
 Items, in the runner's table, one partition per heartbeat check (``HB#<group>/<check>``,
 so a check's pings do not move when its group's ``shards`` change):
 
-| ``sk`` | holds | written |
-| --- | --- | --- |
-| ``E#<ping ms>#<id>`` | one ping: kind, exit status, rid, excerpt | by its ping; expires with the history |
-| ``LATEST`` | the check's ``PingSummary`` (last success, unfinished starts, last failure, last duration, last excerpt) | rewritten by each ping |
+- ``E#<ping ms>#<id>``: one ping (kind, exit status, rid, excerpt), written by it,
+  expiring with the history;
+- ``LATEST``: the check's ``PingSummary`` (last success, unfinished starts, last
+  failure, last duration, last excerpt), rewritten by each ping.
 
 A ping is two plain puts: its event, then the summary (last writer wins: two pings
 of one check within milliseconds may leave the summary without the first's start;
