@@ -208,3 +208,48 @@ def test_a_heartbeat_in_a_maintenance_window_alerts_nothing_until_it_ends(
     assert results[30]["status"] == "unhealthy"
     events = alerts(aws)
     assert events == [("backup", "failure", "unhealthy", iso(t(30)))]  # once, when it ended
+
+
+def test_the_status_api_and_page_show_last_ping_expected_by_and_duration(
+    aws, invoke, heartbeats, pinger
+):
+    from vigil_cli.local.status_server import (
+        StatusContext,
+        function_url_event,
+        load_status_function,
+    )
+
+    heartbeats(
+        "      - {name: backup, type: heartbeat, period: 1d}\n"
+        "      - {name: quiet, type: heartbeat, period: 1h}\n"
+    )
+    pinger("backup", "start", t(0), rid="r1")
+    pinger("backup", "success", t(42), rid="r1")
+    run(invoke, 43)
+    status = load_status_function()
+
+    def get(path: str) -> dict:
+        answer = status.handler(function_url_event("GET", path), StatusContext())
+        assert answer["statusCode"] == 200, answer
+        return answer
+
+    import json
+
+    (group,) = json.loads(get("/api/status")["body"])["groups"]
+    by_name = {c["check"]: c for c in group["checks"]}
+    assert by_name["backup"]["heartbeat"] == {
+        "last_ping": iso(t(42)),
+        "last_success": iso(t(42)),
+        "expected_by": iso(t(42) + timedelta(days=1)),
+        "last_duration_ms": 42 * 60_000,
+    }
+    assert by_name["quiet"]["heartbeat"] == {  # never pinged: due an hour after its first run
+        "last_ping": None,
+        "last_success": None,
+        "expected_by": iso(t(43) + timedelta(hours=1)),
+        "last_duration_ms": None,
+    }
+    detail = json.loads(get("/api/checks/jobs/backup")["body"])
+    assert detail["heartbeat"]["expected_by"] == iso(t(42) + timedelta(days=1))
+    page = get("/checks/jobs/backup")["body"]
+    assert f"last ping {iso(t(42))}" in page and "last run took 42 min" in page
