@@ -22,6 +22,8 @@ from vigil.run.runner import Runner
 logger = logging.getLogger(__name__)
 
 TABLE_ENV = "HEALTHCHECK_TABLE"
+HOME_TABLE_ENV = "HEALTHCHECK_HOME_TABLE"  # a probe's: the home's table (another region)
+REGION_ENV = "AWS_REGION"  # Lambda's: the region this stack runs in
 TOPIC_ENV = "HEALTHCHECK_TOPIC_ARN"
 HISTORY_ENV = "HEALTHCHECK_HISTORY_DAYS"
 
@@ -103,10 +105,35 @@ def runner_from_environment(
             get_secret=_fetch_secret,
             deadline=deadline,
             pings=PingStore(table, client=dynamodb),
+            location=_location(config, deadline, bounded),
         )
         _RUNNER_CACHE.clear()
         _RUNNER_CACHE[key] = runner
     return runner
+
+
+def _location(config: VigilConfig, deadline: Any, bounded: Any) -> Any:
+    """This stack's role when the config has locations (None without): its region is
+    ``AWS_REGION``; a probe writes to the home's table, ``HEALTHCHECK_HOME_TABLE``."""
+    if config.locations is None:
+        return None
+    import boto3
+
+    from vigil.locations import PROBE
+    from vigil.run.runner import LocationRole
+    from vigil.store.dynamodb import DynamoDBStore
+
+    region = _required(REGION_ENV)
+    try:
+        role = config.locations.role(region)
+    except ValueError as exc:
+        raise VigilError(str(exc)) from None
+    if role != PROBE:
+        return LocationRole(config.locations, region, role)
+    home = config.locations.home
+    client = deadline.attach(boto3.client("dynamodb", region_name=home, config=bounded))
+    home_store = DynamoDBStore(_required(HOME_TABLE_ENV), client=client)
+    return LocationRole(config.locations, region, role, home_store)
 
 
 def _fetch_secret(name: str) -> Any:

@@ -32,14 +32,25 @@ CUT_REASON = "not finished before the run's deadline (not counted)"
 TLS_CONTEXTS: dict[tuple[bool, str | None], ssl.SSLContext] = {}
 
 
-def is_due(check: CheckConfig, state: CheckState | None, run_time: float) -> bool:
+def is_due(
+    check: CheckConfig, state: CheckState | None, run_time: float, *, aligned: bool = False
+) -> bool:
     """True if the check should run at ``run_time`` (epoch seconds of the scheduled time).
 
     A check runs when its ``interval`` has elapsed since its last run, less a
     tolerance of 10% (at least one second) for scheduler jitter, so a 60 s
-    check on a 1-minute schedule runs on every invocation.
+    check on a 1-minute schedule runs on every invocation. ``aligned`` (every
+    location of a stack deployed in several, which must run the same checks at the
+    same times, with no state at a probe): on the runs whose scheduled time is a
+    multiple of its interval since the epoch.
     """
-    if check.interval is None or state is None or state.last_run is None:
+    if check.interval is None:
+        return True
+    if aligned:
+        tolerance = min(1.0, 0.1 * check.interval)
+        offset = run_time % check.interval
+        return offset < tolerance or check.interval - offset < tolerance
+    if state is None or state.last_run is None:
         return True
     tolerance = max(1.0, 0.1 * check.interval)
     return run_time - state.last_run >= check.interval - tolerance
