@@ -113,14 +113,17 @@ def test_a_probes_observations_and_its_newest_run(store):
     store.put_observations("core", 0, run_key, "us-east-1", results, 2_000_000_000)
     store.put_observations("core", 0, later, "us-east-1", results[:1], 2_000_000_000)
     store.put_observations("core", 0, run_key, "ap-southeast-2", results[1:], 2_000_000_000)
-    found = store.observations("core", 0, run_key)
+    probes = ["us-east-1", "ap-southeast-2", "sa-east-1"]
+    found = store.observations("core", 0, run_key, probes)
     assert set(found) == {"us-east-1", "ap-southeast-2"}
+    assert set(store.observations("core", 0, run_key, ["ap-southeast-2"])) == {"ap-southeast-2"}
     assert [(r.check, r.status, r.reason) for r in found["us-east-1"]] == [
         ("api", Status.HEALTHY, "HTTP 200"),
         ("db", Status.UNHEALTHY, "refused"),
     ]
     assert found["us-east-1"][0].details == {"location": "us-east-1"}
-    assert store.observations("core", 0, "2026-11-28T10:07:00Z") == {}
+    assert store.observations("core", 0, "2026-11-28T10:07:00Z", probes) == {}
+    assert store.observations("core", 1, run_key, probes) == {}  # another shard
     store.put_observations("core", 0, run_key, "us-east-1", results, 2_000_000_000)  # late
     seen = store.locations_seen(["us-east-1", "ap-southeast-2", "eu-west-1"], [("core", 0)])
     assert seen == {

@@ -469,7 +469,9 @@ class _GroupRun:
             self.ends_at - self.runner.deadline.needed_s - COMBINE_RESERVE_S,
         )
         while True:
-            found = self.store.observations(self.group.name, self.shard, self.run_key)
+            found = self.store.observations(
+                self.group.name, self.shard, self.run_key, list(locations.probes)
+            )
             left = wait_until - self.runner.monotonic()
             if set(locations.probes) <= set(found) or left <= 0:
                 break

@@ -136,8 +136,11 @@ class StateStore(ABC):
         """A probe's results of one run, and that the probe ran it (two writes at most)."""
 
     @abstractmethod
-    def observations(self, group: str, shard: int, run_key: str) -> dict[str, list[CheckResult]]:
-        """The probes' results of one run, by region (what has arrived so far)."""
+    def observations(
+        self, group: str, shard: int, run_key: str, regions: list[str]
+    ) -> dict[str, list[CheckResult]]:
+        """The results of one run from those of ``regions`` whose have arrived, by region
+        (strongly consistent, one request)."""
 
     @abstractmethod
     def locations_seen(

@@ -55,6 +55,12 @@ def partition_key(group: str, shard: int = 0) -> str:
     return f"G#{group}#{shard}"
 
 
+def observation_key(region: str, group: str, shard: int) -> str:
+    """A probe's observations of a group shard (one item per run): led by the region, so
+    that the probe's role may write its own (IAM ``dynamodb:LeadingKeys``) and no other."""
+    return f"OBS#{region}#{group}#{shard}"
+
+
 def pack(data: Any) -> bytes:
     return zlib.compress(json.dumps(data, separators=(",", ":")).encode(), 6)
 
@@ -254,8 +260,8 @@ class DynamoDBStore(StateStore):
         self.client.put_item(
             TableName=self.table_name,
             Item={
-                "pk": {"S": partition_key(group, shard)},
-                "sk": {"S": f"OBS#{run_key}#{region}"},
+                "pk": {"S": observation_key(region, group, shard)},
+                "sk": {"S": run_key},
                 "blob": {"B": pack([_encode_result(r, details=True) for r in results])},
                 "expires_at": {"N": str(expires_at)},
             },
@@ -276,21 +282,18 @@ class DynamoDBStore(StateStore):
                 ExpressionAttributeValues={":at": moment},
             )
 
-    def observations(self, group: str, shard: int, run_key: str) -> dict[str, list[CheckResult]]:
-        response = self.client.query(
-            TableName=self.table_name,
-            KeyConditionExpression="pk = :pk AND begins_with(sk, :obs)",
-            ExpressionAttributeValues={
-                ":pk": {"S": partition_key(group, shard)},
-                ":obs": {"S": f"OBS#{run_key}#"},
-            },
-            ConsistentRead=True,
-        )
+    def observations(
+        self, group: str, shard: int, run_key: str, regions: list[str]
+    ) -> dict[str, list[CheckResult]]:
+        keys = [
+            {"pk": {"S": observation_key(region, group, shard)}, "sk": {"S": run_key}}
+            for region in regions
+        ]
+        found = self._batch_get(keys, consistent=True) if keys else {}
         return {
-            item["sk"]["S"].rsplit("#", 1)[1]: [
-                _decode_result(row) for row in unpack(item["blob"]["B"])
-            ]
-            for item in response.get("Items", [])
+            region: [_decode_result(row) for row in unpack(item["blob"]["B"])]
+            for region in regions
+            if (item := found.get((observation_key(region, group, shard), run_key)))
         }
 
     def locations_seen(
@@ -406,12 +409,18 @@ class DynamoDBStore(StateStore):
         return records, records[-1].run_key if more else None
 
     def _batch_get(
-        self, keys: list[dict[str, Any]], *, projection: str | None = None
+        self,
+        keys: list[dict[str, Any]],
+        *,
+        projection: str | None = None,
+        consistent: bool = False,
     ) -> dict[tuple[str, str], dict[str, Any]]:
         """The items of ``keys`` by (pk, sk); ``projection`` only those attributes (it saves
         bytes on the wire, not read units: DynamoDB bills the whole item)."""
         found: dict[tuple[str, str], dict[str, Any]] = {}
         request: dict[str, Any] = {self.table_name: {"Keys": keys}}
+        if consistent:
+            request[self.table_name]["ConsistentRead"] = True
         if projection:
             request[self.table_name]["ProjectionExpression"] = projection
         retry = 0

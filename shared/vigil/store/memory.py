@@ -61,8 +61,11 @@ class MemoryStore(StateStore):
         if newest is None or parse_time(newest) < parse_time(run_key):
             self.seen[(region, group, shard)] = run_key
 
-    def observations(self, group: str, shard: int, run_key: str) -> dict[str, list[CheckResult]]:
-        return copy.deepcopy(self.observed.get((group, shard, run_key), {}))
+    def observations(
+        self, group: str, shard: int, run_key: str, regions: list[str]
+    ) -> dict[str, list[CheckResult]]:
+        found = self.observed.get((group, shard, run_key), {})
+        return {region: copy.deepcopy(found[region]) for region in regions if region in found}
 
     def locations_seen(
         self, regions: list[str], shards: list[tuple[str, int]]
