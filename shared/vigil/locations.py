@@ -32,6 +32,7 @@ from vigil.results import CheckResult, Status
 
 REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 DEFAULT_QUORUM_WAIT = 20.0
+MAX_QUORUM_WAIT = 40.0  # of the runner's 60 s: the rest is for counting and saving
 HOME, PROBE = "home", "probe"
 _SEVERITY = {Status.HEALTHY: 0, Status.DEGRADED: 1, Status.UNHEALTHY: 2}
 REASON_CHARS = 300
@@ -98,6 +99,15 @@ def parse_locations(raw: Any, wait: Any, problems: list[tuple[str, str]]) -> Loc
             seconds = parse_duration(wait)
         except ValueError as exc:
             problems.append(("quorum_wait", str(exc)))
+        else:
+            if not 0 < seconds <= MAX_QUORUM_WAIT:
+                problems.append(
+                    (
+                        "quorum_wait",
+                        f"expected more than 0s and at most {MAX_QUORUM_WAIT:.0f}s (the rest of "
+                        f"the runner's minute counts and saves the run), got {wait!r}",
+                    )
+                )
     if len(problems) > start:
         return None
     return Locations(home, tuple(probes), seconds)

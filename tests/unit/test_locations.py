@@ -109,6 +109,8 @@ def test_locations_parse_with_their_wait_and_roles():
         ),
         ({"quorum_wait": "5s"}, "quorum_wait", "applies with locations"),
         ({"locations": TWO, "quorum_wait": "soon"}, "quorum_wait", "duration"),
+        ({"locations": TWO, "quorum_wait": "41s"}, "quorum_wait", "at most 40s"),
+        ({"locations": TWO, "quorum_wait": "0s"}, "quorum_wait", "more than 0s"),
         ({"defaults": {"quorum": 2}}, "groups.g.checks[0].quorum", "needs locations"),
         (
             {
