@@ -15,6 +15,8 @@ one combined observation per check (``combine``); a probe runs the same checks a
 writes its observations to the home's table. Without ``locations`` a stack is on its
 own, as before.
 
+Heartbeat checks (``HOME_ONLY_TYPES``) are judged at the home alone, from its pings.
+
 Combining, exactly: a location whose result is ``error`` does not vote (all ``error``:
 ``error``); with ``n`` voting locations and ``k = min(quorum, n)``, the combined status
 is the worst status s (unhealthy > degraded > healthy) that at least ``k`` voters saw,
@@ -34,6 +36,10 @@ REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 DEFAULT_QUORUM_WAIT = 20.0
 MAX_QUORUM_WAIT = 40.0  # of the runner's 60 s: the rest is for counting and saving
 HOME, PROBE = "home", "probe"
+# Check types judged at the home alone: a heartbeat calls nothing (its job pings the
+# home's stack), so there is nothing for a probe to observe. Such a check's result is
+# the home's own, never combined.
+HOME_ONLY_TYPES = frozenset({"heartbeat"})
 _SEVERITY = {Status.HEALTHY: 0, Status.DEGRADED: 1, Status.UNHEALTHY: 2}
 REASON_CHARS = 300
 

@@ -19,7 +19,9 @@ from typing import Any
 import pytest
 
 from tests.support.regions import DOWN, DROP, UP, Alert, Regions, slow
-from vigil.times import iso
+from vigil.pings import Ping
+from vigil.store.pings import PingStore
+from vigil.times import iso, parse_time
 
 HOME, EAST, SYDNEY = "eu-west-1", "us-east-1", "ap-southeast-2"
 PROBES = (EAST, SYDNEY)
@@ -301,6 +303,38 @@ def test_a_late_observation_changes_nothing_counted(regions: Regions) -> None:
     answers = regions.run(GROUP, minute(1))
     assert seen(answers) == {HOME: "unhealthy", EAST: "healthy", SYDNEY: "unhealthy"}
     assert whats(regions.alerts(HOME)) == [("failure", GROUP, "api", "unhealthy", minute(1))]
+
+
+def test_a_heartbeat_is_judged_at_the_home_alone(regions: Regions) -> None:
+    """A heartbeat calls nothing: its job pings the home's stack, so no probe runs it, and
+    its result (reason, details) is the home's own, not one "of 3 locations"."""
+    regions.configure(
+        checks_yaml(
+            http_check(regions, "api")
+            + "      - {name: nightly, type: heartbeat, period: 1d, grace: 1m}\n"
+        )
+    )
+    pings = PingStore(regions.stacks[HOME].table, client=regions.cloud.client("dynamodb", HOME))
+    failed_at = parse_time(minute(0)) - timedelta(minutes=5)
+    ping = Ping(
+        GROUP, "nightly", "token", "fail", 3, None, int(failed_at.timestamp() * 1000), "boom"
+    )
+    expires = int(failed_at.timestamp()) + 86400
+    pings.record(ping, pings.summary(GROUP, "nightly").apply(ping), expires)
+
+    answers = regions.run(GROUP, minute(0))
+    for probe in PROBES:
+        assert [r["check"] for r in answers[probe]["results"]] == ["api"]
+    nightly = combined(answers, "nightly")
+    assert nightly["status"] == "unhealthy"
+    assert nightly["reason"] == "failed (exit status 3): boom"
+    assert "locations" not in nightly["details"]
+    assert nightly["details"]["exit_status"] == 3
+    assert nightly["details"]["excerpt"] == "boom"
+    assert set(seen(answers, "api")) == set(ALL)  # the http check is combined as ever
+    (alert,) = regions.alerts(HOME)
+    assert alert.what == ("failure", GROUP, "nightly", "unhealthy")
+    assert alert.document["reason"] == "failed (exit status 3): boom"
 
 
 def monitor_alerts(answer: dict[str, Any]) -> list[tuple[str, str]]:

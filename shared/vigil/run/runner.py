@@ -47,7 +47,7 @@ from vigil.exceptions import (
     StoreConflictError,
     VigilError,
 )
-from vigil.locations import PROBE, Locations, combine, mark_location
+from vigil.locations import HOME_ONLY_TYPES, PROBE, Locations, combine, mark_location
 from vigil.metrics import emit_run_metrics
 from vigil.pacing import DEFAULT_LAG_TARGET, DEFAULT_LIMIT
 from vigil.policy.check_run import ParentView
@@ -433,7 +433,11 @@ class _GroupRun:
         written to the home's table for it to combine. Nothing is counted or alerted here."""
         mine = [c for c in self.group.checks if shard_of(c.name, self.group.shards) == self.shard]
         run_time = parse_time(self.run_key).timestamp()
-        due = [c for c in mine if c.type != "heartbeat" and is_due(c, None, run_time, aligned=True)]
+        due = [
+            c
+            for c in mine
+            if c.type not in HOME_ONLY_TYPES and is_due(c, None, run_time, aligned=True)
+        ]
         results, lag_max = asyncio.run(
             run_checks(
                 due,
@@ -462,7 +466,8 @@ class _GroupRun:
     def combine(self, location: LocationRole, results: list[CheckResult]) -> list[CheckResult]:
         """The home's results combined with the probes' of the same run: what arrived
         within ``quorum_wait`` of the start of this run (read again every half second
-        until every probe reported), judged by each check's quorum."""
+        until every probe reported), judged by each check's quorum. A heartbeat's result
+        stays the home's own: no probe observes it."""
         locations = location.locations
         wait_until = min(
             self.started + locations.quorum_wait,
@@ -480,9 +485,11 @@ class _GroupRun:
             region: {r.check: r for r in found.get(region, ())} for region in locations.probes
         }
         quorums = {c.name: c.quorum for c in self.group.checks}
+        home_only = {c.name for c in self.group.checks if c.type in HOME_ONLY_TYPES}
         combined = []
         for result in results:
-            if not result.observed:  # cut short by the deadline: the home's own, not counted
+            # cut short by the deadline (not counted), or a heartbeat: the home's own
+            if not result.observed or result.check in home_only:
                 combined.append(result)
                 continue
             observed = {
