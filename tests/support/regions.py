@@ -8,7 +8,8 @@
 - ``Worker``: one region's runner handler (``functions/runner/app.py``) in a process
   of its own, as a Lambda container in that region runs it: its own ``AWS_REGION``
   (so its own User-Agent and its own role among the locations), its own stack's
-  variables, the same checks.yaml as the others (``tests.support.regions_worker``).
+  variables, the same checks.yaml as the others (``tests.support.regions_worker``);
+  the AWS requests it makes are recorded, to be judged against the IAM policy.
 - ``RegionalTarget``: a real HTTP server on loopback that answers each region as the
   test sets it, telling them apart by Vigil's ``User-Agent: Vigil (health check;
   <region>)``.
@@ -190,15 +191,15 @@ class Worker:
     go to ``log``. An answer to an earlier event (one that timed out) is skipped.
     """
 
-    def __init__(self, region: str, environment: dict[str, str], log: Path):
-        self.region, self.log = region, log
+    def __init__(self, region: str, environment: dict[str, str], log: Path, calls: Path):
+        self.region, self.log, self.calls = region, log, calls
         inherited = {
             k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "HEALTHCHECK_"))
         }
         paths = [str(REPO / "shared"), str(REPO / "cli"), str(REPO)]
         self._log_file = open(log, "ab")  # noqa: SIM115 - closed with the worker
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.regions_worker"],
+            [sys.executable, "-m", "tests.support.regions_worker", "--calls", str(calls)],
             cwd=REPO,
             env={**inherited, **environment, "PYTHONPATH": os.pathsep.join(paths)},
             stdin=subprocess.PIPE,
@@ -409,7 +410,12 @@ class Regions:
                 }
                 if region != self.home:
                     environment["HEALTHCHECK_HOME_TABLE_ARN"] = home_table_arn
-                worker = Worker(region, environment, self.workdir / f"runner-{region}.log")
+                worker = Worker(
+                    region,
+                    environment,
+                    log=self.workdir / f"runner-{region}.log",
+                    calls=self.workdir / f"calls-{region}.jsonl",
+                )
                 undo.callback(worker.close)
                 self.workers[region] = worker
             self._undo = undo.pop_all()
@@ -420,9 +426,12 @@ class Regions:
 
     def redeploy(self) -> None:
         """Every region's stack anew (nothing left of the last test), the target up
-        everywhere. The runners keep running: their resources have the same names."""
+        everywhere, no call recorded. The runners keep running: their resources have
+        the same names."""
         self.cloud.reset()
         self.target.reset()
+        for worker in self.workers.values():
+            worker.calls.write_text("")  # between events: no worker is writing
         stacks = {region: deploy(self.cloud, region, self._template) for region in self.regions}
         if self.stacks and stacks != self.stacks:
             raise AssertionError("a redeployed stack's names differ from the runners' settings")
@@ -452,6 +461,12 @@ class Regions:
 
     def tick(self, tick: str, regions: Iterable[str]) -> dict[str, dict[str, Any]]:
         return self.send({"tick": tick}, regions)
+
+    def calls(self, region: str) -> list[dict[str, Any]]:
+        """The AWS requests ``region``'s runner made since the test began, in order:
+        ``{"action", "region", "params"}`` each."""
+        text = self.workers[region].calls.read_text()
+        return [json.loads(line) for line in text.splitlines()]
 
     def alerts(self, region: str) -> list[Alert]:
         """The alerts ``region``'s topic delivered since the last call."""
