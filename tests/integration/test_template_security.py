@@ -385,6 +385,115 @@ def test_runner_role_allows_exactly_what_the_runner_calls(
     }
 
 
+HOME_REGION = "eu-west-1"
+HOME_TABLE_ARN = f"arn:{PARTITION}:dynamodb:{HOME_REGION}:{ACCOUNT}:table/vigil-home"
+
+
+def dynamodb_context(params: dict[str, Any]) -> dict[str, Any]:
+    """The DynamoDB condition keys of a request, as IAM sees them: the partition keys it
+    touches, the attributes it writes or names, and (a read) whether it asks for all of
+    the item (no projection: ``Select`` is all attributes)."""
+    if "Item" in params:  # PutItem
+        return {
+            "dynamodb:LeadingKeys": [params["Item"]["pk"]["S"]],
+            "dynamodb:Attributes": sorted(params["Item"]),
+        }
+    if "RequestItems" in params:  # BatchGetItem, one table
+        ((_, read),) = params["RequestItems"].items()
+    else:  # GetItem, Query
+        read = params
+    keys = read.get("Keys") or [read.get("Key") or {}]
+    context: dict[str, Any] = {
+        "dynamodb:LeadingKeys": [key["pk"]["S"] for key in keys if "pk" in key]
+        or [read.get("ExpressionAttributeValues", {}).get(":pk", {}).get("S", "")]
+    }
+    projection = read.get("ProjectionExpression")
+    if projection:
+        names = read.get("ExpressionAttributeNames") or {}
+        context["dynamodb:Attributes"] = [
+            names.get(name.strip(), name.strip()) for name in projection.split(",")
+        ]
+        context["dynamodb:Select"] = "SPECIFIC_ATTRIBUTES"
+    else:
+        context["dynamodb:Select"] = "ALL_ATTRIBUTES"
+    return context
+
+
+def test_a_probe_may_write_only_its_own_observations_into_the_homes_table(
+    template, aws, invoke, write_config, refused, calls, monkeypatch
+):
+    """A probe stack (HomeTableArn set) runs a group and ticks; every request it makes to
+    the home's table is allowed by its role, and the requests that would forge another
+    location's observations, the home's state or a heartbeat, or read whole items, are not."""
+    import boto3
+
+    probe_stack = ResolvedTemplate(template, {"HomeTableArn": HOME_TABLE_ARN})
+    probe = role(probe_stack, "RunnerRole")
+    home = boto3.client("dynamodb", region_name=HOME_REGION)
+    home.create_table(
+        TableName="vigil-home",
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    monkeypatch.setenv("HEALTHCHECK_HOME_TABLE_ARN", HOME_TABLE_ARN)
+    write_config(
+        f"""
+        locations: {{home: {HOME_REGION}, probes: [{REGION}, ap-southeast-2]}}
+        groups:
+          edge:
+            checks:
+              - {{name: db, type: tcp, host: 127.0.0.1, port: {refused}}}
+        """
+    )
+    calls.reset()
+    assert invoke("edge", minute(0))["location"]["role"] == "probe"
+    assert invoke(None, tick=minute(1))["tick"] == minute(1)
+    at_home = [r for r in calls.requests if r.region == HOME_REGION]
+    assert {r.action for r in at_home} == {"dynamodb:PutItem", "dynamodb:BatchGetItem"}
+    for request in at_home:
+        context = dynamodb_context(request.params)
+        assert allowed(probe, request.action, HOME_TABLE_ARN, extra_context=context), request
+
+    def put(pk: str) -> dict[str, Any]:
+        return {"Item": {"pk": {"S": pk}, "sk": {"S": "x"}, "blob": {"B": b""}}}
+
+    def read(projection: str | None, pk: str = "G#edge#0") -> dict[str, Any]:
+        keys = {"Keys": [{"pk": {"S": pk}, "sk": {"S": "STATE"}}]}
+        if projection:
+            keys["ProjectionExpression"] = projection
+        return {"RequestItems": {"vigil-home": keys}}
+
+    forged = [
+        ("dynamodb:PutItem", put("OBS#ap-southeast-2#edge#0")),  # another probe's
+        ("dynamodb:PutItem", put(f"OBS#{HOME_REGION}#edge#0")),  # the home's own
+        ("dynamodb:PutItem", put("LOC#ap-southeast-2")),
+        ("dynamodb:PutItem", put("G#edge#0")),  # the home's state and runs
+        ("dynamodb:PutItem", put("HB#edge/db")),  # a heartbeat
+        ("dynamodb:BatchGetItem", read(None)),  # the whole state item
+        ("dynamodb:BatchGetItem", read("pk, sk, blob")),
+        ("dynamodb:BatchGetItem", read("pk, sk, last_run", pk="HB#edge/db")),
+        ("dynamodb:GetItem", {"Key": {"pk": {"S": "G#edge#0"}, "sk": {"S": "STATE"}}}),
+        ("dynamodb:Query", {"ExpressionAttributeValues": {":pk": {"S": "G#edge#0"}}}),
+        ("dynamodb:DeleteItem", {"Key": {"pk": {"S": f"OBS#{REGION}#edge#0"}}}),
+        ("dynamodb:UpdateItem", {"Key": {"pk": {"S": f"OBS#{REGION}#edge#0"}}}),
+    ]
+    for action, params in forged:
+        context = dynamodb_context(params)
+        assert not allowed(probe, action, HOME_TABLE_ARN, extra_context=context), params
+    # A stack alone (or the home) may touch no other table.
+    alone = role(ResolvedTemplate(template, {}), "RunnerRole")
+    for request in at_home:
+        context = dynamodb_context(request.params)
+        assert not allowed(alone, request.action, HOME_TABLE_ARN, extra_context=context)
+
+
 def test_status_role_allows_exactly_what_the_status_function_calls(
     stack, aws, invoke, write_config, refused, calls
 ):
