@@ -26,6 +26,7 @@ from tests.support.iam_policy import (
     OTHER_ACCOUNT,
     PARTITION,
     REGION,
+    STACK,
     Policy,
     Principal,
     ResolvedTemplate,
@@ -372,7 +373,7 @@ def test_runner_role_allows_exactly_what_the_runner_calls(
     # calls are Lambda's, not the code's (the role allows them on the run queue only).
     runner_role = granted(stack, "RunnerRole", "RunnerLogGroup")
     assert runner_role & EVENT_SOURCE_ACTIONS == EVENT_SOURCE_ACTIONS
-    assert calls.actions == runner_role - EVENT_SOURCE_ACTIONS
+    assert calls.actions == runner_role - EVENT_SOURCE_ACTIONS - PROBE_ONLY_ACTIONS
     assert calls.actions == {
         "dynamodb:GetItem",
         "dynamodb:PutItem",
@@ -386,7 +387,12 @@ def test_runner_role_allows_exactly_what_the_runner_calls(
 
 
 HOME_REGION = "eu-west-1"
-HOME_TABLE_ARN = f"arn:{PARTITION}:dynamodb:{HOME_REGION}:{ACCOUNT}:table/vigil-home"
+# Only a probe of locations calls it (the test of a probe below records it).
+PROBE_ONLY_ACTIONS = {"cloudformation:DescribeStackResource"}
+
+
+def home_arn(table: str) -> str:
+    return f"arn:{PARTITION}:dynamodb:{HOME_REGION}:{ACCOUNT}:table/{table}"
 
 
 def dynamodb_context(params: dict[str, Any]) -> dict[str, Any]:
@@ -419,30 +425,57 @@ def dynamodb_context(params: dict[str, Any]) -> dict[str, Any]:
     return context
 
 
+def request_resource(request: Any) -> str:
+    """The ARN a recorded request acts on (a table, or the stack it looks up)."""
+    if request.action.startswith("cloudformation:"):
+        return f"arn:{PARTITION}:cloudformation:{request.region}:{ACCOUNT}:stack/{STACK}/id"
+    params = request.params
+    table = params.get("TableName") or next(iter(params.get("RequestItems", {})))
+    return f"arn:{PARTITION}:dynamodb:{request.region}:{ACCOUNT}:table/{table}"
+
+
+def create_home_stack(region: str) -> str:
+    """The home stack's table, made by CloudFormation (moto) under the stack's name: its
+    generated name, as a probe looks it up."""
+    import boto3
+
+    body = {
+        "Resources": {
+            "HealthCheckTable": {
+                "Type": "AWS::DynamoDB::Table",
+                "Properties": {
+                    "BillingMode": "PAY_PER_REQUEST",
+                    "AttributeDefinitions": [
+                        {"AttributeName": "pk", "AttributeType": "S"},
+                        {"AttributeName": "sk", "AttributeType": "S"},
+                    ],
+                    "KeySchema": [
+                        {"AttributeName": "pk", "KeyType": "HASH"},
+                        {"AttributeName": "sk", "KeyType": "RANGE"},
+                    ],
+                },
+            }
+        }
+    }
+    cloudformation = boto3.client("cloudformation", region_name=region)
+    cloudformation.create_stack(StackName=STACK, TemplateBody=json.dumps(body))
+    found = cloudformation.describe_stack_resource(
+        StackName=STACK, LogicalResourceId="HealthCheckTable"
+    )
+    return found["StackResourceDetail"]["PhysicalResourceId"]
+
+
 def test_a_probe_may_write_only_its_own_observations_into_the_homes_table(
     template, aws, invoke, write_config, refused, calls, monkeypatch
 ):
-    """A probe stack (HomeTableArn set) runs a group and ticks; every request it makes to
-    the home's table is allowed by its role, and the requests that would forge another
-    location's observations, the home's state or a heartbeat, or read whole items, are not."""
-    import boto3
-
-    probe_stack = ResolvedTemplate(template, {"HomeTableArn": HOME_TABLE_ARN})
-    probe = role(probe_stack, "RunnerRole")
-    home = boto3.client("dynamodb", region_name=HOME_REGION)
-    home.create_table(
-        TableName="vigil-home",
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    monkeypatch.setenv("HEALTHCHECK_HOME_TABLE_ARN", HOME_TABLE_ARN)
+    """A probe stack runs a group and ticks: it finds the home's table (the stack of its
+    name in the home region), and every request it makes there is allowed by its role;
+    the requests that would forge another location's observations, the home's state or a
+    heartbeat, or read whole items, are not. A stack alone may touch no other table."""
+    table = create_home_stack(HOME_REGION)
+    assert table.startswith(f"{STACK}-HealthCheckTable-")
+    monkeypatch.setenv("HEALTHCHECK_STACK_NAME", STACK)
+    monkeypatch.setenv("HEALTHCHECK_HOME_TABLE", "")
     write_config(
         f"""
         locations: {{home: {HOME_REGION}, probes: [{REGION}, ap-southeast-2]}}
@@ -456,10 +489,18 @@ def test_a_probe_may_write_only_its_own_observations_into_the_homes_table(
     assert invoke("edge", minute(0))["location"]["role"] == "probe"
     assert invoke(None, tick=minute(1))["tick"] == minute(1)
     at_home = [r for r in calls.requests if r.region == HOME_REGION]
-    assert {r.action for r in at_home} == {"dynamodb:PutItem", "dynamodb:BatchGetItem"}
+    assert {r.action for r in at_home} == {
+        "cloudformation:DescribeStackResource",  # once: the runner is cached
+        "dynamodb:PutItem",
+        "dynamodb:BatchGetItem",
+    }
+    assert {request_resource(r) for r in at_home if r.action.startswith("dynamodb")} == {
+        home_arn(table)
+    }
+    probe = role(ResolvedTemplate(template, {}), "RunnerRole")
     for request in at_home:
-        context = dynamodb_context(request.params)
-        assert allowed(probe, request.action, HOME_TABLE_ARN, extra_context=context), request
+        context = dynamodb_context(request.params) if "dynamodb" in request.action else {}
+        assert allowed(probe, request.action, request_resource(request), extra_context=context)
 
     def put(pk: str) -> dict[str, Any]:
         return {"Item": {"pk": {"S": pk}, "sk": {"S": "x"}, "blob": {"B": b""}}}
@@ -468,7 +509,7 @@ def test_a_probe_may_write_only_its_own_observations_into_the_homes_table(
         keys = {"Keys": [{"pk": {"S": pk}, "sk": {"S": "STATE"}}]}
         if projection:
             keys["ProjectionExpression"] = projection
-        return {"RequestItems": {"vigil-home": keys}}
+        return {"RequestItems": {table: keys}}
 
     forged = [
         ("dynamodb:PutItem", put("OBS#ap-southeast-2#edge#0")),  # another probe's
@@ -486,12 +527,20 @@ def test_a_probe_may_write_only_its_own_observations_into_the_homes_table(
     ]
     for action, params in forged:
         context = dynamodb_context(params)
-        assert not allowed(probe, action, HOME_TABLE_ARN, extra_context=context), params
-    # A stack alone (or the home) may touch no other table.
-    alone = role(ResolvedTemplate(template, {}), "RunnerRole")
-    for request in at_home:
-        context = dynamodb_context(request.params)
-        assert not allowed(alone, request.action, HOME_TABLE_ARN, extra_context=context)
+        assert not allowed(probe, action, home_arn(table), extra_context=context), params
+    # Another stack's table, whatever the keys.
+    own = dynamodb_context(put(f"OBS#{REGION}#edge#0"))
+    assert allowed(probe, "dynamodb:PutItem", home_arn(table), extra_context=own)
+    assert not allowed(probe, "dynamodb:PutItem", home_arn("billing"), extra_context=own)
+    assert not allowed(
+        probe, "dynamodb:PutItem", home_arn("other-HealthCheckTable-X"), extra_context=own
+    )
+    # HomeTableName names the table instead (and no stack is looked up).
+    named = role(ResolvedTemplate(template, {"HomeTableName": "vigil-home"}), "RunnerRole")
+    assert allowed(named, "dynamodb:PutItem", home_arn("vigil-home"), extra_context=own)
+    assert not allowed(named, "dynamodb:PutItem", home_arn(table), extra_context=own)
+    stack_arn = request_resource(next(r for r in at_home if "cloudformation" in r.action))
+    assert not allowed(named, "cloudformation:DescribeStackResource", stack_arn)
 
 
 def test_status_role_allows_exactly_what_the_status_function_calls(
