@@ -142,7 +142,7 @@ def test_validate_refuses_an_interval_shorter_than_the_schedule(tmp_path, capsys
 
 def _template_with_timeouts(tmp_path: Path, own: int | None, inherited: int | None) -> Path:
     """template.yaml with the runner's own and the Globals' Timeout set or left out."""
-    from vigil_cli.local.template import load_template
+    from vigil_cli.local.template_file import load_template
 
     template = load_template(TEMPLATE)  # short tags in their long forms: JSON can hold it
     runner = template["Resources"]["RunnerFunction"]["Properties"]
@@ -344,7 +344,8 @@ def deployed_stack(monkeypatch) -> Iterator[dict[str, str]]:
     moto = pytest.importorskip("moto")
     import boto3
 
-    from vigil_cli.local.template import create_local_resources, load_template
+    from vigil_cli.local.resources import create_local_resources
+    from vigil_cli.local.template_file import load_template
 
     for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.setenv(key, "testing")

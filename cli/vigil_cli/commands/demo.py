@@ -43,7 +43,7 @@ from vigil_cli.commands.run import run_group
 from vigil_cli.local.harness import RunnerHarness, function_timeout
 from vigil_cli.local.local_aws import REGION, TEMPLATE, LocalAws, scan_items
 from vigil_cli.local.status_server import offer_status_page
-from vigil_cli.local.template import load_template
+from vigil_cli.local.template_file import load_template
 from vigil_cli.screen import Screen
 from vigil_cli.screen.emf import all_points
 from vigil_cli.screen.views import GroupRun, clock, show_alert, show_runs

@@ -21,7 +21,7 @@ from vigil_cli.commands.interrupts import Interrupted, InterruptWatch
 from vigil_cli.local.backend import Backend, chosen_groups, on_backend
 from vigil_cli.local.harness import RunnerHarness, function_timeout
 from vigil_cli.local.local_aws import LocalAws
-from vigil_cli.local.template import load_template
+from vigil_cli.local.template_file import load_template
 from vigil_cli.screen import Screen, shown
 from vigil_cli.screen.views import GroupRun, show_alert, show_runs
 

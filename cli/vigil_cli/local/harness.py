@@ -30,7 +30,7 @@ from types import ModuleType
 from typing import Any
 
 from vigil_cli.local.local_aws import REPO
-from vigil_cli.local.template import RUNNER_FUNCTION
+from vigil_cli.local.template_file import RUNNER_FUNCTION
 
 LAMBDA_DEFAULT_TIMEOUT = 3  # seconds, when neither the function nor Globals set Timeout
 LAMBDA_DEFAULT_MEMORY_MB = 128  # when neither the function nor Globals set MemorySize

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from vigil_cli.local.environ import environ_set
-from vigil_cli.local.template import create_local_resources, load_template, runner_environment
+from vigil_cli.local.resources import create_local_resources, runner_environment
+from vigil_cli.local.template_file import load_template
 
 REPO = Path(__file__).resolve().parents[3]  # cli/vigil_cli/local/local_aws.py
 TEMPLATE = REPO / "template.yaml"
