@@ -6,9 +6,9 @@ AWS's published us-east-1 list prices in USD, before any free tier. Prices chang
 check https://aws.amazon.com/pricing/ before relying on these.
 
 What a sub-minute group adds over the same group every minute
-(``sub_minute_extra``): the tick sends the run at the start of each minute by an
-asynchronous Invoke, as for a 1-minute group, and puts the minute's other runs on
-the run queue (SQS) with a delay. So each extra run costs:
+(``sub_minute_extra``): the tick puts every run of its minute on the run queue (SQS),
+the run of :00 as for a 1-minute group and the group's later runs with a delay. So
+each extra run costs:
 
 * Lambda: one request, and the run's duration at the runner's memory. The
   duration is the run's CPU time on a full core (``cpu_ms``; a small group's run
@@ -16,11 +16,12 @@ the run queue (SQS) with a delay. So each extra run costs:
   (``LAMBDA_FULL_VCPU_MB``: 256 MB gets 256/1769 of a vCPU, so 6.9 times as long).
   Time spent waiting for the targets is not counted: a run that waits on slow
   targets is billed longer.
-* SQS: the tick's ``SendMessageBatch`` (one request per up to 10 queued runs; the
-  group's runs of a minute alone, so sharing a batch with another group's runs only
-  lowers it), and for each run one ``ReceiveMessage`` and one ``DeleteMessage`` by
-  the runner's event source (batch size 1). The event source's empty long polls are
-  a fixed cost of the queue, paid with or without sub-minute groups: not counted.
+* SQS: its share of the tick's ``SendMessageBatch`` (one request per up to 10 runs:
+  a tenth of a request), and one ``ReceiveMessage`` and one ``DeleteMessage`` by the
+  runner's event source (batch size 1; an upper bound, since the event source may
+  receive and delete several messages in one request). The event source's empty
+  long polls are a fixed cost of the queue, paid with or without sub-minute groups:
+  not counted.
 * DynamoDB: two write requests per run (the group state and the run record, about
   one write unit each for a small group) and one read of the state.
 
@@ -31,7 +32,6 @@ lines ($0.50 per GB ingested) are not counted.
 
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 HOURS_PER_MONTH = 730
@@ -105,9 +105,7 @@ def sub_minute_extra(
     lambda_usd = extra_month * (
         invocations * p["lambda_request"] + per_run_gb_s * p["lambda_gb_second_arm64"]
     )
-    sqs_requests = RUNS_PER_MONTH * math.ceil(extra / SQS_BATCH) + extra_month * (
-        SQS_REQUESTS_PER_RUN
-    )
+    sqs_requests = extra_month * (1 / SQS_BATCH + SQS_REQUESTS_PER_RUN)
     dynamodb_usd = (
         extra_month
         * shards

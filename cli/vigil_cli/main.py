@@ -128,11 +128,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Drive the runner handler (functions/runner/app.py) as AWS does, on "
         "embedded AWS: each cycle is one tick, as EventBridge Scheduler sends it every "
         "minute (the first for the current minute, at once; each next one when its minute "
-        "begins). The handler dispatches the minute's runs of every group (or --group): "
-        "those due by asynchronous Invoke, a sub-minute group's later ones through the run "
-        "queue (SQS, delayed), and each is delivered to the handler when it is due, in real "
-        "time. Shows each run as it lands (each check's observed and confirmed status, "
-        "latency and metrics) and every alert as it is delivered. With --aws, the stack's "
+        "begins). The handler puts the minute's runs of every group (or --group) on the run "
+        "queue (SQS; a sub-minute group's later runs delayed until their time), and each is "
+        "delivered to the handler as an SQS event when it is due, in real time. Shows each "
+        "run as it lands (each check's observed and confirmed status, latency and metrics) "
+        "and every alert as it is delivered. With --aws, the stack's "
         "own tick keeps its schedule: each cycle runs every chosen group once from here, "
         "scheduled now, --every apart.",
         epilog=LOCAL_STATE_HELP,

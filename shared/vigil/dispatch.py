@@ -1,18 +1,21 @@
-"""The run queue: runs dispatched by a tick for later in its minute (sub-minute groups).
+"""The run queue: every run a tick dispatches.
 
 Each message's body is a runner event ``{"group", "scheduled_time"}`` and its
-``DelaySeconds`` the time until that run (SQS keeps it invisible until then, to
-about a second). The runner consumes the queue (an SQS event source, one run per
+``DelaySeconds`` the time until that run: 0 for a run that is due, the seconds to
+go for a sub-minute group's later runs (SQS keeps a message invisible until then,
+to about a second). The runner consumes the queue (an SQS event source, one run per
 invocation) and reports partial batch failures, so a failed run is delivered again
 and its neighbours are not. Messages are sent ten to a request
 (``SendMessageBatch``); entries SQS refuses are sent again with the one retry
-policy, and what still fails raises ``DispatchError`` naming the runs.
+policy, and what still fails raises ``DispatchError`` naming the runs. Batches go
+out from a few threads at once.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from vigil.exceptions import VigilError
@@ -20,6 +23,7 @@ from vigil.retry import BATCH_UNPROCESSED
 
 QUEUE_ENV = "HEALTHCHECK_RUN_QUEUE_URL"
 BATCH = 10  # SendMessageBatch's limit
+MAX_THREADS = 8  # batches sent at once: 100 groups' runs of a minute in about two round trips
 MAX_DELAY_S = 900  # SQS's limit
 
 
@@ -48,18 +52,20 @@ class RunQueue:
     def client(self) -> Any:
         if self._client is None:
             import boto3
+            from botocore.config import Config
 
-            self._client = boto3.client("sqs")
+            self._client = boto3.client(
+                "sqs", config=Config(max_pool_connections=MAX_THREADS, retries={"mode": "standard"})
+            )
         return self._client
 
     def enqueue(self, runs: list[tuple[dict[str, Any], int]]) -> None:
         """Queue each ``(event, delay seconds)``; raise ``DispatchError`` for what failed."""
         if not runs:
             return
-        url, client = self.url, self.client
-        failed: list[str] = []
-        for start in range(0, len(runs), BATCH):
-            entries = {
+        url, client = self.url, self.client  # made before the threads share them
+        batches = [
+            {
                 str(index): {
                     "Id": str(index),
                     "MessageBody": json.dumps(event, separators=(",", ":")),
@@ -67,7 +73,12 @@ class RunQueue:
                 }
                 for index, (event, delay) in enumerate(runs[start : start + BATCH], start)
             }
-            failed += _send(client, url, entries)
+            for start in range(0, len(runs), BATCH)
+        ]
+        with ThreadPoolExecutor(max_workers=min(MAX_THREADS, len(batches))) as pool:
+            failed = [
+                f for found in pool.map(lambda b: _send(client, url, b), batches) for f in found
+            ]
         if failed:
             raise DispatchError(
                 f"{len(failed)} of {len(runs)} runs could not be queued: " + "; ".join(failed[:5])

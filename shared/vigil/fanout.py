@@ -1,7 +1,7 @@
 """Fan-out of a sharded group: one asynchronous Lambda invocation per shard.
 
-A scheduled event without ``"shard"`` for a group with ``shards: K`` (K > 1)
-becomes K events ``{"group", "scheduled_time", "shard": i}``, each sent with an
+A run event without ``"shard"`` for a group with ``shards: K`` (K > 1) becomes K
+events ``{"group", "scheduled_time", "shard": i}``, each sent with an
 asynchronous ``Invoke`` (``InvocationType="Event"``) to this same function
 (``AWS_LAMBDA_FUNCTION_NAME``, which Lambda sets). Each shard runs its own slice
 of the checks (``runner.shard_of``) against its own state partition, so K shards
@@ -10,7 +10,7 @@ run K times as many checks in the time of one.
 Repeated deliveries are harmless: every shard event carries the same
 ``scheduled_time``, and each shard's state (its fence) refuses to count it twice.
 If some invocations fail, the others are still sent and ``FanOutError`` names the
-failed shards, so the scheduler's retry re-sends all of them and the shards that
+failed shards, so the retry of the run re-sends all of them and the shards that
 already ran are fenced by their state.
 
 Limits (AWS): an asynchronous invocation's payload may be 256 KB (ours is under
@@ -85,14 +85,21 @@ class LambdaFanOut:
                     Payload=json.dumps(event, separators=(",", ":")).encode(),
                 )
             except Exception as exc:  # botocore errors of every kind: report per shard
-                return f"shard {event.get('shard')}: {type(exc).__name__}: {exc}"[:300]
+                return f"{_named(event)}: {type(exc).__name__}: {exc}"[:300]
             status = response.get("StatusCode")
-            return None if status == 202 else f"shard {event.get('shard')}: status {status}"
+            return None if status == 202 else f"{_named(event)}: status {status}"
 
         with ThreadPoolExecutor(max_workers=max(1, min(MAX_THREADS, len(events)))) as pool:
             failures = [f for f in pool.map(send, events) if f is not None]
         if failures:
             raise FanOutError(
-                f"{len(failures)} of {len(events)} shard invocations failed: "
-                + "; ".join(failures[:5])
+                f"{len(failures)} of {len(events)} invocations failed: " + "; ".join(failures[:5])
             )
+
+
+def _named(event: dict[str, Any]) -> str:
+    """``core@2026-11-28T10:00:00Z`` (``#2`` for a shard): which run an error is about."""
+    shard = event.get("shard")
+    return f"{event.get('group')}@{event.get('scheduled_time')}" + (
+        f"#{shard}" if shard is not None else ""
+    )

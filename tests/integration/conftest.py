@@ -98,8 +98,11 @@ def write_config(tmp_path, monkeypatch) -> Callable[[str], Path]:
 def invoke(aws, runner_app) -> Callable[..., dict[str, Any]]:
     """Call the runner handler like EventBridge Scheduler would."""
 
-    def call(group: str, scheduled_time: str | None = None, remaining_ms: int = 30_000, **extra):
-        event: dict[str, Any] = {"group": group, **extra}
+    def call(
+        group: str | None, scheduled_time: str | None = None, remaining_ms: int = 30_000, **extra
+    ):
+        """``group=None``: only ``extra`` (``invoke(None, tick=...)`` is a tick)."""
+        event: dict[str, Any] = {**({"group": group} if group is not None else {}), **extra}
         if scheduled_time is not None:
             event["scheduled_time"] = scheduled_time
         return runner_app.handler(event, FakeLambdaContext(remaining_ms))

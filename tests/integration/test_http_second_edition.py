@@ -4,6 +4,7 @@ servers (``tcp_servers.Servers`` with the handlers of ``http_servers``)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import textwrap
@@ -64,6 +65,23 @@ def test_body_assertions_fail_on_a_gzip_body(servers, keys, reason):
     assert (result.status, result.reason) == ("unhealthy", reason)
 
 
+@pytest.mark.parametrize(
+    ("charset", "data"),
+    [
+        ("windows-1252", "prix: 5 € - café".encode("cp1252")),
+        ("utf-16", "prix: 5 € - café".encode("utf-16")),
+        ("GB18030", "café: 正常".encode("gb18030")),
+        ("punycode", "prix: 5 € - café".encode()),  # not decoded as declared: read as UTF-8
+        ("x-unknown", "prix: 5 € - café".encode()),
+    ],
+)
+def test_the_text_is_decoded_in_its_charset_if_fast_else_as_utf8(servers, charset, data):
+    route = hs.body(data, content_type=f"text/plain; charset={charset}")
+    base = serve_routes(servers, {"/": route})
+    result = run_check(base + "/", body_contains="café")
+    assert (result.status, result.reason) == ("healthy", "HTTP 200")
+
+
 def test_vigil_asks_for_gzip_and_deflate_only(servers):
     seen: list[dict[str, str]] = []
     base = serve_routes(servers, {"/": hs.body(b"ok")}, seen=seen)
@@ -79,22 +97,123 @@ def test_an_encoding_vigil_cannot_decode_fails_the_body_assertion(servers):
     assert result.reason.startswith("cannot decode Content-Encoding 'br'")
 
 
-def test_a_gzip_bomb_is_read_only_up_to_max_body_bytes(servers):
+@pytest.mark.parametrize(
+    ("keys", "status", "reason"),
+    [
+        ({"body_contains": "needle"}, "unhealthy",
+         "body does not contain 'needle' (first 1048576 bytes read)"),
+        ({}, "healthy", "HTTP 200"),  # read (and decoded) all the same, only counted
+    ],
+)  # fmt: skip
+def test_a_gzip_bomb_is_read_only_up_to_max_body_bytes(servers, keys, status, reason):
     """4 GiB of zeros, gzip-compressed and streamed: one 64 KiB read of it decodes to some
-    64 MiB if decoded without a bound; the check keeps the decoded body at 1 MiB."""
+    64 MiB if decoded without a bound; the check reads 1 MiB of the decoded body."""
     stats = hs.BombStats()
     port = servers.serve(hs.gzip_bomb(stats, decoded_gib=4))
     tracemalloc.start()
     try:
-        result = run_check(f"http://127.0.0.1:{port}/", body_contains="needle", timeout="20s")
+        result = run_check(f"http://127.0.0.1:{port}/", timeout="20s", **keys)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert result.status == "unhealthy"
-    assert result.reason == "body does not contain 'needle' (first 1048576 bytes read)"
+    assert (result.status, result.reason) == (status, reason)
     assert result.details["body_truncated"] is True
     assert peak < 16 * 1024 * 1024, f"{peak / 2**20:.1f} MiB allocated at the peak"
     assert stats.finished.wait(10)  # the client hung up long before 4 GiB
+
+
+# --- the body is read, assertions or not --------------------------------------------------
+
+
+def test_the_body_is_read_and_timed_without_assertions(servers):
+    base = serve_routes(servers, {"/": hs.body(TEXT, encoding="gzip")})
+    result = run_check(base + "/")
+    assert (result.status, result.reason) == ("healthy", "HTTP 200")
+    assert result.details["body_truncated"] is False
+    timings = result.details["timings_ms"]
+    assert set(timings) == {"dns", "connect", "tls", "ttfb", "transfer"}
+    assert timings["transfer"] >= 0
+
+
+def stall_after_head(sent: bytes = b"") -> hs.Handler:
+    """A 200 announcing 1000 bytes, sending ``sent`` of them, then nothing more."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await hs.read_head(reader)
+        writer.write(hs.head_bytes(200, [("Content-Length", "1000")]) + sent)
+        await writer.drain()
+        await reader.read()  # until the client hangs up
+
+    return handle
+
+
+@pytest.mark.parametrize("sent", [b"", b"<html>"])
+def test_a_body_that_stalls_after_the_head_is_unhealthy(servers, sent):
+    """No assertion reads the body, but a user would wait for it: it must arrive in time."""
+    port = servers.serve(stall_after_head(sent))
+    result = run_check(f"http://127.0.0.1:{port}/", timeout="0.5s")
+    assert (result.status, result.reason) == ("unhealthy", "timed out after 0.5s reading the body")
+    assert "ttfb" in result.details["timings_ms"]  # the head had arrived
+    assert "transfer" not in result.details["timings_ms"]  # the body never finished
+
+
+@pytest.mark.parametrize(
+    ("method", "code", "keys"),
+    [("HEAD", 200, {}), ("GET", 204, {}), ("GET", 304, {"expect_status": 304})],
+)
+def test_a_response_without_a_body_has_no_transfer(servers, method, code, keys):
+    """The head announces 1000 bytes (the representation's length, as HEAD and 304 answers
+    may), none follows and the connection stays open: waiting for them would time out."""
+    length = [] if code == 204 else [("Content-Length", "1000")]
+
+    async def head_only(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await hs.read_head(reader)
+        writer.write(hs.head_bytes(code, length))
+        await writer.drain()
+        await reader.read()  # until the client hangs up
+
+    port = servers.serve(head_only)
+    result = run_check(f"http://127.0.0.1:{port}/", method=method, timeout="1s", **keys)
+    assert (result.status, result.reason) == ("healthy", f"HTTP {code}")
+    assert result.details["timings_ms"]["transfer"] == 0
+    assert "body_truncated" not in result.details
+
+
+def test_a_long_body_without_assertions_is_read_to_max_body_bytes_then_closed(servers):
+    hung_up = threading.Event()
+
+    async def endless(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await hs.read_head(reader)
+        writer.write(hs.head_bytes(200, [("Content-Length", str(1 << 40))]))
+        try:
+            while True:
+                writer.write(b"x" * 65536)
+                await writer.drain()
+        finally:
+            hung_up.set()
+
+    port = servers.serve(endless)
+    result = run_check(f"http://127.0.0.1:{port}/", max_body_bytes=300_000)
+    assert (result.status, result.reason) == ("healthy", "HTTP 200")
+    assert result.details["body_truncated"] is True
+    assert hung_up.wait(5), "the server was still sending after the check returned"
+
+
+def test_an_encoding_vigil_cannot_decode_is_read_as_sent_without_assertions(servers):
+    route = (200, [("Content-Encoding", "br")], b"\x1b\x03\x00")
+    base = serve_routes(servers, {"/": route})
+    result = run_check(base + "/")
+    assert (result.status, result.reason) == ("healthy", "HTTP 200")
+    assert result.details["body_truncated"] is False
+
+
+def test_a_corrupt_gzip_body_is_unhealthy_without_assertions(servers):
+    route = (200, [("Content-Encoding", "gzip")], b"this is not gzip")
+    base = serve_routes(servers, {"/": route})
+    result = run_check(base + "/")
+    assert result.status == "unhealthy"
+    assert result.reason.startswith("corrupt gzip body: "), result.reason
+    assert "transfer" not in result.details["timings_ms"]
 
 
 def test_a_long_body_is_judged_on_what_was_read_and_marked_truncated(servers):
@@ -192,6 +311,30 @@ def test_json_assertions_on_a_body_that_is_not_json(servers):
     assert result.reason.startswith("body is not JSON: ")
 
 
+def test_json_assertions_on_a_large_body(servers):
+    """Over 16 KiB the body is parsed in Python, in a thread: the same verdicts."""
+    document = {"status": "ok", "items": [{"id": i, "up": i % 7 != 0} for i in range(5000)]}
+    base = serve_routes(servers, {"/": hs.json_body(document)})
+    assertions = [
+        {"path": "status", "equals": "ok"},
+        {"path": "items[?!up] | length(@)", "equals": 0},
+        {"path": "length(items)", "equals": 5000},
+    ]
+    result = run_check(base + "/", json=assertions)
+    assert (result.status, result.reason) == (
+        "unhealthy",
+        "json `items[?!up] | length(@)` is 715, expected 0",
+    )
+    assert result.details["body_truncated"] is False
+
+
+@pytest.mark.parametrize("depth", [10_000, 100_000])  # parsed on the loop, in a thread
+def test_json_nested_too_deeply_is_not_json(servers, depth):
+    base = serve_routes(servers, {"/": hs.body(b"[" * depth, content_type="application/json")})
+    result = run_check(base + "/", json=[{"path": "a", "exists": True}])
+    assert (result.status, result.reason) == ("unhealthy", "body is not JSON: nested too deeply")
+
+
 def test_json_body_cut_by_max_body_bytes_says_so(servers):
     base = serve_routes(servers, {"/": hs.json_body({"items": list(range(1000))})})
     result = run_check(base + "/", json=[{"path": "items", "exists": True}], max_body_bytes=50)
@@ -240,9 +383,10 @@ def test_redirects_not_followed(servers, keys):
 # --- timeout, latency and its phases ----------------------------------------------------------
 
 
-def test_a_trickling_body_is_cut_by_the_timeout(servers):
+@pytest.mark.parametrize("keys", [{"body_contains": "y"}, {}])
+def test_a_trickling_body_is_cut_by_the_timeout(servers, keys):
     port = servers.serve(hs.trickle(total=1000, every=0.1))
-    result = run_check(f"http://127.0.0.1:{port}/", body_contains="y", timeout="1s")
+    result = run_check(f"http://127.0.0.1:{port}/", timeout="1s", **keys)
     # the body would take 100 s: the deadline, not the body's end, stopped the check
     assert (result.status, result.reason) == ("unhealthy", "timed out after 1s reading the body")
     assert "ttfb" in result.details["timings_ms"]  # the head had arrived
@@ -262,8 +406,9 @@ def test_a_slow_tls_handshake_is_in_the_latency(servers):
     # the TLS phase starts when the client sees the connection open, about when the server
     # accepts it: most of the 1.5 s falls in it, whatever the scheduling of either side
     assert timings["tls"] > 1000
-    assert set(timings) == {"dns", "connect", "tls", "ttfb"}
-    assert result.latency_ms >= sum(timings.values()) - 1
+    assert set(timings) == {"dns", "connect", "tls", "ttfb", "transfer"}
+    head = ("dns", "connect", "tls", "ttfb")  # the latency ends at the head; transfer follows
+    assert result.latency_ms >= sum(timings[phase] for phase in head) - 1
 
 
 def _listen_overflows() -> int:

@@ -159,9 +159,10 @@ def test_logs_widget_reads_the_lines_of_checks_without_metrics(resources, capsys
             "healthy": 0,
         }
     ]
-    # the check without metrics has no EMF document; the other one has
+    # the check without metrics has no EMF document; the other one has (then the group's
+    # document and the stack's)
     emf_checks = [line.get("check") for line in lines if "_aws" in line]
-    assert emf_checks == ["loud", None]
+    assert emf_checks == ["loud", None, None]
     assert 'filter record = "check result"' in query
     for field in ("group", "check", "status", "latency_ms", "healthy"):
         assert field in query

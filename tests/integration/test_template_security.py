@@ -305,6 +305,10 @@ def test_equal_prefixes_are_refused_before_deploying(template):
 # --------------------------------------------------------------------------- least privilege
 
 
+# What Lambda's SQS event source calls with the function's role to deliver the run queue.
+EVENT_SOURCE_ACTIONS = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
+
+
 def granted(stack: ResolvedTemplate, logical_id: str, log_group: str) -> set[str]:
     """The actions the role allows, less Lambda's own (its logs, on its log group only)."""
     policy = stack.role_policy(logical_id)
@@ -362,14 +366,22 @@ def test_runner_role_allows_exactly_what_the_runner_calls(
     assert invoke("core", minute(60))["results"]  # 11:00 closes the 10:00 hour
     assert invoke("big", minute(60))["fanned_out"] is True
     assert invoke("big", minute(60), shard=1)["shard"] == 1
-    assert calls.actions == granted(stack, "RunnerRole", "RunnerLogGroup")
+    tick = invoke(None, tick=minute(61))  # every group's runs queued, every group watched
+    assert tick["dispatched"]["due"] == 2
+    # The run queue's event source receives and deletes with the function's role: those
+    # calls are Lambda's, not the code's (the role allows them on the run queue only).
+    runner_role = granted(stack, "RunnerRole", "RunnerLogGroup")
+    assert runner_role & EVENT_SOURCE_ACTIONS == EVENT_SOURCE_ACTIONS
+    assert calls.actions == runner_role - EVENT_SOURCE_ACTIONS
     assert calls.actions == {
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:BatchWriteItem",
+        "dynamodb:BatchGetItem",
         "sns:Publish",
         "secretsmanager:GetSecretValue",
         "lambda:InvokeFunction",
+        "sqs:SendMessage",
     }
 
 

@@ -21,6 +21,8 @@ import pytest
 IAM_ACTION_OF_OPERATION = {
     "lambda:Invoke": "lambda:InvokeFunction",
     "sns:PublishBatch": "sns:Publish",
+    "sqs:SendMessageBatch": "sqs:SendMessage",
+    "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
 }
 
 

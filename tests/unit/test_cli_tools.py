@@ -180,17 +180,17 @@ def test_what_runs_in_a_minute():
 def test_the_tick_line_says_what_went_out_and_what_is_stalled():
     summary = {
         "tick": "2026-11-28T10:05:00Z",
-        "dispatched": {"now": 1, "queued": 5},
+        "dispatched": {"due": 1, "delayed": 5},
         "stalled": ["databases"],
     }
     invocation = Invocation({"tick": summary["tick"]}, summary, None, 0.1)
     sent = at("10:05:23.4").timestamp()
     tick = Delivery(TICK, {"tick": summary["tick"]}, invocation, summary, sent, sent)
     assert tick_line(tick) == (
-        "tick 10:05:00Z (sent 10:05:23.4, 23 s into its minute): 1 run now by asynchronous "
-        "Invoke, 5 on the run queue; stalled: databases"
+        "tick 10:05:00Z (sent 10:05:23.4, 23 s into its minute): 1 run due and 5 delayed on "
+        "the run queue; stalled: databases"
     )
-    assert tick_line(tick, show_wall_clock=False).startswith("tick 10:05:00Z: 1 run now")
+    assert tick_line(tick, show_wall_clock=False).startswith("tick 10:05:00Z: 1 run due")
 
 
 def test_what_a_sub_minute_group_adds_a_month():
@@ -201,10 +201,10 @@ def test_what_a_sub_minute_group_adds_a_month():
     assert cost.lambda_usd == pytest.approx(
         runs * (PRICES["lambda_request"] + seconds * 0.25 * PRICES["lambda_gb_second_arm64"])
     )
-    # one SendMessageBatch a minute for the 5 runs, a receive and a delete per run
-    assert cost.sqs_usd == pytest.approx((RUNS_PER_MONTH + 2 * runs) * 0.40 / 1e6)
+    # a tenth of a SendMessageBatch, a receive and a delete per run
+    assert cost.sqs_usd == pytest.approx(runs * (0.1 + 2) * 0.40 / 1e6)
     assert cost.dynamodb_usd == pytest.approx(runs * (2 * 0.625 + 0.125) / 1e6)
-    assert round(cost.total_usd, 2) == 0.69
+    assert round(cost.total_usd, 2) == 0.68
     assert sub_minute_extra(60, memory_mb=256) is None  # a whole minute adds nothing
     assert sub_minute_extra(30, memory_mb=256).extra_runs_per_minute == 1
     assert sub_minute_extra(15, memory_mb=256).extra_runs_per_minute == 3
@@ -219,8 +219,8 @@ def test_the_schedule_line_of_validate():
     assert schedule_line(core, None) == "group core: every 1m"
     line = schedule_line(fast, sub_minute_extra(10, memory_mb=256))
     assert line == (
-        "group fast: every 10s - 5 more runs a minute than every 1m: about $0.69 a month "
-        "(Lambda $0.20, SQS $0.19, DynamoDB $0.30)"
+        "group fast: every 10s - 5 more runs a minute than every 1m: about $0.68 a month "
+        "(Lambda $0.20, SQS $0.18, DynamoDB $0.30)"
     )
 
 

@@ -12,10 +12,11 @@
      the minutes are in the past, so every run of a minute is due at once), while
      ``SCRIPT`` breaks and repairs the targets;
    * a live minute (unless ``live`` is off): checks.yaml gains a group run every
-     10 s, and the tick of the next minute is played in real time. The tick sends
-     the runs of :00 at once and puts the 10 s group's runs of :10 to :50 on the
-     run queue with their delays; the queue delivers each when its time comes,
-     10 s of real time apart, while ``LIVE_SCRIPT`` breaks and repairs its target.
+     10 s, and the tick of the next minute is played in real time. The tick puts
+     the minute's runs on the run queue: those of :00 due at once, the 10 s group's
+     runs of :10 to :50 each delayed until its time; the queue delivers each when
+     its time comes, 10 s of real time apart, while ``LIVE_SCRIPT`` breaks and
+     repairs its target.
      The demo's clock runs a whole number of 10 s behind the wall clock
      (``vigil_cli.local.event_sources``): its minutes are its own, its seconds pass
      as yours do.
@@ -441,13 +442,14 @@ class DemoPlay:
     def groups(self, config_path: Path) -> dict[str, GroupConfig]:
         return dict(load_config(config_path).groups)
 
-    def show(self, landing: list[Delivery], groups: dict[str, GroupConfig]) -> None:
-        """One landing of runs, the alerts it delivered, and the stats."""
+    def show(self, landing: list[Delivery], groups: dict[str, GroupConfig], *, live: bool) -> None:
+        """One landing of runs, the alerts it delivered, and the stats; the wall-clock times
+        only in the live minute (the time-lapse's minutes are long past)."""
         if landing[0].source == TICK:
-            show_tick(self.screen, landing[0], show_wall_clock=False)
+            show_tick(self.screen, landing[0], show_wall_clock=live)
             self.stats.failures += 0 if landing[0].ok else 1
         else:
-            self.stats.add(show_landing(self.screen, landing, groups))
+            self.stats.add(show_landing(self.screen, landing, groups, show_wall_clock=live))
         self.progress.doing = "reading the delivered alerts"
         for alert in self.aws.drain_alerts():
             self.stats.alerts[str(alert.document.get("event"))] += 1
@@ -494,7 +496,7 @@ class DemoPlay:
                 )
             progress.doing = "playing the tick and its runs"
             for landing in sources.play_tick(tick):
-                self.show(landing, groups)
+                self.show(landing, groups, live=False)
         return tick
 
     def live_minute(self, minute: datetime) -> None:
@@ -514,9 +516,9 @@ class DemoPlay:
         behind = f"{minutes} min {seconds} s"
         screen.note(
             f"checks.yaml gains the group {LIVE_GROUP} (every: 10s): a config edit, no "
-            f"template change. The tick of {clock(iso(minute))[:5]} sends the runs of :00 at "
-            f"once and puts {LIVE_GROUP}'s runs of :10 to :50 on the run queue, each delayed "
-            f"until its time; the queue delivers them 10 s of real time apart. (The demo's "
+            f"template change. The tick of {clock(iso(minute))[:5]} puts the minute's runs on "
+            f"the run queue: those of :00 due at once, {LIVE_GROUP}'s runs of :10 to :50 each "
+            f"delayed until its time; the queue delivers them 10 s of real time apart. (The demo's "
             f"clock runs {behind} behind yours: the minutes are the demo's, the seconds "
             f"pass as yours do.)"
         )
@@ -524,7 +526,7 @@ class DemoPlay:
         sources.wait_until(minute)
         progress.doing = "playing the live minute"
         for landing in sources.play_tick(minute):
-            self.show(landing, groups)
+            self.show(landing, groups, live=True)
             for delivery in landing:
                 if delivery.source == TICK or delivery.group != LIVE_GROUP:
                     continue
@@ -563,8 +565,8 @@ def _summary(screen: Screen, stats: DemoStats, cleaned: list[str], seconds: floa
                 "live minute",
                 f"{len(stats.live)} runs of {LIVE_GROUP} at "
                 f"{', '.join(':' + when[17:19] for when, _ in stats.live)}, each delivered "
-                f"{min(lateness):.1f} to {max(lateness):.1f} s after its time (the first by "
-                f"the tick, the rest by the run queue)",
+                f"{min(lateness):.1f} to {max(lateness):.1f} s after its time by the run "
+                f"queue",
             )
         )
     rows += [

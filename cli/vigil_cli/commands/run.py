@@ -3,10 +3,11 @@
 Locally (embedded AWS), each cycle is one tick, as EventBridge Scheduler sends it
 once a minute: the first for the current minute (sent at once, so the runs of that
 minute already past go out together), each next one for the next minute, sent when
-that minute begins. The handler dispatches the minute's runs; the runs due go out
-by asynchronous Invoke and the later ones (sub-minute groups) through the real run
-queue, and ``vigil_cli.local.event_sources`` delivers each to the handler when it is
-due, in real time. Every run is shown as it lands, with the alerts delivered.
+that minute begins. The handler puts the minute's runs on the real run queue (those
+due with no delay, a sub-minute group's later ones delayed until their time), and
+``vigil_cli.local.event_sources`` delivers each to the handler when it is due, in
+real time, as the queue's event source does. Every run is shown as it lands, with
+the alerts delivered.
 
 With ``--aws`` the deployed stack keeps its own schedule (its tick), so a tick
 from here would dispatch the same runs twice: each cycle instead invokes the

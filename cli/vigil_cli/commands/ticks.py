@@ -1,9 +1,10 @@
 """How a played tick looks on screen (``vigil run`` and the demo).
 
-A tick (``vigil_cli.local.event_sources``) lands in steps: the tick itself, the runs
-it invoked at once, then each queued run when the run queue delivers it. Each step
-is shown as it lands: the tick as one line (what it dispatched, what it found
-stalled), the runs as one table per scheduled time, saying how they came.
+A tick (``vigil_cli.local.event_sources``) lands in steps: the tick itself, then
+each time the run queue delivers: the runs due at once, then each later run at its
+time (with the shard runs each fans out to). Each step is shown as it lands: the
+tick as one line (what it dispatched, what it found stalled), the runs as one table
+per scheduled time, saying how they came and when.
 """
 
 from __future__ import annotations
@@ -40,9 +41,9 @@ def minute_plan(groups: Iterable[GroupConfig], minute: datetime) -> str:
 
 
 def tick_line(tick: Delivery, *, show_wall_clock: bool = True) -> str:
-    """What a tick did: ``tick 17:13:00Z (sent 17:13:23.4, 23 s into its minute): 2 runs
-    now by asynchronous Invoke, 4 on the run queue; nothing stalled``. A tick sent into
-    its minute sends at once the runs already due."""
+    """What a tick did: ``tick 17:13:00Z (sent 17:13:23.4, 23 s into its minute): 4 runs
+    due and 3 delayed on the run queue; nothing stalled``. A tick sent into its minute
+    queues the runs already past as due."""
     summary = tick.invocation.summary or {}
     sent = ""
     if show_wall_clock:
@@ -50,10 +51,10 @@ def tick_line(tick: Delivery, *, show_wall_clock: bool = True) -> str:
         late = f", {into:.0f} s into its minute" if into >= 1 else ""
         sent = f" (sent {wall_clock(tick.delivered_at)}{late})"
     dispatched = summary.get("dispatched") or {}
-    now, queued = dispatched.get("now", 0), dispatched.get("queued", 0)
+    due, delayed = dispatched.get("due", 0), dispatched.get("delayed", 0)
     line = (
-        f"tick {clock(tick.scheduled_time)}{sent}: {now} run{'s' * (now != 1)} now by "
-        f"asynchronous Invoke, {queued} on the run queue; "
+        f"tick {clock(tick.scheduled_time)}{sent}: {due} run{'s' * (due != 1)} due and "
+        f"{delayed} delayed on the run queue; "
     )
     stalled = summary.get("stalled") or []
     line += f"stalled: {', '.join(stalled)}" if stalled else "nothing stalled"
@@ -80,9 +81,14 @@ def landing_runs(landing: list[Delivery], groups: Mapping[str, GroupConfig]) -> 
 
 
 def show_landing(
-    screen: Screen, landing: list[Delivery], groups: Mapping[str, GroupConfig]
+    screen: Screen,
+    landing: list[Delivery],
+    groups: Mapping[str, GroupConfig],
+    *,
+    show_wall_clock: bool = True,
 ) -> list[GroupRun]:
-    """One table per scheduled time of the landing's runs; returns the runs shown."""
+    """One table per scheduled time of the landing's runs, saying how they came (and when,
+    by the wall clock, and how long after their time); returns the runs shown."""
     shown: list[GroupRun] = []
     by_time: dict[tuple[str, str], list[Delivery]] = {}
     for delivery in landing:
@@ -91,7 +97,7 @@ def show_landing(
         runs = landing_runs(deliveries, groups)
         names = ", ".join(dict.fromkeys(d.group or "?" for d in deliveries))
         how = HOW.get(source, source)
-        if source == QUEUE:
+        if source == QUEUE and show_wall_clock:
             first = deliveries[0]
             late = first.runner_now - parse_time(scheduled).timestamp()
             how += f", delivered {wall_clock(first.delivered_at)} ({late:+.1f} s)"

@@ -35,8 +35,8 @@ def load_for_function(path: Path, timeout_s: float | None) -> VigilConfig:
 
 
 def schedule_line(group: GroupConfig, cost: SubMinuteCost | None) -> str:
-    """``group fast: every 10s - 5 more runs a minute than every 1m: about $0.66 a month
-    (Lambda $0.20, SQS $0.19, DynamoDB $0.27)``; without ``cost``, only the schedule."""
+    """``group fast: every 10s - 5 more runs a minute than every 1m: about $0.68 a month
+    (Lambda $0.20, SQS $0.18, DynamoDB $0.30)``; without ``cost``, only the schedule."""
     line = f"group {group.name}: {group.schedule.describe()}"
     if group.shards > 1:
         line += f" ({group.shards} shards)"
@@ -55,8 +55,9 @@ def cost_model_note(cpu_ms: float, memory_mb: int) -> str:
     return (
         f"  cost model (us-east-1 list prices, no free tier): per extra run one Lambda "
         f"request and {format_duration(cpu_ms / 1000)} of CPU (--run-cpu) billed at the "
-        f"runner's {memory_mb} MB arm64; SQS: one SendMessageBatch per {SQS_BATCH} queued "
-        f"runs, one ReceiveMessage and one DeleteMessage per run (batch size 1); DynamoDB: "
+        f"runner's {memory_mb} MB arm64; SQS: a share of a SendMessageBatch ({SQS_BATCH} runs "
+        f"to a request), one ReceiveMessage and one DeleteMessage per run (batch size 1); "
+        f"DynamoDB: "
         f"2 writes (~1 unit each) and 1 read per run. Not counted: time waiting on "
         f"targets, CloudWatch Logs."
     )

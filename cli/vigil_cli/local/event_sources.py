@@ -3,22 +3,25 @@
 In AWS three services call the runner:
 
 1. EventBridge Scheduler sends the tick ``{"tick": "<minute>"}`` once a minute;
-2. Lambda's asynchronous invocation delivers what the runner sends with ``Invoke``
-   (``InvocationType="Event"``): the tick's runs that are due, and a sharded
-   group's shard runs;
-3. Lambda's SQS event source polls the run queue (batch size 1), delivers each
-   message once its delay has passed as an SQS event ``{"Records": [...]}``, and
-   deletes it when the handler reports no failure for it (else SQS delivers it
-   again after the queue's visibility timeout).
+2. Lambda's SQS event source polls the run queue, on which the tick puts every run
+   of its minute (``DelaySeconds`` 0 for a run that is due, the seconds to go for a
+   sub-minute group's later runs); it delivers each message, once its delay has
+   passed, as an SQS event ``{"Records": [...]}`` (batch size 1), and deletes it
+   when the handler reports no failure for it (else SQS delivers it again after
+   the queue's visibility timeout);
+3. Lambda's asynchronous invocation delivers what the runner sends with ``Invoke``
+   (``InvocationType="Event"``): a sharded group's shard runs.
 
 ``LocalEventSources.play_tick`` plays the three for one minute against the real
-handler (``RunnerHarness``) and yields each landing (the tick, the runs it sent at
-once, then each queued run as it comes due) as a list of ``Delivery``. The runner
-keeps its real ``LambdaFanOut``, whose client is ``LocalLambda``: a stand-in for the
-Lambda service that keeps each invocation until it is delivered here. The run queue
-is the real one (the runner's ``RunQueue`` on moto, which keeps each message
-invisible for its ``DelaySeconds`` in real time): this module sleeps until a run's
-time and then polls for it. The handler never sleeps a delay; this module does.
+handler (``RunnerHarness``) and yields each landing (the tick, then each time the
+queue has runs to deliver: the runs due at once, then each later one at its time)
+as a list of ``Delivery``. The run queue is the real one (the runner's ``RunQueue``
+on moto, which keeps each message invisible for its ``DelaySeconds`` in real time):
+this module sleeps until a run's time and then polls for it. The handler never
+sleeps a delay; this module does. The runner keeps its real ``LambdaFanOut``, whose
+client is ``LocalLambda``: a stand-in for the Lambda service that keeps each
+invocation until it is delivered here (an invocation the runner sends is delivered
+right after the one that sent it).
 
 The runner the handler uses (the warm-start cache of ``vigil.environment.runner``)
 gets, before every invocation: the fan-out; a clock ``clock_offset_s`` behind the
@@ -209,10 +212,11 @@ class LocalEventSources:
 
     def play_tick(self, tick: datetime) -> Iterator[list[Delivery]]:
         """Send the tick of ``tick``'s minute and deliver its runs as they come due: first
-        ``[the tick]``, then the runs it invoked (with any shard runs), then each queued
-        run (with its shard runs) when the queue delivers it. A run that has not come
-        ``LATE_S`` after the minute's last run (or at all, when the tick failed) is left in
-        ``missing``."""
+        ``[the tick]``, then any runs it invoked, then each time the queue has runs to
+        deliver (those due at once, then each later one at its time), those runs; each
+        with the shard runs it fans out to. A run that has not come ``LATE_S`` after the
+        minute's last run (or after the tick, when that was later), or at all when the tick
+        failed, is left in ``missing``."""
         minute = minute_of(tick)
         runner = self.runner()
         groups = runner.config.groups.values() if runner is not None else ()
@@ -231,15 +235,17 @@ class LocalEventSources:
         self.missing = []
         while expected and sent.ok:  # a failed tick queued nothing to wait for
             due = min(parse_time(when) for _, when in expected)
-            if self.now() > max(parse_time(when) for _, when in expected).timestamp() + LATE_S:
+            last = max(parse_time(when).timestamp() for _, when in expected)
+            if self.now() > max(last, sent.runner_now) + LATE_S:
                 break
             self.wait_until(due)
-            message = self._receive()
-            if message is None:
+            landing = []
+            while (message := self._receive()) is not None:  # all that is visible now
+                landing += [self._deliver_message(message), *self._deliver_invoked()]
+            if not landing:
                 self.pause(POLL_S)
                 continue
-            landing = [self._deliver_message(message), *self._deliver_invoked()]
-            expected.discard((landing[0].group, landing[0].scheduled_time))
+            expected -= {(d.group, d.scheduled_time) for d in landing if d.source == QUEUE}
             yield landing
         self.missing = sorted(expected, key=lambda run: (run[1], run[0]))
 

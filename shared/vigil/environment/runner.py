@@ -89,17 +89,20 @@ def runner_from_environment(
         from vigil.alerts.sns import SnsPublisher
         from vigil.run.deadline import RunDeadline, client_config
         from vigil.store.dynamodb import DynamoDBStore
+        from vigil.store.pings import PingStore
 
         config = load_config_or_refuse(path, group, function_timeout=function_timeout_s)
         deadline = RunDeadline(function_timeout_s)
         bounded = client_config(function_timeout_s)
+        dynamodb = deadline.attach(boto3.client("dynamodb", config=bounded))
         runner = Runner(
             config,
-            DynamoDBStore(table, client=deadline.attach(boto3.client("dynamodb", config=bounded))),
+            DynamoDBStore(table, client=dynamodb),
             SnsPublisher(topic, client=deadline.attach(boto3.client("sns", config=bounded))),
             history_days=history_days(),
             get_secret=_fetch_secret,
             deadline=deadline,
+            pings=PingStore(table, client=dynamodb),
         )
         _RUNNER_CACHE.clear()
         _RUNNER_CACHE[key] = runner

@@ -13,12 +13,13 @@ import asyncio
 import gc
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
 from vigil.budget import HARD_TIMEOUT_GRACE
 from vigil.checks import Check, CheckResources, CheckResult, Status, build_check
+from vigil.checks.base import HeartbeatView
 from vigil.config import CheckConfig
 from vigil.pacing import DEFAULT_LAG_TARGET, DEFAULT_LIMIT, LoopPacer
 from vigil.state import CheckState
@@ -57,6 +58,7 @@ async def run_checks(
     max_concurrency: int = DEFAULT_LIMIT,
     lag_target: float = DEFAULT_LAG_TARGET,
     monotonic: Callable[[], float] = time.monotonic,
+    heartbeats: Mapping[str, HeartbeatView] | None = None,
 ) -> tuple[list[CheckResult], float]:
     """Every check's result (in ``configs`` order, with ``lag_ms``) and the largest loop lag.
 
@@ -66,7 +68,9 @@ async def run_checks(
     loop still meanwhile, which every check in flight would read as latency. What the
     checks leave in cycles is collected afterwards, outside any measurement.
     """
-    resources = CheckResources(get_secret=get_secret, ssl_contexts=TLS_CONTEXTS)
+    resources = CheckResources(
+        get_secret=get_secret, ssl_contexts=TLS_CONTEXTS, heartbeats=heartbeats
+    )
     pacer = LoopPacer(limit=max_concurrency, lag_target=lag_target)
     pacing = asyncio.ensure_future(pacer.run())
     windows: dict[int, tuple[float, float]] = {}

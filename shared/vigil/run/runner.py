@@ -35,11 +35,18 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from vigil.budget import checks_budget, reserve_for, work_budget
-from vigil.config import GroupConfig, VigilConfig
-from vigil.exceptions import InvalidEventError, RunDeadlineError, StoreConflictError
+from vigil.checks.base import HeartbeatView
+from vigil.config import CheckConfig, GroupConfig, VigilConfig
+from vigil.exceptions import (
+    InvalidEventError,
+    RunDeadlineError,
+    StoreConflictError,
+    VigilError,
+)
 from vigil.metrics import emit_run_metrics
 from vigil.pacing import DEFAULT_LAG_TARGET, DEFAULT_LIMIT
 from vigil.policy.check_run import ParentView
@@ -59,6 +66,7 @@ from vigil.times import iso_from_epoch, parse_time
 
 if TYPE_CHECKING:
     from vigil.run.tick import TickSummary
+    from vigil.store.pings import PingStore
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +105,7 @@ class Runner:
         emit_metrics: Callable[..., Any] = emit_run_metrics,
         fan_out: FanOut | None = None,
         run_queue: RunQueue | None = None,
+        pings: PingStore | None = None,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
     ):
@@ -113,6 +122,7 @@ class Runner:
         self.emit_metrics = emit_metrics
         self._fan_out = fan_out
         self._run_queue = run_queue
+        self.pings = pings  # heartbeat checks' pings (vigil.store.pings.PingStore)
         self.sleep = sleep
 
     def run(self, request: RunRequest, *, remaining_ms: float | None = None) -> RunSummary:
@@ -135,7 +145,7 @@ class Runner:
 
     @property
     def fan_out(self) -> FanOut:
-        """Asynchronous invocations of this function (the shards of a run, a tick's runs)."""
+        """Asynchronous invocations of this function (the shards of a run)."""
         if self._fan_out is None:
             from vigil.fanout import LambdaFanOut
 
@@ -148,7 +158,7 @@ class Runner:
 
     @property
     def run_queue(self) -> RunQueue:
-        """The queue of a tick's later runs (sub-minute groups)."""
+        """The run queue: every run a tick dispatches (``vigil.dispatch``)."""
         if self._run_queue is None:
             from vigil.dispatch import RunQueue
 
@@ -177,7 +187,6 @@ class Runner:
             groups=self.config.groups,
             store=self.store,
             publisher=self.publisher,
-            invoke=lambda events: self.fan_out.invoke(events),
             enqueue=lambda runs: self.run_queue.enqueue(runs),
             now=self.clock(),
             time_left=lambda: ends_at - self.monotonic(),
@@ -292,6 +301,7 @@ class _GroupRun:
                 max_concurrency=self.runner.max_concurrency,
                 lag_target=self.runner.lag_target,
                 monotonic=self.runner.monotonic,
+                heartbeats=self.heartbeat_views(due, state, run_time),
             )
         )
         duration_ms = (self.runner.monotonic() - self.started) * 1000
@@ -388,6 +398,28 @@ class _GroupRun:
         raise StoreConflictError(
             f"could not save the state of {self.run_id} after {attempt + 1} tries"
         )
+
+    def heartbeat_views(
+        self, due: list[CheckConfig], state: GroupState, run_time: float
+    ) -> dict[str, HeartbeatView]:
+        """The pings of the due heartbeat checks up to this run's scheduled time (one read
+        for all of them; a check pinged after that time is replayed up to it)."""
+        names = [c.name for c in due if c.type == "heartbeat"]
+        if not names:
+            return {}
+        if self.runner.pings is None:
+            raise VigilError("heartbeat checks need the pings store (Runner(pings=...))")
+        at = datetime.fromtimestamp(run_time, UTC)
+        at_ms = int(run_time * 1000)
+        summaries = self.runner.pings.summaries(self.group.name, names)
+        views = {}
+        for name, summary in summaries.items():
+            if summary.last_ping_ms is not None and summary.last_ping_ms > at_ms:
+                summary = self.runner.pings.replay(self.group.name, name, at_ms)
+            current = state.checks.get(name)
+            first = current.first_run if current is not None and current.first_run else run_time
+            views[name] = HeartbeatView(summary, at, datetime.fromtimestamp(first, UTC))
+        return views
 
     def external_parents(self) -> dict[str, ParentView]:
         """The ``depends_on`` parents outside this group shard, from their last saved state.

@@ -4,16 +4,18 @@ One EventBridge Scheduler schedule sends ``{"tick": "<scheduled time>"}`` every
 minute. For the minute T of the tick:
 
 1. plan: every group's scheduled times in [T, T + 60 s) (``vigil.schedule``);
-2. dispatch: a run that is due now (the run at T; every run when the tick itself
-   is late) goes out at once, by an asynchronous ``Invoke`` of the runner
-   (``vigil.fanout``); a later one (the runs of a sub-minute group after T) goes on
-   the run queue with ``DelaySeconds`` = its time - now (``vigil.dispatch``). Each
-   is the usual runner event ``{"group", "scheduled_time"}``, so the fence, the
-   outbox and the policy hold per run, and a repeated tick dispatches again
-   harmlessly;
+2. dispatch: every run goes on the run queue (``vigil.dispatch``), ten to a request,
+   with ``DelaySeconds`` = its time - now: 0 for a run that is due (the run at T;
+   every run when the tick itself is late), the seconds to go for the later runs of
+   a sub-minute group. Each is the usual runner event ``{"group",
+   "scheduled_time"}``, delivered to the runner by the queue's event source, so the
+   fence, the outbox and the policy hold per run, and a repeated tick dispatches
+   again harmlessly;
 3. watch: every group's newest counted run against its schedule
    (``vigil.run.watch``): a stalled group is alerted once, and once more when it
-   runs again.
+   runs again. With locations, the home also watches each probe's observations
+   (``location-silent/<region>``) and each probe watches the home's runs
+   (``home-silent/<region>``) instead of groups it does not count.
 
 What could not be dispatched is reported after the rest was sent and watched:
 ``DispatchError`` fails the invocation, and Lambda's retry of the tick sends it all
@@ -33,8 +35,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from vigil.alerts.document import AlertDocument
 from vigil.dispatch import DispatchError
 from vigil.exceptions import StoreConflictError
+from vigil.locations import PROBE, Locations
 from vigil.run import outbox
-from vigil.run.watch import WATCH_GROUP, watch
+from vigil.run.watch import WATCH_GROUP, Subject, group_subjects, silent_subject, watch
 from vigil.store.outbox import take_leases
 from vigil.times import iso, parse_time
 
@@ -75,8 +78,8 @@ def plan(groups: Iterable[GroupConfig], tick: str, now: float) -> list[Dispatch]
 @dataclass
 class TickSummary:
     tick: str
-    dispatched_now: int = 0
-    queued: int = 0
+    due: int = 0  # queued with no delay
+    delayed: int = 0  # queued for later in the minute
     stalled: list[str] = field(default_factory=list)
     alerts_raised: list[AlertDocument] = field(default_factory=list)
     alerts_sent: int = 0
@@ -86,7 +89,7 @@ class TickSummary:
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "tick": self.tick,
-            "dispatched": {"now": self.dispatched_now, "queued": self.queued},
+            "dispatched": {"due": self.due, "delayed": self.delayed},
             "stalled": list(self.stalled),
             "alerted": [
                 {
@@ -106,44 +109,42 @@ class TickSummary:
 
 @dataclass(frozen=True)
 class TickParts:
-    """What a tick works with: the runner's groups, store and publisher, the two ways to
-    dispatch a run, and its clocks."""
+    """What a tick works with: the runner's groups, store and publisher, the run queue,
+    and its clocks."""
 
     groups: dict[str, GroupConfig]
     store: StateStore
     publisher: outbox.Publisher
-    invoke: Callable[[list[dict[str, Any]]], None]  # now: asynchronous Invokes
-    enqueue: Callable[[list[tuple[dict[str, Any], int]]], None]  # later: the run queue
+    enqueue: Callable[[list[tuple[dict[str, Any], int]]], None]  # (event, delay) each
     now: float
     time_left: Callable[[], float]
     sleep: Callable[[float], None]
+    locations: Locations | None = None
+    region: str | None = None
+    home_store: StateStore | None = None  # a probe's view of the home's table
 
 
 def run_tick(tick: str, parts: TickParts) -> TickSummary:
     """The tick's three steps; ``time_left()`` bounds the watch's saves and publishes."""
     runs = plan(parts.groups.values(), tick, parts.now)
-    due = [d.event for d in runs if d.delay_s == 0]
-    later = [(d.event, d.delay_s) for d in runs if d.delay_s > 0]
-    problems: list[str] = []
-    for send, items in ((parts.invoke, due), (parts.enqueue, later)):
-        if not items:
-            continue
-        try:
-            send(items)
-        except Exception as exc:  # one path failing must not stop the other, nor the watch
-            logger.error("tick %s: dispatch failed: %s", tick, exc)
-            problems.append(str(exc)[:500])
-    summary = TickSummary(tick, dispatched_now=len(due), queued=len(later))
+    problem = None
+    try:
+        parts.enqueue([(d.event, d.delay_s) for d in runs])
+    except Exception as exc:  # the watch still runs: it may be what tells of it
+        logger.error("tick %s: dispatch failed: %s", tick, exc)
+        problem = str(exc)[:500]
+    due = sum(1 for d in runs if d.delay_s == 0)
+    summary = TickSummary(tick, due=due, delayed=len(runs) - due)
     _watch(parts, tick, summary)
     logger.info(
-        "tick %s: %d runs now, %d queued, stalled: %s",
+        "tick %s: %d runs due, %d delayed, stalled: %s",
         tick,
-        len(due),
-        len(later),
+        summary.due,
+        summary.delayed,
         ", ".join(summary.stalled) or "none",
     )
-    if problems:
-        raise DispatchError(f"tick {tick}: " + "; ".join(problems))
+    if problem:
+        raise DispatchError(f"tick {tick}: {problem}")
     return summary
 
 
@@ -165,11 +166,8 @@ def _watch(parts: TickParts, tick: str, summary: TickSummary) -> None:
                 logger.info("watch alerts left to the tick in progress (%s)", type(exc).__name__)
                 return
             break
-        newest = _newest_runs(store, parts.groups.values())
-        schedules = {name: group.schedule for name, group in parts.groups.items()}
-        folded, alerts = watch(
-            state, schedules, newest, tick, owner=owner, now=now, lease_until=lease_until
-        )
+        subjects = _subjects(parts, state, tick)
+        folded, alerts = watch(state, subjects, tick, owner=owner, now=now, lease_until=lease_until)
         try:
             state = store.save_state(folded)
         except StoreConflictError:
@@ -184,6 +182,40 @@ def _watch(parts: TickParts, tick: str, summary: TickSummary) -> None:
     summary.alerts_sent, summary.alerts_pending = len(delivery.sent), delivery.pending
 
 
+def _subjects(parts: TickParts, state: Any, tick: str) -> dict[str, Subject]:
+    """What this stack watches: its groups (alone, or as the home) and each probe's
+    observations (the home), or the home's runs (a probe)."""
+    schedules = {name: group.schedule for name, group in parts.groups.items()}
+    locations = parts.locations
+    if locations is not None and locations.role(parts.region or "") == PROBE:
+        assert parts.home_store is not None
+        newest = _newest_runs(parts.home_store, parts.groups.values())
+        name = f"home-silent/{locations.home}"
+        what = f"the home ({locations.home})"
+        return {name: silent_subject(state, name, what, schedules, newest, tick)}
+    subjects = group_subjects(
+        state, schedules, _newest_runs(parts.store, parts.groups.values()), tick
+    )
+    if locations is not None:
+        seen = parts.store.locations_seen(
+            list(locations.probes),
+            [(g.name, shard) for g in parts.groups.values() for shard in range(g.shards)],
+        )
+        for probe in locations.probes:
+            newest = {
+                g.name: _behind([seen.get((probe, g.name, shard)) for shard in range(g.shards)])
+                for g in parts.groups.values()
+            }
+            name = f"location-silent/{probe}"
+            subjects[name] = silent_subject(state, name, f"probe {probe}", schedules, newest, tick)
+    return subjects
+
+
+def _behind(keys: list[str | None]) -> str | None:
+    """The most behind of several run keys (None if one is missing)."""
+    return None if None in keys or not keys else min(keys, key=parse_time)
+
+
 def _newest_runs(store: Any, groups: Iterable[GroupConfig]) -> dict[str, str | None]:
     """Each group's newest counted run: its most behind shard's (None: one never ran)."""
     groups = list(groups)
@@ -191,6 +223,7 @@ def _newest_runs(store: Any, groups: Iterable[GroupConfig]) -> dict[str, str | N
     found = store.newest_runs(shards)
     newest: dict[str, str | None] = {}
     for group in groups:
-        keys = [found.get((group.name, shard)) for shard in range(group.shards)]
-        newest[group.name] = None if None in keys else min(keys, key=parse_time)
+        newest[group.name] = _behind(
+            [found.get((group.name, shard)) for shard in range(group.shards)]
+        )
     return newest

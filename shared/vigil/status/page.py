@@ -237,7 +237,8 @@ def _overview_row(check: CheckSummary) -> str:
     return (
         f'<tr class="check" data-status="{text(check.status)}">'
         f'<td class="name"><a href="{link("checks", check.group, check.check)}">'
-        f'{text(check.check)}</a><div class="reason">{text(check.reason or "")}</div></td>'
+        f'{text(check.check)}</a><div class="reason">{text(check.reason or "")}</div>'
+        f"{_heartbeat_line(check)}</td>"
         f"<td>{badge(check.status)}</td>"
         f"<td class=num>{figure(check.latency_ms, ' ms')}</td>"
         f"<td>{day_bar(check.days)}</td>"
@@ -260,6 +261,7 @@ def render_detail(detail: CheckDetail) -> str:
         f"{text(summary.since or '–')} · last run {text(summary.last_run or 'never')} "
         f"· last latency {figure(summary.latency_ms, ' ms')}</div>",
         f'<p class="reason" id="reason">{text(summary.reason or "")}</p>',
+        _heartbeat_line(summary),
         "<h2>Availability</h2><table><thead><tr>"
         + "".join(f"<th class=num>{w}</th>" for w in AVAILABILITY_WINDOWS)
         + "<th class=num>7 d change (points)</th></tr></thead><tbody><tr>"
@@ -339,6 +341,18 @@ def render_error(status_code: int, message: str) -> str:
             f'<p class="reason">{text(message)}</p>',
             '<p><a href="/">← all checks</a></p>',
         ],
+    )
+
+
+def _heartbeat_line(check: CheckSummary) -> str:
+    """A heartbeat check's last ping, when one is expected by, and its last run's duration."""
+    beat = check.heartbeat
+    if beat is None:
+        return ""
+    took = _duration(beat.last_duration_ms / 1000) if beat.last_duration_ms is not None else "–"
+    return (
+        f'<div class="muted heartbeat">last ping {text(beat.last_ping or "never")} · '
+        f"expected by {text(beat.expected_by or '–')} · last run took {text(took)}</div>"
     )
 
 

@@ -9,6 +9,25 @@ from vigil.store.base import RunRecord
 
 
 @dataclass(frozen=True)
+class HeartbeatInfo:
+    """A heartbeat check's pings as of now: the last ping, when one is expected by (the
+    last success, or the first run, plus its period or cron), the last run's duration."""
+
+    last_ping: str | None
+    last_success: str | None
+    expected_by: str | None
+    last_duration_ms: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "last_ping": self.last_ping,
+            "last_success": self.last_success,
+            "expected_by": self.expected_by,
+            "last_duration_ms": self.last_duration_ms,
+        }
+
+
+@dataclass(frozen=True)
 class CheckSummary:
     """One check as ``GET /api/status`` shows it (plus the page's 90-day bar)."""
 
@@ -22,9 +41,10 @@ class CheckSummary:
     availability: dict[str, float | None]
     # (day, availability) of the last 90 days, oldest first; only where asked for (the page)
     days: tuple[tuple[str, float | None], ...] = ()
+    heartbeat: HeartbeatInfo | None = None  # for a heartbeat check
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "check": self.check,
             "status": self.status,
             "since": self.since,
@@ -33,6 +53,9 @@ class CheckSummary:
             "reason": self.reason,
             "availability": dict(self.availability),
         }
+        if self.heartbeat is not None:
+            out["heartbeat"] = self.heartbeat.to_json()
+        return out
 
 
 @dataclass(frozen=True)

@@ -4,21 +4,30 @@ Latency (``latency_ms``) runs from the start of the request - resolving the
 host name, the TCP connect and the TLS handshake of the new connection
 included - to the arrival of the final response head (a redirect's whole
 time included: the user waits for it too). ``details.timings_ms`` splits it:
-``dns``, ``connect``, ``tls``, ``ttfb`` (request sent -> response head) and,
-when an assertion read the body, ``transfer`` (head -> body read). Each phase
+``dns``, ``connect``, ``tls``, ``ttfb`` (request sent -> response head); then
+``transfer`` (head -> body read; 0 after ``HEAD``, 204 or 304). Each phase
 is summed over the hops of a redirect chain. The name is resolved by Vigil
 itself (``network.open_connection``) so that resolution is timed and
 ``ip_version`` is honoured without falling back to the other family; TLS
 still uses the URL's host name (SNI, certificate check, ``Host`` header).
 
 ``timeout`` bounds the whole exchange, the body included: one deadline
-around connect, request, head and body, so a trickling body cannot outlive it.
+around connect, request, head, body and judging, so a body that stalls or
+trickles cannot outlive it.
 
-The body is read only when an assertion needs it (``body_contains``,
-``body_not_contains``, ``body_matches``, ``json``), decoded from gzip or
-deflate incrementally, and never beyond ``max_body_bytes`` decoded bytes
-(``body.BoundedBody``): a longer body is judged on what was read and marked
-``details.body_truncated``.
+The body is always read, as a browser would, decoded from gzip or deflate
+incrementally, and never beyond ``max_body_bytes`` decoded bytes
+(``body.BoundedBody``; then the connection is closed): a longer body is judged
+on what was read and marked ``details.body_truncated``. It is kept only when an
+assertion reads it (``body_contains``, ``body_not_contains``, ``body_matches``,
+``json``); otherwise it is only counted.
+
+The target chooses the body, so no step of judging it may hold the event loop
+(and with it every other check's clock) for more than a few milliseconds: the
+text is decoded in slices with only linear-time charsets (``body.text``);
+``body_matches`` and ``headers_match`` are searched in a thread by ``regex``,
+which releases the interpreter lock and stops at the deadline; a JSON body over
+16 KiB is parsed and searched in a thread, in Python.
 
 Each check makes one exchange (``exchange.Exchange``: h11 on asyncio streams,
 URLs by httpx) on a connection of its own (a redirect to the same origin
@@ -29,14 +38,14 @@ check's own client certificate context, kept warm per certificate.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
+import json.scanner
 import os
-import re
 import ssl
 import tempfile
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -44,6 +53,7 @@ import httpx
 from vigil.checks.base import Check, Probe
 from vigil.checks.expect import failure as expectation_failure
 from vigil.checks.http.body import BoundedBody, UndecodableBodyError
+from vigil.checks.http.body import text as body_text
 from vigil.checks.http.config import HttpCheckConfig, SecretValue
 from vigil.checks.http.exchange import Exchange, InvalidResponse, Response, TooManyRedirects
 from vigil.checks.http.network import ConnectFailed, PhaseClock, TransferFailed
@@ -52,13 +62,15 @@ from vigil.exceptions import CheckSetupError
 from vigil.redact import is_credential_header
 
 ACCEPT_ENCODING = "gzip, deflate"  # what BoundedBody decodes
+# A JSON body up to this size is parsed (C parser) and searched (jmespath) on the event
+# loop, ~3 ms at worst here; a larger one in Python, in a thread (``_PythonJSONDecoder``).
+_INLINE_JSON_BYTES = 16 * 1024
 # Warm-start cache: SSL contexts holding a client certificate, by (CA file, certificate
 # digest). Loading certifi's bundle costs ~20 ms of CPU; the key never leaves memory.
 _CLIENT_CERT_CONTEXTS: dict[tuple[str | None, str], ssl.SSLContext] = {}
 
 
 class HttpCheck(Check):
-    type_name = "http"
     config: HttpCheckConfig
 
     def __init__(self, config: HttpCheckConfig, resources) -> None:
@@ -76,7 +88,7 @@ class HttpCheck(Check):
         fallback_start = time.perf_counter()
         details: dict[str, Any] = {}
         try:
-            async with asyncio.timeout(cfg.timeout):
+            async with asyncio.timeout(cfg.timeout) as scope:
                 exchange = Exchange(
                     cfg.method,
                     cfg.url,
@@ -89,7 +101,7 @@ class HttpCheck(Check):
                     private=self._private_headers(),
                 )
                 async with exchange as response:
-                    return await self._judge(response, clock, fallback_start, details)
+                    return await self._judge(response, clock, fallback_start, details, scope)
         except TimeoutError:
             reason = f"timed out after {cfg.timeout:g}s {clock.phase}"
         except (TooManyRedirects, ConnectFailed) as exc:
@@ -108,6 +120,7 @@ class HttpCheck(Check):
         clock: PhaseClock,
         fallback_start: float,
         details: dict[str, Any],
+        scope: asyncio.Timeout,
     ) -> Probe:
         cfg = self.config
         started = clock.started if clock.started is not None else fallback_start
@@ -115,30 +128,41 @@ class HttpCheck(Check):
         latency_ms = max(0.0, (head - started) * 1000)
         details["status_code"] = response.status_code
         details["redirects"] = response.redirects
-        details["timings_ms"] = _timings(clock)
-        failures = self._status_failures(response.status_code)
-        failures += self._header_failures(response.headers)
-        warning = None
-        finding = expiry_finding(_soonest_expiry(clock), cfg)
-        details.update(finding.details)
-        if finding.failure is not None:
-            failures.append(finding.failure)
-        warning = finding.warning
-        if cfg.reads_body:
+        details["timings_ms"] = timings = _timings(clock)
+        body: BoundedBody | None = None
+        undecodable = None
+        if response.has_body:
             read_started = time.perf_counter()
             try:
                 body = await self._read_body(response)
             except UndecodableBodyError as exc:
-                failures.append(str(exc))
+                undecodable = str(exc)
             else:
-                details["timings_ms"]["transfer"] = _ms(time.perf_counter() - read_started)
+                timings["transfer"] = _ms(time.perf_counter() - read_started)
                 details["body_truncated"] = body.truncated
-                failures += self._body_failures(body, response)
+        else:
+            timings["transfer"] = 0.0  # HEAD, 204, 304: nothing follows the head
+        clock.phase = "checking the response"
+        failures = self._status_failures(response.status_code)
+        if cfg.headers_match:
+            failures += await self._header_failures(response.headers, scope)
+        finding = expiry_finding(_soonest_expiry(clock), cfg)
+        details.update(finding.details)
+        if finding.failure is not None:
+            failures.append(finding.failure)
+        if undecodable is not None:
+            failures.append(undecodable)
+        elif body is not None and cfg.reads_body:
+            failures += await self._body_failures(body, response, scope)
         if failures:
             return Probe(False, "; ".join(failures), latency_ms, details)
         redirects = f" after {response.redirects} redirects" if response.redirects else ""
         return Probe(
-            True, f"HTTP {response.status_code}{redirects}", latency_ms, details, warning=warning
+            True,
+            f"HTTP {response.status_code}{redirects}",
+            latency_ms,
+            details,
+            warning=finding.warning,
         )
 
     def _status_failures(self, code: int) -> list[str]:
@@ -149,51 +173,78 @@ class HttpCheck(Check):
             return []
         return [f"HTTP {code}, expected {', '.join(s.text for s in expected)}"]
 
-    def _header_failures(self, headers: httpx.Headers) -> list[str]:
-        found = []
-        for name, pattern in self.config.headers_match.items():
-            values = headers.get_list(name)
-            if not values:
-                found.append(f"header {name} is missing, expected to match /{pattern}/")
-                continue
-            value = ", ".join(values)
-            if not re.search(pattern, value):
-                shown = self.excerpt(value)
-                found.append(f"header {name} is {shown!r}, expected to match /{pattern}/")
-        return found
+    async def _header_failures(self, headers: httpx.Headers, scope: asyncio.Timeout) -> list[str]:
+        patterns = self.config.headers_match
+        values = {name: ", ".join(found) for name in patterns if (found := headers.get_list(name))}
+        matched = iter(await self._search([(patterns[n], v) for n, v in values.items()], scope))
+        failures = []
+        for name, pattern in patterns.items():
+            if name not in values:
+                failures.append(f"header {name} is missing, expected to match /{pattern}/")
+            elif not next(matched):
+                shown = self.excerpt(values[name])
+                failures.append(f"header {name} is {shown!r}, expected to match /{pattern}/")
+        return failures
 
     async def _read_body(self, response: Response) -> BoundedBody:
-        body = BoundedBody(response.headers.get("content-encoding"), self.config.max_body_bytes)
-        async with contextlib.aclosing(response.aiter_raw()) as chunks:
-            async for chunk in chunks:
-                if body.feed(chunk):
-                    break
+        """The body up to ``max_body_bytes`` decoded bytes, kept only if an assertion
+        reads it (else counted)."""
+        cfg = self.config
+        body = BoundedBody(response.content_encoding, cfg.max_body_bytes, keep=cfg.reads_body)
+        await response.read_body(body.feed)
         return body
 
-    def _body_failures(self, body: BoundedBody, response: Response) -> list[str]:
+    async def _body_failures(
+        self, body: BoundedBody, response: Response, scope: asyncio.Timeout
+    ) -> list[str]:
         cfg = self.config
         data = body.data
-        text = _text(data, response)
         read = f"first {len(data)} bytes read" if body.truncated else f"{len(data)} bytes read"
         found = []
-        if cfg.body_contains is not None and cfg.body_contains not in text:
-            found.append(f"body does not contain {cfg.body_contains!r} ({read})")
-        if cfg.body_not_contains is not None and cfg.body_not_contains in text:
-            found.append(f"body contains {cfg.body_not_contains!r} ({read})")
-        if cfg.body_matches is not None and not re.search(cfg.body_matches, text):
-            found.append(f"body does not match /{cfg.body_matches}/ ({read})")
+        if cfg.body_contains or cfg.body_not_contains or cfg.body_matches:
+            text = await body_text(data, response.charset_encoding)
+            if cfg.body_contains is not None and cfg.body_contains not in text:
+                found.append(f"body does not contain {cfg.body_contains!r} ({read})")
+            if cfg.body_not_contains is not None and cfg.body_not_contains in text:
+                found.append(f"body contains {cfg.body_not_contains!r} ({read})")
+            if cfg.body_matches is not None:
+                (hit,) = await self._search([(cfg.body_matches, text)], scope)
+                if not hit:
+                    found.append(f"body does not match /{cfg.body_matches}/ ({read})")
         if cfg.json_assertions:
-            found += self._json_failures(data, body.truncated)
+            if len(data) <= _INLINE_JSON_BYTES:
+                found += self._json_failures(data, body.truncated, json.loads)
+            else:  # parsed in Python in a thread: the C parser would hold the loop
+                loop = asyncio.get_running_loop()
+                found += await loop.run_in_executor(
+                    self.resources.executor, self._json_failures, data, body.truncated, _py_loads
+                )
         return found
 
-    def _json_failures(self, data: bytes, truncated: bool) -> list[str]:
+    async def _search(self, searches: list[tuple[str, str]], scope: asyncio.Timeout) -> list[bool]:
+        """Whether each ``(pattern, text)`` matches: searched in a thread by ``regex``,
+        which lets the event loop run meanwhile and stops at the check's deadline
+        (``re`` holds the interpreter for as long as it backtracks: a target's body can
+        make an innocent ``a.*b`` quadratic)."""
+        if not searches:
+            return []
+        loop = asyncio.get_running_loop()
+        left = (scope.when() or loop.time()) - loop.time()
+        return await loop.run_in_executor(self.resources.executor, _searched, searches, left)
+
+    def _json_failures(
+        self, data: bytes, truncated: bool, loads: Callable[[bytes], Any]
+    ) -> list[str]:
+        """The failed ``json`` assertions; runs on the loop for a small body, else in a
+        thread (jmespath is Python: 20-160 ms over a MiB of JSON here)."""
         import jmespath
 
         try:
-            document = json.loads(data)
-        except ValueError as exc:
+            document = loads(data)
+        except (ValueError, RecursionError) as exc:
             cut = f" (cut at max_body_bytes {len(data)})" if truncated else ""
-            return [f"body is not JSON{cut}: {exc}"]
+            why = "nested too deeply" if isinstance(exc, RecursionError) else exc
+            return [f"body is not JSON{cut}: {why}"]
         found = []
         for assertion in self.config.json_assertions:
             value = jmespath.search(assertion.path, document)
@@ -371,9 +422,31 @@ def _ms(seconds: float) -> float:
     return round(seconds * 1000, 1)
 
 
-def _text(data: bytes, response: Response) -> str:
-    encoding = response.charset_encoding or "utf-8"
-    try:
-        return data.decode(encoding, errors="replace")
-    except LookupError:
-        return data.decode("utf-8", errors="replace")
+def _searched(searches: list[tuple[str, str]], timeout: float) -> list[bool]:
+    """``regex.search`` of each pattern in its text, within ``timeout`` seconds in all
+    (``TimeoutError`` after), releasing the interpreter lock while it matches.
+
+    ``regex`` reads every pattern ``re`` accepts (the config's check), the same way but
+    for the odd corner (``[[:alpha:]]`` is a POSIX class to it)."""
+    import regex  # only a check with headers_match or body_matches imports it
+
+    deadline = time.monotonic() + timeout
+    found = []
+    for pattern, text in searches:
+        left = max(0.001, deadline - time.monotonic())
+        found.append(regex.search(pattern, text, concurrent=True, timeout=left) is not None)
+    return found
+
+
+class _PythonJSONDecoder(json.JSONDecoder):
+    """The standard decoder with its pure-Python scanner: several times slower than the
+    C one, but it lets the event loop's thread run while it parses (the C parser does
+    not, for 15-40 ms a MiB)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.scan_once = json.scanner.py_make_scanner(self)
+
+
+def _py_loads(data: bytes) -> Any:
+    return json.loads(data, cls=_PythonJSONDecoder)

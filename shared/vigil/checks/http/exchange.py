@@ -19,10 +19,10 @@ connection when the server keeps it open.
 
 from __future__ import annotations
 
+import asyncio
 import base64
-import contextlib
 import ssl
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from email.message import Message
 from functools import cached_property, lru_cache
@@ -30,6 +30,7 @@ from functools import cached_property, lru_cache
 import h11
 import httpx
 
+from vigil.checks.http.body import LoopTurns
 from vigil.checks.http.network import Connection, PhaseClock, TransferFailed, open_connection
 from vigil.exceptions import CheckSetupError
 
@@ -103,9 +104,12 @@ class Response:
 
     def __init__(self, exchange: Exchange, head: h11.Response, redirects: int) -> None:
         self._exchange = exchange
+        self._head = head
         self.status_code = head.status_code
         self.raw_headers = head.headers.raw_items()
         self.redirects = redirects
+        # RFC 9110 (as h11 frames it): no body after HEAD, 204 or 304
+        self.has_body = exchange.method != "HEAD" and head.status_code not in (204, 304)
 
     @cached_property
     def headers(self) -> httpx.Headers:
@@ -121,9 +125,20 @@ class Response:
         message["content-type"] = content_type
         return message.get_content_charset(failobj=None)
 
-    def aiter_raw(self) -> AsyncIterator[bytes]:
-        """The body as sent (still content-encoded), chunk by chunk."""
-        return self._exchange.body()
+    @property
+    def content_encoding(self) -> str | None:
+        """``Content-Encoding``, several headers joined by ``, `` (read without building
+        ``headers``: every check reads its body, few look at other headers)."""
+        values = None
+        for name, value in self._head.headers:
+            if name == b"content-encoding":
+                values = value if values is None else values + b", " + value
+        return None if values is None else values.decode("latin-1")
+
+    async def read_body(self, feed: Callable[[bytes | bytearray], bool]) -> None:
+        """Give ``feed`` the body as sent (still content-encoded), chunk by chunk, until
+        its end or until ``feed`` returns True (enough was read)."""
+        await self._exchange.read_body(feed)
 
 
 class Exchange:
@@ -187,6 +202,11 @@ class Exchange:
 
     async def __aexit__(self, *exc_info: object) -> None:
         self._close()
+
+    @property
+    def method(self) -> str:
+        """The method of the latest request (a redirect may have turned it into ``GET``)."""
+        return self._method
 
     # ------------------------------------------------------------------ one request
 
@@ -279,13 +299,29 @@ class Exchange:
             raise InvalidResponse(DISCONNECTED.format(""))
         return data
 
-    async def body(self) -> AsyncIterator[bytes]:
-        """The current response's body chunks, until its end."""
+    async def read_body(self, feed: Callable[[bytes | bytearray], bool]) -> None:
+        """Feed the current response's body chunks to ``feed`` until its end or until
+        ``feed`` returns True. The event loop gets a turn every millisecond
+        (``LoopTurns``): a body of a million one-byte chunks is a million events.
+        (``_next_event`` inlined: this runs for every check.)"""
+        assert self._h11 is not None
+        connection = self._h11
+        turns = LoopTurns()
         while True:
-            event = await self._next_event()
-            if isinstance(event, h11.Data):
-                yield bytes(event.data)
-            elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
+            try:
+                event = connection.next_event()
+                if event is h11.NEED_DATA:
+                    connection.receive_data(await self._read())
+                    continue
+            except h11.RemoteProtocolError as exc:
+                raise InvalidResponse(str(exc)) from None
+            kind = type(event)
+            if kind is h11.Data:
+                if feed(event.data):
+                    return
+                if turns.due():
+                    await asyncio.sleep(0)
+            elif kind is h11.EndOfMessage or kind is h11.ConnectionClosed:
                 return
 
     # ------------------------------------------------------------------ redirects
@@ -325,11 +361,13 @@ class Exchange:
             self._close()
             return
         read = 0
-        async with contextlib.aclosing(self.body()) as chunks:
-            async for chunk in chunks:
-                read += len(chunk)
-                if read > _REDIRECT_BODY_BYTES:
-                    break
+
+        def drained(chunk: bytes | bytearray) -> bool:
+            nonlocal read
+            read += len(chunk)
+            return read > _REDIRECT_BODY_BYTES
+
+        await self.read_body(drained)
         if (self._h11.our_state, self._h11.their_state) != (h11.DONE, h11.DONE):
             self._close()
 

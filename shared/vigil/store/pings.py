@@ -1,0 +1,143 @@
+"""Heartbeat pings in DynamoDB: every ping kept as an event, and each check's summary.
+
+Items, in the runner's table, one partition per heartbeat check (``HB#<group>/<check>``,
+so a check's pings do not move when its group's ``shards`` change):
+
+- ``E#<ping ms>#<id>``: one ping (kind, exit status, rid, excerpt), written by it,
+  expiring with the history;
+- ``LATEST``: the check's ``PingSummary`` (last success, unfinished starts, last
+  failure, last duration, last excerpt), rewritten by each ping.
+
+A ping is two plain puts: its event, then the summary (last writer wins: two pings
+of one check within milliseconds may leave the summary without the first's start;
+its event is kept). The runner reads the summaries of a run's heartbeat checks in
+one ``BatchGetItem``; a run that finds a ping newer than its own scheduled time
+(a late run) replays the check's events up to its time instead.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from vigil.pings import Ping, PingSummary
+from vigil.retry import BATCH_UNPROCESSED
+
+LATEST_SK = "LATEST"
+REPLAYED = 200  # events read back at most to judge a late run
+
+
+def ping_key(group: str, check: str) -> str:
+    return f"HB#{group}/{check}"
+
+
+class PingStore:
+    """Pings on table ``table_name``; ``client`` an optional boto3 DynamoDB client."""
+
+    def __init__(self, table_name: str, *, client: Any = None):
+        self.table_name = table_name
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.client("dynamodb")
+        return self._client
+
+    def record(self, ping: Ping, summary: PingSummary, expires_at: int) -> None:
+        """Store ``ping`` as an event and ``summary`` (which counts it): two puts."""
+        pk = ping_key(ping.group, ping.check)
+        event: dict[str, Any] = {"k": ping.kind}
+        if ping.exit_status is not None:
+            event["x"] = ping.exit_status
+        if ping.rid is not None:
+            event["r"] = ping.rid
+        if ping.excerpt is not None:
+            event["e"] = ping.excerpt
+        self.client.put_item(
+            TableName=self.table_name,
+            Item={
+                "pk": {"S": pk},
+                "sk": {"S": f"E#{ping.at_ms:013d}#{uuid.uuid4().hex[:8]}"},
+                "ping": {"S": json.dumps(event, separators=(",", ":"))},
+                "expires_at": {"N": str(expires_at)},
+            },
+        )
+        self.client.put_item(
+            TableName=self.table_name,
+            Item={
+                "pk": {"S": pk},
+                "sk": {"S": LATEST_SK},
+                "summary": {"S": json.dumps(summary.to_item(), separators=(",", ":"))},
+            },
+        )
+
+    def summary(self, group: str, check: str) -> PingSummary:
+        """One check's summary, read consistently (what the ping function updates)."""
+        item = self.client.get_item(
+            TableName=self.table_name,
+            Key={"pk": {"S": ping_key(group, check)}, "sk": {"S": LATEST_SK}},
+            ConsistentRead=True,
+        ).get("Item")
+        return _summary(item)
+
+    def summaries(self, group: str, checks: list[str]) -> dict[str, PingSummary]:
+        """The summaries of ``checks`` of ``group``, in as few requests as can be."""
+        found: dict[str, PingSummary] = {check: PingSummary() for check in checks}
+        by_key = {ping_key(group, check): check for check in checks}
+        keys = [{"pk": {"S": pk}, "sk": {"S": LATEST_SK}} for pk in by_key]
+        for start in range(0, len(keys), 100):
+            request: dict[str, Any] = {
+                self.table_name: {"Keys": keys[start : start + 100], "ConsistentRead": True}
+            }
+            retry = 0
+            while request:
+                response = self.client.batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(self.table_name, []):
+                    found[by_key[item["pk"]["S"]]] = _summary(item)
+                request = response.get("UnprocessedKeys") or {}
+                retry += 1
+                if request and not BATCH_UNPROCESSED.pause(retry):
+                    raise RuntimeError(f"DynamoDB left the pings of group {group} unread")
+        return found
+
+    def replay(self, group: str, check: str, until_ms: int) -> PingSummary:
+        """The summary as it stood at ``until_ms``: the check's newest events up to then
+        (at most ``REPLAYED``), counted in order."""
+        response = self.client.query(
+            TableName=self.table_name,
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :from AND :to",
+            ExpressionAttributeValues={
+                ":pk": {"S": ping_key(group, check)},
+                ":from": {"S": "E#"},
+                ":to": {"S": f"E#{until_ms:013d}#~"},
+            },
+            ScanIndexForward=False,
+            Limit=REPLAYED,
+        )
+        summary = PingSummary()
+        for item in reversed(response.get("Items", [])):
+            _, at_ms, _ = item["sk"]["S"].split("#")
+            event = json.loads(item["ping"]["S"])
+            summary = summary.apply(
+                Ping(
+                    group=group,
+                    check=check,
+                    token="",
+                    kind=event["k"],
+                    exit_status=event.get("x"),
+                    rid=event.get("r"),
+                    at_ms=int(at_ms),
+                    excerpt=event.get("e"),
+                )
+            )
+        return summary
+
+
+def _summary(item: dict[str, Any] | None) -> PingSummary:
+    if not item:
+        return PingSummary()
+    return PingSummary.from_item(json.loads(item["summary"]["S"]))
