@@ -48,7 +48,7 @@ from tests.bench.worker import write_config
 from tests.support.times import NEXT_DAY, at
 from vigil_cli.local.harness import function_memory_mb
 from vigil_cli.local.local_aws import TEMPLATE
-from vigil_cli.local.template import load_template
+from vigil_cli.local.template_file import load_template
 
 REPO = Path(__file__).resolve().parents[2]
 DELAY_MS = 200

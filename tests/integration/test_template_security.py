@@ -33,7 +33,7 @@ from tests.support.iam_policy import (
     allowed,
     arn_of,
 )
-from vigil_cli.local.template import load_template
+from vigil_cli.local.template_file import load_template
 
 REPO = Path(__file__).resolve().parents[2]
 TOPICS = ("AlertTopic", "AlarmTopic", "ChatTopic")
