@@ -168,13 +168,22 @@ def test_silent_ticks_raise_an_alarm(template):
     assert alarm["OKActions"] == alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
 
 
-def test_sample_events_name_configured_groups(config_groups):
-    paths = sorted(EVENTS.glob("runner-*.json"))
-    assert paths
-    for path in paths:
+def test_sample_events_are_runner_events_naming_configured_groups(config_groups):
+    """``sam local invoke RunnerFunction -e events/runner-<name>.json``: a tick, or a run
+    of a group of the shipped checks.yaml."""
+    from vigil.run.event import RunRequest, TickRequest, parse_event
+    from vigil.times import parse_time
+
+    kinds = set()
+    for path in sorted(EVENTS.glob("runner-*.json")):
         event = json.loads(path.read_text())
-        assert event["group"] in config_groups, path.name
-        assert event["scheduled_time"].endswith("Z")
+        moment = event.get("scheduled_time") or event.get("tick")
+        assert moment.endswith("Z"), path.name
+        request = parse_event(event, now=parse_time(moment).timestamp(), retention_days=30)
+        kinds.add(type(request))
+        if isinstance(request, RunRequest):
+            assert request.group in config_groups, path.name
+    assert kinds == {RunRequest, TickRequest}
 
 
 def test_local_resources_match_the_template(template, monkeypatch):
