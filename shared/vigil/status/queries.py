@@ -364,6 +364,7 @@ class StatusQueries:
                     else ()
                 ),
                 heartbeat=heartbeats.get(name),
+                locations=point.locations if point else (),
             )
         return out
 
