@@ -11,16 +11,14 @@ each region's topic; the combined result from the home's answer and its table.
 
 from __future__ import annotations
 
-import fnmatch
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from tests.support.iam_policy import ResolvedTemplate
-from tests.support.regions import ACCOUNT, DOWN, DROP, TEMPLATE, UP, Alert, Regions, slow
+from tests.support.regions import DOWN, DROP, UP, Alert, Regions, slow
 from vigil.pings import Ping
 from vigil.store.pings import PingStore
 from vigil.times import iso, parse_time
@@ -392,122 +390,3 @@ def test_a_silent_home_is_alerted_once_at_each_probe_and_once_when_back(
         ], probe
         assert alerts[0].document["reason"].startswith(f"the home ({HOME}) has run no group ")
     assert regions.alerts(HOME) == []
-
-
-class ProbeStack(ResolvedTemplate):
-    """template.yaml resolved as a probe's stack in ``region``: ``HomeTableArn`` given."""
-
-    def __init__(self, template: Mapping[str, Any], region: str, home_table_arn: str):
-        self.region = region
-        super().__init__(template, {"HomeTableArn": home_table_arn})
-
-    def ref(self, name: str) -> Any:
-        return self.region if name == "AWS::Region" else super().ref(name)
-
-
-def dynamodb_request(call: dict[str, Any]) -> tuple[str, dict[str, list[str]]]:
-    """The table ARN a recorded DynamoDB request acts on, and the condition keys IAM
-    gives it (``dynamodb:LeadingKeys``, ``dynamodb:Attributes``)."""
-    params, operation = call["params"], call["action"].removeprefix("dynamodb:")
-    if operation == "PutItem":
-        table, keys, attributes = params["TableName"], [params["Item"]], list(params["Item"])
-    elif operation == "BatchGetItem":
-        ((table, request),) = params["RequestItems"].items()
-        keys = request["Keys"]
-        names = request.get("ExpressionAttributeNames", {})
-        projection = request.get("ProjectionExpression")
-        attributes = [names.get(a.strip(), a.strip()) for a in projection.split(",")]
-    else:
-        raise ValueError(f"{operation} is not judged here: {call}")
-    arn = f"arn:aws:dynamodb:{call['region']}:{ACCOUNT}:table/{table}"
-    return arn, {
-        "dynamodb:LeadingKeys": sorted({key["pk"]["S"] for key in keys}),
-        "dynamodb:Attributes": sorted(attributes),
-    }
-
-
-def condition_holds(operator: str, key: str, patterns: Any, context: dict[str, list[str]]) -> bool:
-    """IAM's rule for the operators the probe's statements use: ``ForAllValues:`` (every
-    value matches; vacuously true without the key), ``...IfExists`` (true without it)."""
-    quantifier, _, test = operator.rpartition(":")
-    if_exists = test.endswith("IfExists")
-    test = test.removesuffix("IfExists")
-    match = {
-        "StringEquals": lambda pattern, value: pattern == value,
-        "StringLike": lambda pattern, value: fnmatch.fnmatchcase(value, pattern),
-    }.get(test)
-    if match is None or quantifier not in ("", "ForAllValues"):
-        raise ValueError(f"condition operator {operator} is not judged here")
-    patterns = patterns if isinstance(patterns, list) else [patterns]
-    values = context.get(key)
-    if values is None:
-        return quantifier == "ForAllValues" or if_exists
-    hits = [any(match(pattern, value) for pattern in patterns) for value in values]
-    return all(hits) if quantifier == "ForAllValues" else any(hits)
-
-
-def role_allows(policy: Any, action: str, resource: str, context: dict[str, list[str]]) -> bool:
-    """Whether the identity policy allows ``action`` on ``resource`` (no Deny applies)."""
-    allowed = False
-    for statement in policy.statements:
-        actions = (
-            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-        )
-        resources = (
-            statement["Resource"]
-            if isinstance(statement["Resource"], list)
-            else [statement["Resource"]]
-        )
-        if not any(fnmatch.fnmatchcase(action.lower(), a.lower()) for a in actions):
-            continue
-        if not any(fnmatch.fnmatchcase(resource, r) for r in resources):
-            continue
-        conditions = statement.get("Condition") or {}
-        if not all(
-            condition_holds(operator, key, patterns, context)
-            for operator, keys in conditions.items()
-            for key, patterns in keys.items()
-        ):
-            continue
-        if statement["Effect"] == "Deny":
-            return False
-        allowed = True
-    return allowed
-
-
-def test_a_probe_touches_the_homes_table_only_as_its_role_allows(regions: Regions) -> None:
-    """moto enforces no IAM, so each probe's requests to the home's region, recorded in
-    its own process, are judged against template.yaml's runner role as deployed for a
-    probe: its own observations in (keys led by its region), the groups' newest run out
-    (that attribute only), nothing else."""
-    from vigil_cli.local.template import load_template
-
-    regions.configure(checks_yaml(http_check(regions, "api")))
-    regions.run(GROUP, minute(0))
-    regions.run(GROUP, minute(1), PROBES)
-    regions.tick(minute(2), PROBES)
-    template = load_template(TEMPLATE)
-    home_table = regions.stacks[HOME].table_arn
-    for probe in PROBES:
-        policy = ProbeStack(template, probe, home_table).role_policy("RunnerRole")
-        at_home = [call for call in regions.calls(probe) if call["region"] == HOME]
-        assert {call["action"] for call in at_home} == {
-            "dynamodb:PutItem",
-            "dynamodb:BatchGetItem",
-        }, probe
-        written = set()
-        for call in at_home:
-            resource, context = dynamodb_request(call)
-            assert resource == home_table
-            assert role_allows(policy, call["action"], resource, context), call
-            if call["action"] == "dynamodb:PutItem":
-                written |= set(context["dynamodb:LeadingKeys"])
-        assert written == {f"OBS#{probe}#{GROUP}#0", f"LOC#{probe}"}
-
-        # the same requests with another location's key, or more than last_run: refused
-        (other,) = [p for p in PROBES if p != probe]
-        for forged in (f"OBS#{other}#{GROUP}#0", f"LOC#{other}", f"OBS#{HOME}#{GROUP}#0"):
-            context = {"dynamodb:LeadingKeys": [forged], "dynamodb:Attributes": ["pk"]}
-            assert not role_allows(policy, "dynamodb:PutItem", home_table, context)
-        context = {"dynamodb:LeadingKeys": [f"G#{GROUP}#0"], "dynamodb:Attributes": ["blob"]}
-        assert not role_allows(policy, "dynamodb:BatchGetItem", home_table, context)

@@ -8,8 +8,9 @@
 - ``Worker``: one region's runner handler (``functions/runner/app.py``) in a process
   of its own, as a Lambda container in that region runs it: its own ``AWS_REGION``
   (so its own User-Agent and its own role among the locations), its own stack's
-  variables, the same checks.yaml as the others (``tests.support.regions_worker``);
-  the AWS requests it makes are recorded, to be judged against the IAM policy.
+  variables, the same checks.yaml as the others (``tests.support.regions_worker``). A
+  probe is given the home's table as the parameter ``HomeTableName`` gives it (there is
+  no CloudFormation stack here to look it up by name).
 - ``RegionalTarget``: a real HTTP server on loopback that answers each region as the
   test sets it, telling them apart by Vigil's ``User-Agent: Vigil (health check;
   <region>)``.
@@ -122,7 +123,6 @@ class Stack:
 
     region: str
     table: str
-    table_arn: str
     topic_arn: str
     inbox_url: str
     environment: dict[str, str] = field(repr=False)  # the runner's, as Lambda would set it
@@ -131,7 +131,7 @@ class Stack:
 def deploy(cloud: Cloud, region: str, template: dict[str, Any]) -> Stack:
     """Create the template's resources in ``region`` and subscribe an inbox to its topic."""
     from vigil_cli.local.environ import environ_set
-    from vigil_cli.local.template import create_local_resources, runner_environment
+    from vigil_cli.local.resources import create_local_resources, runner_environment
 
     with environ_set(cloud.environment(region)):  # the template tools use boto3's defaults
         resources = create_local_resources(template, region=region)
@@ -144,11 +144,9 @@ def deploy(cloud: Cloud, region: str, template: dict[str, Any]) -> Stack:
     cloud.client("sns", region).subscribe(
         TopicArn=resources.topic_arn, Protocol="sqs", Endpoint=inbox_arn
     )
-    table = cloud.client("dynamodb", region).describe_table(TableName=resources.table_name)
     return Stack(
         region=region,
         table=resources.table_name,
-        table_arn=table["Table"]["TableArn"],
         topic_arn=resources.topic_arn,
         inbox_url=inbox,
         environment=environment,
@@ -191,15 +189,15 @@ class Worker:
     go to ``log``. An answer to an earlier event (one that timed out) is skipped.
     """
 
-    def __init__(self, region: str, environment: dict[str, str], log: Path, calls: Path):
-        self.region, self.log, self.calls = region, log, calls
+    def __init__(self, region: str, environment: dict[str, str], log: Path):
+        self.region, self.log = region, log
         inherited = {
             k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "HEALTHCHECK_"))
         }
         paths = [str(REPO / "shared"), str(REPO / "cli"), str(REPO)]
         self._log_file = open(log, "ab")  # noqa: SIM115 - closed with the worker
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.regions_worker", "--calls", str(calls)],
+            [sys.executable, "-m", "tests.support.regions_worker"],
             cwd=REPO,
             env={**inherited, **environment, "PYTHONPATH": os.pathsep.join(paths)},
             stdin=subprocess.PIPE,
@@ -394,28 +392,22 @@ class Regions:
         self._undo = contextlib.ExitStack()
 
     def __enter__(self) -> Regions:
-        from vigil_cli.local.template import load_template
+        from vigil_cli.local.template_file import load_template
 
         with contextlib.ExitStack() as undo:
             self.cloud = undo.enter_context(Cloud())
             self.target = undo.enter_context(RegionalTarget())
             self._template = load_template(TEMPLATE)
             self.redeploy()
-            home_table_arn = self.stacks[self.home].table_arn
             for region in self.regions:
                 environment = {
                     **self.cloud.environment(region),
                     **self.stacks[region].environment,
                     "HEALTHCHECK_CONFIG": str(self.config),
                 }
-                if region != self.home:
-                    environment["HEALTHCHECK_HOME_TABLE_ARN"] = home_table_arn
-                worker = Worker(
-                    region,
-                    environment,
-                    log=self.workdir / f"runner-{region}.log",
-                    calls=self.workdir / f"calls-{region}.jsonl",
-                )
+                if region != self.home:  # as the parameter HomeTableName gives it
+                    environment["HEALTHCHECK_HOME_TABLE"] = self.stacks[self.home].table
+                worker = Worker(region, environment, self.workdir / f"runner-{region}.log")
                 undo.callback(worker.close)
                 self.workers[region] = worker
             self._undo = undo.pop_all()
@@ -426,12 +418,9 @@ class Regions:
 
     def redeploy(self) -> None:
         """Every region's stack anew (nothing left of the last test), the target up
-        everywhere, no call recorded. The runners keep running: their resources have
-        the same names."""
+        everywhere. The runners keep running: their resources have the same names."""
         self.cloud.reset()
         self.target.reset()
-        for worker in self.workers.values():
-            worker.calls.write_text("")  # between events: no worker is writing
         stacks = {region: deploy(self.cloud, region, self._template) for region in self.regions}
         if self.stacks and stacks != self.stacks:
             raise AssertionError("a redeployed stack's names differ from the runners' settings")
@@ -461,12 +450,6 @@ class Regions:
 
     def tick(self, tick: str, regions: Iterable[str]) -> dict[str, dict[str, Any]]:
         return self.send({"tick": tick}, regions)
-
-    def calls(self, region: str) -> list[dict[str, Any]]:
-        """The AWS requests ``region``'s runner made since the test began, in order:
-        ``{"action", "region", "params"}`` each."""
-        text = self.workers[region].calls.read_text()
-        return [json.loads(line) for line in text.splitlines()]
 
     def alerts(self, region: str) -> list[Alert]:
         """The alerts ``region``'s topic delivered since the last call."""

@@ -8,20 +8,14 @@ calls ``handler(event, context)`` with a context of 60 s remaining, writing one 
 line per answer: ``{"id": n, "result": ...}``, or ``{"id": n, "error": "<type>:
 <message>"}`` when the handler raised (its traceback goes to the log). Anything the
 handler prints (its logs, EMF metrics) goes to stderr, never into the answers.
-
-``--calls PATH``: every AWS request the process makes is appended to PATH, one JSON
-line each (``{"action": "dynamodb:PutItem", "region": ..., "params": ...}``, bytes
-left out), for the test to judge against the stack's IAM policy (moto enforces none).
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import json
 import os
 import sys
-import threading
 import traceback
 import uuid
 from pathlib import Path
@@ -54,38 +48,9 @@ def load_runner() -> Any:
     return module
 
 
-def record_calls(path: Path) -> None:
-    """Append every botocore operation to ``path`` (the one point every client's
-    operation passes through, as ``tests.support.aws_calls`` wraps it)."""
-    import botocore.client
-
-    original = botocore.client.BaseClient._make_api_call
-    lock = threading.Lock()
-
-    def recording(client: Any, operation: str, params: dict[str, Any]) -> Any:
-        line = json.dumps(
-            {
-                "action": f"{client.meta.service_model.signing_name}:{operation}",
-                "region": client.meta.region_name,
-                "params": params,
-            },
-            default=lambda value: "<bytes>" if isinstance(value, bytes) else repr(value),
-        )
-        with lock, path.open("a") as calls:
-            calls.write(line + "\n")
-        return original(client, operation, params)
-
-    botocore.client.BaseClient._make_api_call = recording
-
-
 def main() -> None:
-    options = argparse.ArgumentParser()
-    options.add_argument("--calls", type=Path)
-    calls = options.parse_args().calls
     answers = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # fd 1 (print, the loggers' streams) now writes to the log
-    if calls is not None:
-        record_calls(calls)
     app = load_runner()
     region = os.environ["AWS_REGION"]
     answers.write(json.dumps({"ready": True}) + "\n")
