@@ -9,6 +9,7 @@ import base64
 import json
 import os
 import socket
+import ssl
 import struct
 import threading
 from dataclasses import dataclass, field
@@ -17,10 +18,13 @@ import pytest
 
 from tests.integration import http_servers as hs
 from tests.integration.tcp_servers import Servers, server_tls_context
-from tests.integration.test_http_second_edition import run_check
+from tests.integration.test_http_check_keys import run_check
 from vigil.checks import CheckResources, build_check
-from vigil.checks.http.exchange import USER_AGENT, target
+from vigil.checks.http.exchange import USER_AGENT, Exchange, InvalidRequest, target
+from vigil.checks.http.network import PhaseClock
 from vigil.config import parse_config
+
+FRAMING = ("content-length", "transfer-encoding")
 
 
 @dataclass
@@ -108,6 +112,35 @@ def test_a_body_is_sent_with_its_length(servers):
     assert request.method == "POST"
     assert request.body == payload.encode()
     assert request.headers["content-length"] == str(len(payload.encode()))
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT"])
+def test_a_request_has_one_framing(servers, method):
+    """Content-Length, never Transfer-Encoding beside it (RFC 9112): Vigil frames the body."""
+    recorder, base = serve(servers, {"/": hs.body(b"ok")})
+    assert run_check(base + "/", method=method, body="ping").status == "healthy"
+    assert run_check(base + "/", method=method).status == "healthy"  # no body: length 0
+    for request, length in zip(recorder.seen, ("4", "0"), strict=True):
+        framing = [(n, v) for n, v in request.lines if n.lower() in FRAMING]
+        assert framing == [("Content-Length", length)], request.lines
+
+
+@pytest.mark.parametrize("name", ["Transfer-Encoding", "content-length", "Upgrade"])
+def test_the_exchange_refuses_the_headers_it_owns(servers, name):
+    """The config refuses them at their key (test_http_check_keys); the exchange refuses
+    them too, before anything is sent."""
+    recorder, base = serve(servers, {"/": hs.body(b"ok")})
+
+    async def exchange():
+        given = {name: "chunked", "X-Trace": "abc"}
+        context = ssl.create_default_context()
+        clock = PhaseClock()
+        async with Exchange("POST", base + "/", given, b"ping", context=context, clock=clock):
+            pass
+
+    with pytest.raises(InvalidRequest, match=f"headers: {name.lower()} cannot be set"):
+        asyncio.run(exchange())
+    assert recorder.connections == 0
 
 
 def test_url_credentials_are_sent_as_basic_auth(servers):
