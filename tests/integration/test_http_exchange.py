@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 import os
 import socket
 import ssl
@@ -20,8 +21,9 @@ from tests.integration import http_servers as hs
 from tests.integration.tcp_servers import Servers, server_tls_context
 from tests.integration.test_http_check_keys import run_check
 from vigil.checks import CheckResources, build_check
+from vigil.checks.http.check import warn_if_proxies_set
 from vigil.checks.http.exchange import USER_AGENT, Exchange, InvalidRequest, target
-from vigil.checks.http.network import PhaseClock
+from vigil.checks.http.network import PROXY_VARIABLES, PhaseClock
 from vigil.config import parse_config
 
 FRAMING = ("content-length", "transfer-encoding")
@@ -445,3 +447,44 @@ def test_a_timed_out_tls_exchange_gives_its_socket_back_at_once(servers):
         listener.close()
     assert result.reason == "timed out after 0.3s waiting for the response", result
     assert ended, "the connection was still open seconds after the check returned"
+
+
+@pytest.fixture
+def fresh_container():
+    """The proxy warning is given once per container: forget it was given."""
+    warn_if_proxies_set.cache_clear()
+    yield
+    warn_if_proxies_set.cache_clear()
+
+
+def test_proxy_variables_are_ignored_with_one_warning(
+    servers, monkeypatch, caplog, fresh_container
+):
+    """A check connects directly, whatever the environment says; it says so once per
+    container, naming the variables and never their values (a proxy URL may hold a
+    password)."""
+    recorder, base = serve(servers, {"/": hs.body(b"ok")})
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", "http://ops:pr0xy-pw@127.0.0.1:9/")  # nothing listens
+    monkeypatch.setenv("no_proxy", "example.com")
+    monkeypatch.setenv("HTTPS_PROXY", "")  # empty: not set
+    with caplog.at_level(logging.WARNING, logger="vigil"):
+        assert run_check(base + "/").status == "healthy"
+        assert run_check(base + "/").status == "healthy"
+    assert [s.path for s in recorder.seen] == ["/", "/"]  # the target itself, not a proxy
+    warnings = [r.getMessage() for r in caplog.records if r.name.startswith("vigil.checks")]
+    assert warnings == [
+        "HTTP checks connect directly, without a proxy: HTTP_PROXY, no_proxy ignored"
+    ]
+    assert "pr0xy-pw" not in caplog.text
+
+
+def test_no_proxy_warning_without_proxy_variables(servers, monkeypatch, caplog, fresh_container):
+    _, base = serve(servers, {"/": hs.body(b"ok")})
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    with caplog.at_level(logging.WARNING, logger="vigil"):
+        assert run_check(base + "/").status == "healthy"
+    assert not [r for r in caplog.records if r.name.startswith("vigil.checks")]

@@ -12,6 +12,12 @@ family ``ip_version`` allows: no fallback to the other one) and connects to the
 addresses in the resolver's order; TLS uses the URL's host name (SNI and the
 certificate check). There are no per-operation timeouts: the exchange's
 deadline is one ``asyncio.timeout`` around the whole of it.
+
+Connections are always direct: ``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY`` and
+``NO_PROXY`` are not read (``proxy_variables`` names those set, for a warning). A
+check measures the path from where it runs to the target, as a user inside the
+network would reach it; a proxy would add its own hop to the latency and answer
+for the target when the target is down.
 """
 
 from __future__ import annotations
@@ -22,10 +28,12 @@ import ipaddress
 import socket
 import ssl
 import time
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
 FAMILIES = {4: socket.AF_INET, 6: socket.AF_INET6, "any": socket.AF_UNSPEC}
+PROXY_VARIABLES = frozenset(("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"))
 _FAMILY_NAMES = {socket.AF_INET: "IPv4", socket.AF_INET6: "IPv6"}
 _READ_SIZE = 2**16
 
@@ -194,6 +202,13 @@ async def open_connection(
         raise ConnectFailed(failures[0])
     tried = zip(addresses, failures, strict=True)
     raise ConnectFailed("; ".join(f"{address}: {why}" for (_, address), why in tried))
+
+
+def proxy_variables(environ: Mapping[str, str]) -> list[str]:
+    """The proxy variables set (not empty) in ``environ``, in either case: ignored."""
+    return sorted(
+        name for name, value in environ.items() if name.upper() in PROXY_VARIABLES and value
+    )
 
 
 @lru_cache(maxsize=4096)
