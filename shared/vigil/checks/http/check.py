@@ -8,8 +8,10 @@ time included: the user waits for it too). ``details.timings_ms`` splits it:
 ``transfer`` (head -> body read; 0 after ``HEAD``, 204 or 304). Each phase
 is summed over the hops of a redirect chain. The name is resolved by Vigil
 itself (``network.open_connection``) so that resolution is timed and
-``ip_version`` is honoured without falling back to the other family; TLS
-still uses the URL's host name (SNI, certificate check, ``Host`` header).
+``ip_version`` is honoured without falling back to the other family; its
+addresses are raced (Happy Eyeballs); TLS still uses the URL's host name (SNI,
+certificate check, ``Host`` header). Proxy variables are ignored (one warning
+per container says so).
 
 ``timeout`` bounds the whole exchange, the body included: one deadline
 around connect, request, head, body and judging, so a body that stalls or
