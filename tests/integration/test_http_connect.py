@@ -95,7 +95,7 @@ def test_ip_version_6_waits_for_its_only_family(names, twin):
     assert (result.status, result.reason) == ("unhealthy", "timed out after 0.6s connecting")
 
 
-def test_an_address_that_refuses_lets_the_next_one_start_at_once(names, servers, refused):
+def test_an_address_that_refuses_lets_the_next_one_start_at_once(names, servers):
     port = servers.serve(hs.routes({"/": hs.body(b"ok")}))
     # 127.0.0.2 on the server's port: nothing listens there, the kernel refuses at once
     names[NAME] = [(V4, "127.0.0.2"), (V4, "127.0.0.1")]
