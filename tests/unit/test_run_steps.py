@@ -335,3 +335,71 @@ def test_no_garbage_collection_runs_while_checks_are_measured(monkeypatch):
     results, _ = asyncio.run(execution.run_checks(list(GROUP.checks), deadline=float("inf")))
     assert [r.status for r in results] == [Status.HEALTHY, Status.HEALTHY]
     assert seen == [False, False] and gc.isenabled()
+
+
+def test_the_home_waits_for_probes_only_when_something_is_to_be_combined():
+    """The home reads the probes' observations every half second until all reported or
+    quorum_wait passed; a run with nothing a probe observes (heartbeats only, or no
+    result) neither reads nor waits."""
+    from vigil.locations import HOME
+    from vigil.results import CheckResult, Status
+    from vigil.run.runner import LocationRole, Runner, _GroupRun
+    from vigil.store.memory import MemoryStore
+
+    class Clock:
+        now = 0.0
+
+        def __call__(self) -> float:
+            return self.now
+
+    clock, slept = Clock(), []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock.now += seconds
+
+    config = parse_config(
+        {
+            "locations": {"home": "eu-west-1", "probes": ["us-east-1", "ap-southeast-2"]},
+            "quorum_wait": "3s",
+            "groups": {
+                "core": {
+                    "checks": [
+                        {"name": "db", "type": "tcp", "host": "h", "port": 1},
+                        {"name": "nightly", "type": "heartbeat", "period": "1d"},
+                    ]
+                }
+            },
+        }
+    )
+    store, reads = MemoryStore(), []
+    original = store.observations
+
+    def observations(*args):
+        reads.append(args)
+        return original(*args)
+
+    store.observations = observations
+    runner = Runner(
+        config,
+        store,
+        _Publisher(),
+        emit_metrics=lambda *args, **kwargs: None,
+        monotonic=clock,
+        sleep=sleep,
+    )
+    home = LocationRole(config.locations, "eu-west-1", HOME)
+    request = RunRequest("core", "2026-11-28T10:00:00Z")
+    run = _GroupRun(runner, config.group("core"), 0, request, clock(), 60.0)
+    beat = CheckResult("nightly", Status.HEALTHY, "on time", 1000.0)
+    assert run.combine(home, [beat]) == [beat]
+    assert run.combine(home, []) == []
+    assert reads == [] and slept == []
+
+    db = CheckResult("db", Status.UNHEALTHY, "refused", None)
+    store.put_observations("core", 0, request.scheduled_time, "us-east-1", [db], 2_000_000_000)
+    combined = {r.check: r for r in run.combine(home, [db, beat])}
+    assert sum(slept) == pytest.approx(3.0) and all(s <= 0.5 for s in slept)  # one silent
+    assert combined["db"].status == Status.UNHEALTHY  # 2 of the 2 that reported
+    assert combined["db"].details["locations"]["ap-southeast-2"] is None
+    assert combined["nightly"] is beat

@@ -467,8 +467,12 @@ class _GroupRun:
         """The home's results combined with the probes' of the same run: what arrived
         within ``quorum_wait`` of the start of this run (read again every half second
         until every probe reported), judged by each check's quorum. A heartbeat's result
-        stays the home's own: no probe observes it."""
+        stays the home's own: no probe observes it (a run of only such results, or of
+        none, waits for nothing)."""
         locations = location.locations
+        home_only = {c.name for c in self.group.checks if c.type in HOME_ONLY_TYPES}
+        if all(not r.observed or r.check in home_only for r in results):
+            return results
         wait_until = min(
             self.started + locations.quorum_wait,
             self.ends_at - self.runner.deadline.needed_s - COMBINE_RESERVE_S,
@@ -485,7 +489,6 @@ class _GroupRun:
             region: {r.check: r for r in found.get(region, ())} for region in locations.probes
         }
         quorums = {c.name: c.quorum for c in self.group.checks}
-        home_only = {c.name for c in self.group.checks if c.type in HOME_ONLY_TYPES}
         combined = []
         for result in results:
             # cut short by the deadline (not counted), or a heartbeat: the home's own
