@@ -14,7 +14,10 @@ uses:
 - a condition whose key is missing from the request is false, except for a negated
   operator (``StringNotEquals``, ``ArnNotEquals``...), which is then true; the values
   of one key are ORed (a negated operator: "matches none of them"); keys and
-  operators are ANDed.
+  operators are ANDed;
+- ``ForAllValues:<operator>``: every value the request brings for the key must match
+  one of the condition's values, and a request without the key matches (AWS's rule:
+  that is why such a condition only holds for actions that always bring the key).
 
 Anything else (``NotPrincipal``, ``...IfExists``, numeric operators, an intrinsic
 function it does not know) raises instead of being guessed.
@@ -58,6 +61,8 @@ def arn_of(logical_id: str, resource_type: str) -> str:
         return f"arn:{PARTITION}:logs:{REGION}:{ACCOUNT}:log-group:{name}:*"
     if resource_type in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
         return f"arn:{PARTITION}:lambda:{REGION}:{ACCOUNT}:function:{name}"
+    if resource_type == "AWS::SecretsManager::Secret":  # a hyphen and six characters appended
+        return f"arn:{PARTITION}:secretsmanager:{REGION}:{ACCOUNT}:secret:{name}-AbCdEf"
     raise ValueError(f"no ARN known for {logical_id} ({resource_type})")
 
 
@@ -135,7 +140,7 @@ class ResolvedTemplate:
         if name in self.parameters:
             return self.parameters[name]
         resource = self.template["Resources"][name]
-        if resource["Type"] in ("AWS::SNS::Topic",):
+        if resource["Type"] in ("AWS::SNS::Topic", "AWS::SecretsManager::Secret"):
             return arn_of(name, resource["Type"])
         return f"{STACK}-{name}"
 
@@ -371,7 +376,12 @@ _OPERATORS = {
 }
 
 
-def _condition(operator: str, key: str, values: Iterable[str], context: Mapping[str, str]) -> bool:
+def _condition(operator: str, key: str, values: Iterable[str], context: Mapping[str, Any]) -> bool:
+    if operator.startswith("ForAllValues:"):
+        single = operator.removeprefix("ForAllValues:")
+        return key not in context or all(
+            _condition(single, key, values, {key: value}) for value in _listed(context[key])
+        )
     if operator not in _OPERATORS:
         raise ValueError(f"condition operator {operator} is not evaluated here")
     matches, negated = _OPERATORS[operator]

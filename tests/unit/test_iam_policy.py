@@ -85,6 +85,32 @@ def test_a_deny_wins_and_a_negated_operator_is_true_on_a_missing_key():
     assert allowed(principal, "sns:Publish", TOPIC, only_service)
 
 
+def test_for_all_values_needs_every_value_to_match_and_holds_without_the_key():
+    table = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/t"
+    heartbeats_only = Principal.role(
+        ROLE,
+        Policy(
+            [
+                {
+                    "Effect": "Allow",
+                    "Action": "dynamodb:PutItem",
+                    "Resource": table,
+                    "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["HB#*"]}},
+                }
+            ]
+        ),
+    )
+
+    def put(keys: object) -> bool:
+        return allowed(heartbeats_only, "dynamodb:PutItem", table, extra_context=keys)
+
+    assert put({"dynamodb:LeadingKeys": "HB#jobs/backup"})
+    assert put({"dynamodb:LeadingKeys": ["HB#a/b", "HB#c/d"]})
+    assert not put({"dynamodb:LeadingKeys": "core#0"})
+    assert not put({"dynamodb:LeadingKeys": ["HB#a/b", "core#0"]})
+    assert put({})  # AWS's rule: no key, nothing to fail (PutItem always brings it)
+
+
 def test_a_service_principal_needs_the_resource_policy():
     service = Principal.aws_service("cloudwatch.amazonaws.com")
     assert not allowed(service, "sns:Publish", TOPIC)

@@ -6,7 +6,8 @@
   they disagree with the groups of a check configuration; ``interval_findings``:
   checks whose ``interval`` is shorter than their group's schedule allows.
 - ``create_local_resources`` / ``runner_environment``: the template's DynamoDB
-  tables and SNS topics created with boto3 (under moto), and the runner's
+  tables, SNS topics, SQS queues and Secrets Manager secrets (a generated value
+  for ``GenerateSecretString``) created with boto3 (under moto), and the runner's
   environment resolved against them, so that what is tested is what is deployed.
 """
 
@@ -327,6 +328,7 @@ class LocalResources:
     queues: Mapping[str, str] = field(default_factory=dict)  # logical id -> queue URL
     region: str = "us-east-1"
     stack_name: str = "vigil-local"
+    secrets: Mapping[str, str] = field(default_factory=dict)  # logical id -> secret ARN
 
 
 def _resources_of(template: Mapping[str, Any], type_: str) -> list[tuple[str, dict[str, Any]]]:
@@ -423,11 +425,20 @@ def create_local_resources(
         for logical_id, props in _resources_of(template, "AWS::SQS::Queue")
     }
 
+    secretsmanager = boto3.client("secretsmanager", region_name=region)
+    secrets = {
+        logical_id: secretsmanager.create_secret(
+            Name=_physical_name(props.get("Name"), stack_name, logical_id),
+            SecretString=_secret_string(props),
+        )["ARN"]
+        for logical_id, props in _resources_of(template, "AWS::SecretsManager::Secret")
+    }
+
     variables = _function_variables(template, RUNNER_FUNCTION)
     function_props = dict(_resources_of(template, "AWS::Serverless::Function")).get(
         RUNNER_FUNCTION, {}
     )
-    context = _Context(template, tables, topics, region, stack_name, queues)
+    context = _Context(template, tables, topics, region, stack_name, queues, secrets)
     function_name = function_props.get("FunctionName")
     return LocalResources(
         table_name=_primary(tables, variables.get("HEALTHCHECK_TABLE"), "table"),
@@ -442,7 +453,20 @@ def create_local_resources(
         queues=queues,
         region=region,
         stack_name=stack_name,
+        secrets=secrets,
     )
+
+
+def _secret_string(props: Mapping[str, Any]) -> str:
+    """A secret's SecretString, or the value GenerateSecretString would make: its
+    PasswordLength (default 32) of letters and digits, whatever else it excludes."""
+    if isinstance(props.get("SecretString"), str):
+        return props["SecretString"]
+    import secrets
+    import string
+
+    length = int((props.get("GenerateSecretString") or {}).get("PasswordLength", 32))
+    return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(length))
 
 
 def _primary(created: Mapping[str, str], reference: Any, what: str) -> str:
@@ -477,6 +501,7 @@ class _Context:
     region: str
     stack_name: str
     queues: Mapping[str, str] = field(default_factory=dict)
+    secrets: Mapping[str, str] = field(default_factory=dict)
 
     def ref(self, name: str) -> str:
         pseudo = {
@@ -494,6 +519,8 @@ class _Context:
             return self.topics[name]
         if name in self.queues:
             return self.queues[name]
+        if name in self.secrets:
+            return self.secrets[name]
         parameter = (self.template.get("Parameters") or {}).get(name)
         if isinstance(parameter, dict) and "Default" in parameter:
             return _text(parameter["Default"])
@@ -525,7 +552,8 @@ def runner_environment(
 
     Globals and the function's own Variables are merged; ``!Ref`` to a table or
     topic becomes the local name/ARN, ``!Ref`` to a parameter its Default, and
-    ``!Sub`` of those is expanded. Plain values are kept (as strings). Anything
+    ``!Sub`` of those is expanded. Plain values are kept (as strings). A ``!Ref`` to
+    a secret ``resources`` does not hold (a deployed stack's) is left out. Anything
     else raises ``ValueError`` rather than being guessed.
     """
     context = _Context(
@@ -535,6 +563,7 @@ def runner_environment(
         resources.region,
         resources.stack_name,
         resources.queues,
+        resources.secrets,
     )
     environment: dict[str, str] = {}
     for name, value in _function_variables(template, function).items():
@@ -544,6 +573,11 @@ def runner_environment(
             environment[name] = resources.table_name
         elif ref not in context.topics and _resource_type(template, ref) == "AWS::SNS::Topic":
             environment[name] = resources.topic_arn
+        elif (
+            ref not in context.secrets
+            and _resource_type(template, ref) == "AWS::SecretsManager::Secret"
+        ):
+            continue  # a deployed stack's secret (its ARN unknown here): left out
         else:
             environment[name] = context.resolve(value)
     return environment
