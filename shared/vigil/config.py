@@ -29,6 +29,7 @@ from vigil.checks.registry import REGISTRY
 from vigil.config_file import CONFIG_ENV, resolve_config_path
 from vigil.durations import format_duration
 from vigil.exceptions import ConfigError, UnknownGroupError
+from vigil.locations import Locations, parse_locations
 from vigil.policy.config import parent_ref
 from vigil.schedule import Schedule, every_problem
 from vigil.yaml_source import YamlSyntaxError, load_yaml
@@ -52,7 +53,14 @@ __all__ = [
 ]
 
 DEFAULT_CONFIG = "checks.yaml"
-TOP_LEVEL_KEYS = ("defaults", "groups", "maintenance", "notifications")
+TOP_LEVEL_KEYS = (
+    "defaults",
+    "groups",
+    "maintenance",
+    "notifications",
+    "locations",
+    "quorum_wait",
+)
 GROUP_KEYS = ("checks", "shards", "every", "cron", "timezone")
 
 _NAME_RE = re.compile(NAME_PATTERN)
@@ -115,6 +123,7 @@ class VigilConfig(NamedTuple):
     groups: dict[str, GroupConfig]
     maintenance: tuple[MaintenanceWindow, ...] = ()
     notifications: tuple[Any, ...] = ()  # vigil.notify.config.Destination
+    locations: Locations | None = None  # several regions, one deciding (vigil.locations)
 
     def group(self, name: str) -> GroupConfig:
         """Return the group or raise ``UnknownGroupError`` naming the known groups."""
@@ -236,6 +245,8 @@ def _validate(
         problems.append((path, f"{finding.message} (inherited by {shown})"))
 
     maintenance = _maintenance(raw.get("maintenance"), problems)
+    locations = parse_locations(raw.get("locations"), raw.get("quorum_wait"), problems)
+    _check_quorums(groups, locations, problems)
     problems.extend(_dependency_problems(groups))
     notifications: tuple[Any, ...] = ()
     if raw.get("notifications") is not None:  # only configs with destinations pay the import
@@ -250,8 +261,30 @@ def _validate(
         groups=groups,
         maintenance=maintenance,
         notifications=notifications,
+        locations=locations,
     )
     return config, []
+
+
+def _check_quorums(
+    groups: Mapping[str, GroupConfig], locations: Locations | None, problems: Problems
+) -> None:
+    """A ``quorum`` needs locations, and no more of them than there are."""
+    for group in groups.values():
+        for index, check in enumerate(group.checks):
+            if check.quorum is None:
+                continue
+            where = f"groups.{group.name}.checks[{index}].quorum"
+            if locations is None:
+                problems.append((where, "quorum needs locations (a home and probes)"))
+            elif check.quorum > len(locations.regions):
+                problems.append(
+                    (
+                        where,
+                        f"quorum {check.quorum} is more than the {len(locations.regions)} "
+                        "locations",
+                    )
+                )
 
 
 def _maintenance(raw: Any, problems: Problems) -> tuple[MaintenanceWindow, ...]:

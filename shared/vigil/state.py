@@ -31,6 +31,7 @@ class CheckState(NamedTuple):
     streak: int = 0
     last_run: float | None = None  # epoch seconds of the last run (for ``interval``)
     cuts: int = 0  # consecutive runs whose deadline cut this check short
+    first_run: float | None = None  # epoch seconds of its group's first run that had it
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"s": self.status}
@@ -42,6 +43,8 @@ class CheckState(NamedTuple):
             out["r"] = self.last_run
         if self.cuts:
             out["c"] = self.cuts
+        if self.first_run is not None:
+            out["f"] = self.first_run
         return out
 
     @classmethod
@@ -53,6 +56,7 @@ class CheckState(NamedTuple):
             streak=int(data.get("n", 0)),
             last_run=data.get("r"),
             cuts=int(data.get("c", 0)),
+            first_run=data.get("f"),
         )
 
 

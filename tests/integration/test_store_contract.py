@@ -102,3 +102,32 @@ def test_newest_runs_of_many_shards_at_once(store):
         **{key: None for key in wanted},
         ("core", 0): "2026-11-28T10:05:00Z",
     }
+
+
+def test_a_probes_observations_and_its_newest_run(store):
+    run_key, later = "2026-11-28T10:05:00Z", "2026-11-28T10:06:00Z"
+    results = [
+        CheckResult("api", Status.HEALTHY, "HTTP 200", 41.0, {"location": "us-east-1"}),
+        CheckResult("db", Status.UNHEALTHY, "refused", None, {}),
+    ]
+    store.put_observations("core", 0, run_key, "us-east-1", results, 2_000_000_000)
+    store.put_observations("core", 0, later, "us-east-1", results[:1], 2_000_000_000)
+    store.put_observations("core", 0, run_key, "ap-southeast-2", results[1:], 2_000_000_000)
+    probes = ["us-east-1", "ap-southeast-2", "sa-east-1"]
+    found = store.observations("core", 0, run_key, probes)
+    assert set(found) == {"us-east-1", "ap-southeast-2"}
+    assert set(store.observations("core", 0, run_key, ["ap-southeast-2"])) == {"ap-southeast-2"}
+    assert [(r.check, r.status, r.reason) for r in found["us-east-1"]] == [
+        ("api", Status.HEALTHY, "HTTP 200"),
+        ("db", Status.UNHEALTHY, "refused"),
+    ]
+    assert found["us-east-1"][0].details == {"location": "us-east-1"}
+    assert store.observations("core", 0, "2026-11-28T10:07:00Z", probes) == {}
+    assert store.observations("core", 1, run_key, probes) == {}  # another shard
+    store.put_observations("core", 0, run_key, "us-east-1", results, 2_000_000_000)  # late
+    seen = store.locations_seen(["us-east-1", "ap-southeast-2", "eu-west-1"], [("core", 0)])
+    assert seen == {
+        ("us-east-1", "core", 0): later,  # a late run does not move it back
+        ("ap-southeast-2", "core", 0): run_key,
+        ("eu-west-1", "core", 0): None,
+    }

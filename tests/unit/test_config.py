@@ -369,7 +369,8 @@ def test_duplicate_detection_keeps_libyaml_when_available():
                 "groups": {"g": {"checks": [{"name": "a", "type": "tcp", "host": "h", "port": 1}]}},
             },
             "nonsense",
-            "unknown key; expected one of: defaults, groups, maintenance, notifications",
+            "unknown key; expected one of: defaults, groups, locations, maintenance, "
+            "notifications, quorum_wait",
         ),
     ],
 )

@@ -21,6 +21,7 @@ LOW = (
     "vigil.durations",
     "vigil.exceptions",
     "vigil.lambda_init",
+    "vigil.locations",
     "vigil.pacing",
     "vigil.pings",
     "vigil.policy",

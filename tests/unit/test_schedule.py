@@ -12,7 +12,7 @@ from vigil.config import ConfigError, parse_config
 from vigil.cron import CronSchedule
 from vigil.results import UNKNOWN
 from vigil.run.tick import plan
-from vigil.run.watch import judge, stalled
+from vigil.run.watch import group_subjects, judge, silent_subject, stalled
 from vigil.schedule import Schedule
 from vigil.state import CheckState
 from vigil.store.base import GroupState
@@ -190,12 +190,13 @@ def test_the_watch_alerts_a_stall_once_and_its_end_once():
         nonlocal state
         tick = T + timedelta(minutes=minutes)
         newest = {"a": iso(tick - timedelta(minutes=1)), "b": newest_b and iso(newest_b)}
-        checks, alerts = judge(state, schedules, newest, iso(tick))
+        subjects = group_subjects(state, schedules, newest, iso(tick))
+        checks, alerts = judge(state, subjects, iso(tick))
         state = GroupState("~watch", checks=checks)
         return [(a.check, a.status, a.previous_status) for a in alerts]
 
     assert at(0, T - timedelta(minutes=1)) == []  # first seen, running
-    assert state.checks["a"].status == "healthy"
+    assert state.checks["stalled/a"].status == "healthy"
     assert at(2, T - timedelta(minutes=1)) == []  # b missed 2 runs (10:00, 10:01): not yet
     assert at(3, T - timedelta(minutes=1)) == [("stalled/b", "unhealthy", "healthy")]
     assert at(5, T - timedelta(minutes=1)) == []  # alerted once
@@ -203,33 +204,50 @@ def test_the_watch_alerts_a_stall_once_and_its_end_once():
     assert at(7, T + timedelta(minutes=6)) == []
 
 
+def watched(state, schedules, newest, tick):
+    return judge(state, group_subjects(state, schedules, newest, tick), tick)
+
+
 def test_a_group_never_counted_is_watched_from_when_it_was_first_seen():
     schedules = {"new": Schedule(every=60)}
     first = iso(T)
-    checks, alerts = judge(GroupState("~watch"), schedules, {"new": None}, first)
-    assert alerts == [] and checks["new"].status == "healthy"
+    checks, alerts = watched(GroupState("~watch"), schedules, {"new": None}, first)
+    assert alerts == [] and checks["stalled/new"].status == "healthy"
     later = GroupState("~watch", checks=checks)
-    _, alerts = judge(later, schedules, {"new": None}, iso(T + timedelta(minutes=3)))
+    _, alerts = watched(later, schedules, {"new": None}, iso(T + timedelta(minutes=3)))
     assert alerts == []
-    _, alerts = judge(later, schedules, {"new": None}, iso(T + timedelta(minutes=4)))
+    _, alerts = watched(later, schedules, {"new": None}, iso(T + timedelta(minutes=4)))
     assert [(a.check, a.status) for a in alerts] == [("stalled/new", "unhealthy")]
     assert "never" in alerts[0].reason
 
 
 def test_a_stalled_group_removed_from_the_config_gets_its_healthy_twin():
-    state = GroupState("~watch", checks={"gone": CheckState("unhealthy", since=iso(T))})
-    _, alerts = judge(state, {}, {}, iso(T + timedelta(minutes=1)))
+    state = GroupState("~watch", checks={"stalled/gone": CheckState("unhealthy", since=iso(T))})
+    _, alerts = watched(state, {}, {}, iso(T + timedelta(minutes=1)))
     assert [(a.check, a.status, a.group) for a in alerts] == [("stalled/gone", "healthy", "vigil")]
     assert "no longer in the configuration" in alerts[0].reason
 
 
 def test_watch_alerts_are_monitor_documents_with_stable_ids():
-    state = GroupState("~watch", checks={"b": CheckState("healthy", last_run=T.timestamp())})
+    state = GroupState(
+        "~watch", checks={"stalled/b": CheckState("healthy", last_run=T.timestamp())}
+    )
     tick = iso(T + timedelta(minutes=10))
-    _, first = judge(state, {"b": Schedule(every=60)}, {"b": iso(T)}, tick)
-    _, again = judge(state, {"b": Schedule(every=60)}, {"b": iso(T)}, tick)
+    _, first = watched(state, {"b": Schedule(every=60)}, {"b": iso(T)}, tick)
+    _, again = watched(state, {"b": Schedule(every=60)}, {"b": iso(T)}, tick)
     (alert,) = first
     assert alert.to_dict()["event"] == "monitor" and alert.severity == "critical"
     assert alert.alert_id == again[0].alert_id
     assert alert.details["group"] == "b" and alert.details["schedule"] == "every 1m"
     assert UNKNOWN not in (alert.status, alert.previous_status)
+
+
+def test_a_location_is_silent_when_every_group_is_stalled_there():
+    schedules = {"a": Schedule(every=60), "b": Schedule(every=300)}
+    state = GroupState("~watch")
+    tick = iso(T)
+    fresh = {"a": iso(T - timedelta(minutes=1)), "b": iso(T - timedelta(minutes=40))}
+    assert not silent_subject(state, "home-silent/x", "home", schedules, fresh, tick).silent
+    stale = {"a": iso(T - timedelta(minutes=5)), "b": iso(T - timedelta(minutes=40))}
+    subject = silent_subject(state, "home-silent/x", "the home (x)", schedules, stale, tick)
+    assert subject.silent and "the home (x) has run no group" in subject.down

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import ssl
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from vigil.checks.model import CheckConfig
 from vigil.exceptions import CheckSetupError
+from vigil.pings import PingSummary
 from vigil.redact import (
     credential_forms,
     excerpt,
@@ -45,8 +47,18 @@ class Probe:
     warning: str | None = None
 
 
+class HeartbeatView(NamedTuple):
+    """What a heartbeat check is judged from: its pings up to the run's scheduled time
+    ``at``, and ``first_seen`` (the first run of its group that had it)."""
+
+    summary: PingSummary
+    at: datetime
+    first_seen: datetime
+
+
 class CheckResources:
-    """What checks of one run share: TLS contexts, a thread pool, secret lookup.
+    """What checks of one run share: TLS contexts, a thread pool, secret lookup, and the
+    pings of its heartbeat checks (read by the runner before the checks start).
 
     Created per run by the runner; ``close`` releases the threads without waiting
     for a blocking call that may still hang (its hard timeout already fired).
@@ -58,10 +70,12 @@ class CheckResources:
         max_threads: int = 32,
         *,
         ssl_contexts: dict[tuple[bool, str | None], ssl.SSLContext] | None = None,
+        heartbeats: Mapping[str, HeartbeatView] | None = None,
     ):
         """``ssl_contexts``: a cache to share with other runs (the runner keeps one warm)."""
         self._get_secret = get_secret
         self._ssl = {} if ssl_contexts is None else ssl_contexts
+        self.heartbeats: Mapping[str, HeartbeatView] = heartbeats or {}
         self.executor = ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="vigil")
 
     def ssl_context(self, verify: bool = True, cafile: str | None = None) -> ssl.SSLContext:
@@ -94,9 +108,7 @@ class CheckResources:
 
 
 class Check(ABC):
-    """One configured check. Subclasses set ``type_name`` and implement ``probe``."""
-
-    type_name: ClassVar[str]
+    """One configured check. Subclasses implement ``probe``."""
 
     def __init__(self, config: CheckConfig, resources: CheckResources):
         self.config = config

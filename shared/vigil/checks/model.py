@@ -49,6 +49,8 @@ class Defaults(StrictModel):
     reminder_every: Duration | None = Field(default=None, gt=0)
     error_rate: ErrorRate | None = None
     depends_on: DependsOn = ()
+    # several locations (top-level locations): how many must see a status for it to count
+    quorum: PositiveInt | None = None
 
 
 class CheckConfig(Defaults):

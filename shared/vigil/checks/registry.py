@@ -41,6 +41,7 @@ class CheckType(NamedTuple):
 
 REGISTRY: dict[str, CheckType] = {
     "dns": CheckType("vigil.checks.dns", "DnsCheckConfig", "DnsCheck"),
+    "heartbeat": CheckType("vigil.checks.heartbeat", "HeartbeatCheckConfig", "HeartbeatCheck"),
     "http": CheckType("vigil.checks.http", "HttpCheckConfig", "HttpCheck"),
     "postgres": CheckType("vigil.checks.postgres", "PostgresCheckConfig", "PostgresCheck"),
     "tcp": CheckType("vigil.checks.tcp", "TcpCheckConfig", "TcpCheck"),

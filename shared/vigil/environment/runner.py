@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ from vigil.run.runner import Runner
 logger = logging.getLogger(__name__)
 
 TABLE_ENV = "HEALTHCHECK_TABLE"
+HOME_TABLE_ENV = "HEALTHCHECK_HOME_TABLE_ARN"  # a probe's: the home's table (another region)
+REGION_ENV = "AWS_REGION"  # Lambda's: the region this stack runs in
 TOPIC_ENV = "HEALTHCHECK_TOPIC_ARN"
 
 # Warm-start cache: one Runner per (config file, its mtime, table, topic), so a warm
@@ -77,21 +80,72 @@ def runner_from_environment(
         from vigil.alerts.sns import SnsPublisher
         from vigil.run.deadline import RunDeadline, client_config
         from vigil.store.dynamodb import DynamoDBStore
+        from vigil.store.pings import PingStore
 
         config = load_config_or_refuse(path, group, function_timeout=function_timeout_s)
         deadline = RunDeadline(function_timeout_s)
         bounded = client_config(function_timeout_s)
+        dynamodb = deadline.attach(boto3.client("dynamodb", config=bounded))
         runner = Runner(
             config,
-            DynamoDBStore(table, client=deadline.attach(boto3.client("dynamodb", config=bounded))),
+            DynamoDBStore(table, client=dynamodb),
             SnsPublisher(topic, client=deadline.attach(boto3.client("sns", config=bounded))),
             history_days=history_days(),
             get_secret=_fetch_secret,
             deadline=deadline,
+            pings=PingStore(table, client=dynamodb),
+            location=_location(config, deadline, bounded),
         )
         _RUNNER_CACHE.clear()
         _RUNNER_CACHE[key] = runner
     return runner
+
+
+def _location(config: VigilConfig, deadline: Any, bounded: Any) -> Any:
+    """This stack's role when the config has locations (None without): its region is
+    ``AWS_REGION``; a probe writes to the home's table, ``HEALTHCHECK_HOME_TABLE_ARN``."""
+    if config.locations is None:
+        return None
+    import boto3
+
+    from vigil.locations import PROBE
+    from vigil.run.runner import LocationRole
+    from vigil.store.dynamodb import DynamoDBStore
+
+    region = _required(REGION_ENV)
+    try:
+        role = config.locations.role(region)
+    except ValueError as exc:
+        raise VigilError(str(exc)) from None
+    if role != PROBE:
+        return LocationRole(config.locations, region, role)
+    home = config.locations.home
+    arn = os.environ.get(HOME_TABLE_ENV)
+    if not arn:
+        raise VigilError(
+            f"this stack ({region}) is a probe of locations (home {home}): deploy it with "
+            f"the parameter HomeTableArn, the home stack's output HealthCheckTableArn "
+            f"(environment variable {HOME_TABLE_ENV})"
+        )
+    table = home_table(arn, home)
+    client = deadline.attach(boto3.client("dynamodb", region_name=home, config=bounded))
+    return LocationRole(config.locations, region, role, DynamoDBStore(table, client=client))
+
+
+def home_table(arn: str, home: str) -> str:
+    """The name of the home's table from its ARN, which must be in the home's region."""
+    match = re.fullmatch(r"arn:[\w-]+:dynamodb:([a-z0-9-]+):\d{12}:table/([\w.-]{3,255})", arn)
+    if match is None:
+        raise VigilError(
+            f"{HOME_TABLE_ENV} must be a DynamoDB table ARN (the home stack's output "
+            f"HealthCheckTableArn), got {arn!r}"
+        )
+    if match[1] != home:
+        raise VigilError(
+            f"{HOME_TABLE_ENV} is a table in {match[1]}, but checks.yaml's locations.home "
+            f"is {home}: deploy the probe with the home stack's table"
+        )
+    return match[2]
 
 
 def _fetch_secret(name: str) -> Any:

@@ -15,6 +15,7 @@ from vigil.config import load_config, resolve_config_path
 from vigil.exceptions import VigilError
 from vigil.status.queries import StatusQueries
 from vigil.store.dynamodb import DynamoDBStore
+from vigil.store.pings import PingStore
 
 TABLE_ENV = "HEALTHCHECK_TABLE"
 
@@ -44,7 +45,10 @@ def queries_from_environment(default_config: Path) -> StatusQueries:
     key = (str(path), mtime, table)
     cached = _QUERIES_CACHE.get(key)
     if cached is None:
-        cached = StatusQueries(load_config(path), DynamoDBStore(table))
+        store = DynamoDBStore(table)
+        cached = StatusQueries(
+            load_config(path), store, pings=PingStore(table, client=store.client)
+        )
         _QUERIES_CACHE.clear()
         _QUERIES_CACHE[key] = cached
     return cached

@@ -13,12 +13,13 @@ import asyncio
 import gc
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
 from vigil.budget import HARD_TIMEOUT_GRACE
 from vigil.checks import Check, CheckResources, CheckResult, Status, build_check
+from vigil.checks.base import HeartbeatView
 from vigil.config import CheckConfig
 from vigil.pacing import DEFAULT_LAG_TARGET, DEFAULT_LIMIT, LoopPacer
 from vigil.state import CheckState
@@ -31,14 +32,25 @@ CUT_REASON = "not finished before the run's deadline (not counted)"
 TLS_CONTEXTS: dict[tuple[bool, str | None], ssl.SSLContext] = {}
 
 
-def is_due(check: CheckConfig, state: CheckState | None, run_time: float) -> bool:
+def is_due(
+    check: CheckConfig, state: CheckState | None, run_time: float, *, aligned: bool = False
+) -> bool:
     """True if the check should run at ``run_time`` (epoch seconds of the scheduled time).
 
     A check runs when its ``interval`` has elapsed since its last run, less a
     tolerance of 10% (at least one second) for scheduler jitter, so a 60 s
-    check on a 1-minute schedule runs on every invocation.
+    check on a 1-minute schedule runs on every invocation. ``aligned`` (every
+    location of a stack deployed in several, which must run the same checks at the
+    same times, with no state at a probe): on the runs whose scheduled time is a
+    multiple of its interval since the epoch.
     """
-    if check.interval is None or state is None or state.last_run is None:
+    if check.interval is None:
+        return True
+    if aligned:
+        tolerance = min(1.0, 0.1 * check.interval)
+        offset = run_time % check.interval
+        return offset < tolerance or check.interval - offset < tolerance
+    if state is None or state.last_run is None:
         return True
     tolerance = max(1.0, 0.1 * check.interval)
     return run_time - state.last_run >= check.interval - tolerance
@@ -57,6 +69,7 @@ async def run_checks(
     max_concurrency: int = DEFAULT_LIMIT,
     lag_target: float = DEFAULT_LAG_TARGET,
     monotonic: Callable[[], float] = time.monotonic,
+    heartbeats: Mapping[str, HeartbeatView] | None = None,
 ) -> tuple[list[CheckResult], float]:
     """Every check's result (in ``configs`` order, with ``lag_ms``) and the largest loop lag.
 
@@ -66,7 +79,9 @@ async def run_checks(
     loop still meanwhile, which every check in flight would read as latency. What the
     checks leave in cycles is collected afterwards, outside any measurement.
     """
-    resources = CheckResources(get_secret=get_secret, ssl_contexts=TLS_CONTEXTS)
+    resources = CheckResources(
+        get_secret=get_secret, ssl_contexts=TLS_CONTEXTS, heartbeats=heartbeats
+    )
     pacer = LoopPacer(limit=max_concurrency, lag_target=lag_target)
     pacing = asyncio.ensure_future(pacer.run())
     windows: dict[int, tuple[float, float]] = {}

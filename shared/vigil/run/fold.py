@@ -140,8 +140,11 @@ def count(
         current = checks.get(result.check, CheckState())
         as_counted, cuts = counted_result(result, current)
         last_run = max(current.last_run or run_time, run_time)  # a late run moves no clock back
+        first_run = min(current.first_run or run_time, run_time)
         if as_counted is None:
-            checks[result.check] = current._replace(last_run=last_run, cuts=cuts)
+            checks[result.check] = current._replace(
+                last_run=last_run, cuts=cuts, first_run=first_run
+            )
             continue
         counted.append(as_counted)
         latency = as_counted.latency_ms
@@ -155,7 +158,7 @@ def count(
             reason=as_counted.reason,
             details={**as_counted.details, **shown},
         )
-        checks[result.check] = new._replace(last_run=last_run, cuts=cuts)
+        checks[result.check] = new._replace(last_run=last_run, cuts=cuts, first_run=first_run)
         if transition is not None:
             transitions[result.check] = transition
     return checks, counted, transitions

@@ -35,11 +35,19 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Protocol
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from vigil.budget import checks_budget, reserve_for, work_budget
-from vigil.config import GroupConfig, VigilConfig
-from vigil.exceptions import InvalidEventError, RunDeadlineError, StoreConflictError
+from vigil.checks.base import HeartbeatView
+from vigil.config import CheckConfig, GroupConfig, VigilConfig
+from vigil.exceptions import (
+    InvalidEventError,
+    RunDeadlineError,
+    StoreConflictError,
+    VigilError,
+)
+from vigil.locations import PROBE, Locations, combine, mark_location
 from vigil.metrics import emit_run_metrics
 from vigil.pacing import DEFAULT_LAG_TARGET, DEFAULT_LIMIT
 from vigil.policy.check_run import ParentView
@@ -59,10 +67,13 @@ from vigil.times import iso_from_epoch, parse_time
 
 if TYPE_CHECKING:
     from vigil.run.tick import TickSummary
+    from vigil.store.pings import PingStore
 
 logger = logging.getLogger(__name__)
 
 SAVE_ATTEMPTS = STORE_SAVE.attempts
+POLL_S = 0.5  # how often the home reads the probes' observations while it waits
+COMBINE_RESERVE_S = 1.0  # what the waiting always leaves for counting the run
 DAY_ROLLUP_DAYS = 400
 DEFAULT_REMAINING_S = 900.0  # outside Lambda, with no context: Lambda's longest timeout
 
@@ -71,6 +82,19 @@ class FanOut(Protocol):
     """Sends each event to the runner function, asynchronously (``vigil.fanout.LambdaFanOut``)."""
 
     def invoke(self, events: list[dict[str, Any]]) -> None: ...
+
+
+class LocationRole(NamedTuple):
+    """This stack's place among several: its ``region`` and ``role`` in ``locations``,
+    and (a probe's) the home's table, where its observations go."""
+
+    locations: Locations
+    region: str
+    role: str
+    home_store: StateStore | None = None
+
+    def describe(self) -> dict[str, Any]:
+        return {"role": self.role, "region": self.region, "home": self.locations.home}
 
 
 class RunQueue(Protocol):
@@ -97,6 +121,8 @@ class Runner:
         emit_metrics: Callable[..., Any] = emit_run_metrics,
         fan_out: FanOut | None = None,
         run_queue: RunQueue | None = None,
+        pings: PingStore | None = None,
+        location: LocationRole | None = None,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
     ):
@@ -113,6 +139,8 @@ class Runner:
         self.emit_metrics = emit_metrics
         self._fan_out = fan_out
         self._run_queue = run_queue
+        self.pings = pings  # heartbeat checks' pings (vigil.store.pings.PingStore)
+        self.location = location  # deployed in several regions: this one's role
         self.sleep = sleep
 
     def run(self, request: RunRequest, *, remaining_ms: float | None = None) -> RunSummary:
@@ -181,6 +209,9 @@ class Runner:
             now=self.clock(),
             time_left=lambda: ends_at - self.monotonic(),
             sleep=self.sleep,
+            locations=self.location.locations if self.location else None,
+            region=self.location.region if self.location else None,
+            home_store=self.location.home_store if self.location else None,
         )
         try:
             summary = run_tick(request.tick, parts)
@@ -273,6 +304,10 @@ class _GroupRun:
         return self.ends_at - self.runner.monotonic()
 
     def run(self) -> RunSummary:
+        location = self.runner.location
+        if location is not None and location.role == PROBE:
+            return self.observe(location)
+
         # 1. the state, and its fence
         state = self.store.load_state(self.group.name, self.shard)
         if state.fence.holds(self.run_key) or state.fence.is_stale(self.run_key):
@@ -281,7 +316,8 @@ class _GroupRun:
         # 2. the due checks of this shard
         mine = [c for c in self.group.checks if shard_of(c.name, self.group.shards) == self.shard]
         run_time = parse_time(self.run_key).timestamp()
-        due = [c for c in mine if is_due(c, state.checks.get(c.name), run_time)]
+        aligned = location is not None
+        due = [c for c in mine if is_due(c, state.checks.get(c.name), run_time, aligned=aligned)]
         due_names = {c.name for c in due}  # by name: comparing models is quadratic in checks
         results, lag_max = asyncio.run(
             run_checks(
@@ -291,8 +327,11 @@ class _GroupRun:
                 max_concurrency=self.runner.max_concurrency,
                 lag_target=self.runner.lag_target,
                 monotonic=self.runner.monotonic,
+                heartbeats=self.heartbeat_views(due, state, run_time),
             )
         )
+        if location is not None:  # the home: one observation per check from every location
+            results = self.combine(location, results)
         duration_ms = (self.runner.monotonic() - self.started) * 1000
 
         # 3. count the run
@@ -332,6 +371,7 @@ class _GroupRun:
             alerts_pending=delivery.pending,
             duration_ms=duration_ms,
             lag_ms_max=round(lag_max * 1000, 1),
+            location=location.describe() if location is not None else None,
             history_saved=history_saved,
         )
 
@@ -387,6 +427,93 @@ class _GroupRun:
         raise StoreConflictError(
             f"could not save the state of {self.run_id} after {attempt + 1} tries"
         )
+
+    def observe(self, location: LocationRole) -> RunSummary:
+        """A probe's run: the due checks (heartbeats are the home's to judge), their results
+        written to the home's table for it to combine. Nothing is counted or alerted here."""
+        mine = [c for c in self.group.checks if shard_of(c.name, self.group.shards) == self.shard]
+        run_time = parse_time(self.run_key).timestamp()
+        due = [c for c in mine if c.type != "heartbeat" and is_due(c, None, run_time, aligned=True)]
+        results, lag_max = asyncio.run(
+            run_checks(
+                due,
+                self.checks_deadline,
+                get_secret=self.runner.get_secret,
+                max_concurrency=self.runner.max_concurrency,
+                lag_target=self.runner.lag_target,
+                monotonic=self.runner.monotonic,
+            )
+        )
+        marked = [mark_location(r, location.region) for r in results]
+        expires = int(run_time + self.runner.history_days * 86400)
+        location.home_store.put_observations(
+            self.group.name, self.shard, self.run_key, location.region, marked, expires
+        )
+        return RunSummary(
+            group=self.group.name,
+            scheduled_time=self.scheduled_time,
+            results=results,
+            shard=self.shard if self.group.shards > 1 else None,
+            duration_ms=(self.runner.monotonic() - self.started) * 1000,
+            lag_ms_max=round(lag_max * 1000, 1),
+            location=location.describe(),
+        )
+
+    def combine(self, location: LocationRole, results: list[CheckResult]) -> list[CheckResult]:
+        """The home's results combined with the probes' of the same run: what arrived
+        within ``quorum_wait`` of the start of this run (read again every half second
+        until every probe reported), judged by each check's quorum."""
+        locations = location.locations
+        wait_until = min(
+            self.started + locations.quorum_wait,
+            self.ends_at - self.runner.deadline.needed_s - COMBINE_RESERVE_S,
+        )
+        while True:
+            found = self.store.observations(
+                self.group.name, self.shard, self.run_key, list(locations.probes)
+            )
+            left = wait_until - self.runner.monotonic()
+            if set(locations.probes) <= set(found) or left <= 0:
+                break
+            self.runner.sleep(min(POLL_S, left))
+        by_region = {
+            region: {r.check: r for r in found.get(region, ())} for region in locations.probes
+        }
+        quorums = {c.name: c.quorum for c in self.group.checks}
+        combined = []
+        for result in results:
+            if not result.observed:  # cut short by the deadline: the home's own, not counted
+                combined.append(result)
+                continue
+            observed = {
+                locations.home: result,
+                **{region: by_region[region].get(result.check) for region in locations.probes},
+            }
+            together = combine(result.check, observed, quorums.get(result.check))
+            combined.append(replace(together, lag_ms=result.lag_ms))
+        return combined
+
+    def heartbeat_views(
+        self, due: list[CheckConfig], state: GroupState, run_time: float
+    ) -> dict[str, HeartbeatView]:
+        """The pings of the due heartbeat checks up to this run's scheduled time (one read
+        for all of them; a check pinged after that time is replayed up to it)."""
+        names = [c.name for c in due if c.type == "heartbeat"]
+        if not names:
+            return {}
+        if self.runner.pings is None:
+            raise VigilError("heartbeat checks need the pings store (Runner(pings=...))")
+        at = datetime.fromtimestamp(run_time, UTC)
+        at_ms = int(run_time * 1000)
+        summaries = self.runner.pings.summaries(self.group.name, names)
+        views = {}
+        for name, summary in summaries.items():
+            if summary.last_ping_ms is not None and summary.last_ping_ms > at_ms:
+                summary = self.runner.pings.replay(self.group.name, name, at_ms)
+            current = state.checks.get(name)
+            first = current.first_run if current is not None and current.first_run else run_time
+            views[name] = HeartbeatView(summary, at, datetime.fromtimestamp(first, UTC))
+        return views
 
     def external_parents(self) -> dict[str, ParentView]:
         """The ``depends_on`` parents outside this group shard, from their last saved state.

@@ -27,6 +27,7 @@ class RunSummary:
     alerts_pending: int = 0
     duration_ms: float | None = None
     lag_ms_max: float | None = None
+    location: dict[str, Any] | None = None  # with locations: this stack's role and region
     duplicate: bool = False  # a repeated delivery: nothing counted
     stale: bool = False  # more than a day behind the newest counted run: nothing counted
     history_saved: bool = True
@@ -43,6 +44,8 @@ class RunSummary:
             return out
         if self.shard is not None:
             out["shard"] = self.shard
+        if self.location is not None:
+            out["location"] = dict(self.location)
         if self.not_due:
             out["not_due"] = list(self.not_due)
         if self.duplicate or self.stale:

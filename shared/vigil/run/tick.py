@@ -13,7 +13,9 @@ minute. For the minute T of the tick:
    again harmlessly;
 3. watch: every group's newest counted run against its schedule
    (``vigil.run.watch``): a stalled group is alerted once, and once more when it
-   runs again.
+   runs again. With locations, the home also watches each probe's observations
+   (``location-silent/<region>``) and each probe watches the home's runs
+   (``home-silent/<region>``) instead of groups it does not count.
 
 What could not be dispatched is reported after the rest was sent and watched:
 ``DispatchError`` fails the invocation, and Lambda's retry of the tick sends it all
@@ -33,8 +35,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from vigil.alerts.document import AlertDocument
 from vigil.dispatch import DispatchError
 from vigil.exceptions import StoreConflictError
+from vigil.locations import PROBE, Locations
 from vigil.run import outbox
-from vigil.run.watch import WATCH_GROUP, watch
+from vigil.run.watch import WATCH_GROUP, Subject, group_subjects, silent_subject, watch
 from vigil.store.outbox import take_leases
 from vigil.times import iso, parse_time
 
@@ -116,6 +119,9 @@ class TickParts:
     now: float
     time_left: Callable[[], float]
     sleep: Callable[[float], None]
+    locations: Locations | None = None
+    region: str | None = None
+    home_store: StateStore | None = None  # a probe's view of the home's table
 
 
 def run_tick(tick: str, parts: TickParts) -> TickSummary:
@@ -160,11 +166,8 @@ def _watch(parts: TickParts, tick: str, summary: TickSummary) -> None:
                 logger.info("watch alerts left to the tick in progress (%s)", type(exc).__name__)
                 return
             break
-        newest = _newest_runs(store, parts.groups.values())
-        schedules = {name: group.schedule for name, group in parts.groups.items()}
-        folded, alerts = watch(
-            state, schedules, newest, tick, owner=owner, now=now, lease_until=lease_until
-        )
+        subjects = _subjects(parts, state, tick)
+        folded, alerts = watch(state, subjects, tick, owner=owner, now=now, lease_until=lease_until)
         try:
             state = store.save_state(folded)
         except StoreConflictError:
@@ -179,6 +182,40 @@ def _watch(parts: TickParts, tick: str, summary: TickSummary) -> None:
     summary.alerts_sent, summary.alerts_pending = len(delivery.sent), delivery.pending
 
 
+def _subjects(parts: TickParts, state: Any, tick: str) -> dict[str, Subject]:
+    """What this stack watches: its groups (alone, or as the home) and each probe's
+    observations (the home), or the home's runs (a probe)."""
+    schedules = {name: group.schedule for name, group in parts.groups.items()}
+    locations = parts.locations
+    if locations is not None and locations.role(parts.region or "") == PROBE:
+        assert parts.home_store is not None
+        newest = _newest_runs(parts.home_store, parts.groups.values())
+        name = f"home-silent/{locations.home}"
+        what = f"the home ({locations.home})"
+        return {name: silent_subject(state, name, what, schedules, newest, tick)}
+    subjects = group_subjects(
+        state, schedules, _newest_runs(parts.store, parts.groups.values()), tick
+    )
+    if locations is not None:
+        seen = parts.store.locations_seen(
+            list(locations.probes),
+            [(g.name, shard) for g in parts.groups.values() for shard in range(g.shards)],
+        )
+        for probe in locations.probes:
+            newest = {
+                g.name: _behind([seen.get((probe, g.name, shard)) for shard in range(g.shards)])
+                for g in parts.groups.values()
+            }
+            name = f"location-silent/{probe}"
+            subjects[name] = silent_subject(state, name, f"probe {probe}", schedules, newest, tick)
+    return subjects
+
+
+def _behind(keys: list[str | None]) -> str | None:
+    """The most behind of several run keys (None if one is missing)."""
+    return None if None in keys or not keys else min(keys, key=parse_time)
+
+
 def _newest_runs(store: Any, groups: Iterable[GroupConfig]) -> dict[str, str | None]:
     """Each group's newest counted run: its most behind shard's (None: one never ran)."""
     groups = list(groups)
@@ -186,6 +223,7 @@ def _newest_runs(store: Any, groups: Iterable[GroupConfig]) -> dict[str, str | N
     found = store.newest_runs(shards)
     newest: dict[str, str | None] = {}
     for group in groups:
-        keys = [found.get((group.name, shard)) for shard in range(group.shards)]
-        newest[group.name] = None if None in keys else min(keys, key=parse_time)
+        newest[group.name] = _behind(
+            [found.get((group.name, shard)) for shard in range(group.shards)]
+        )
     return newest

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any, NamedTuple
 
 from vigil.alerts.document import AlertDocument, AlertEvent, alert_id
 from vigil.results import UNKNOWN, Status
@@ -42,53 +43,105 @@ def stalled(schedule: Schedule, newest: datetime, tick: datetime) -> bool:
     return newest < min(oldest_missed, tick - MIN_SILENCE)
 
 
-def judge(
+class Subject(NamedTuple):
+    """One thing the watch alerts on (``stalled/<group>``, ``location-silent/<region>``,
+    ``home-silent/<region>``): is it silent at this tick, and what to say either way."""
+
+    silent: bool
+    down: str  # the reason when it goes silent
+    up: str  # the reason when it comes back
+    details: dict[str, Any]
+
+
+def newest_or_first_seen(
+    state: GroupState, name: str, newest: str | None, moment: datetime
+) -> tuple[datetime, datetime]:
+    """A subject's newest run (or, never run, when the watch first saw it) and that first
+    sighting (kept in its ``CheckState.last_run``)."""
+    current = state.checks.get(name)
+    first = current.last_run if current is not None and current.last_run else moment.timestamp()
+    first_seen = datetime.fromtimestamp(first, moment.tzinfo)
+    return (parse_time(newest) if newest else first_seen), first_seen
+
+
+def group_subjects(
     state: GroupState,
     schedules: dict[str, Schedule],
     newest: dict[str, str | None],
     tick: str,
-) -> tuple[dict[str, CheckState], list[AlertDocument]]:
-    """Each watched group's new state and the alerts its changes make (pure).
+) -> dict[str, Subject]:
+    """``stalled/<group>`` for each configured group, from its newest counted run."""
+    moment = parse_time(tick)
+    found = {}
+    for group, schedule in schedules.items():
+        name = f"stalled/{group}"
+        newest_run, first_seen = newest_or_first_seen(state, name, newest.get(group), moment)
+        since = iso(newest_run) if newest.get(group) else f"never (watched since {iso(first_seen)})"
+        found[name] = Subject(
+            stalled(schedule, newest_run, moment),
+            f"group {group} has counted no run since {since}: {STALLED_RUNS} runs "
+            f"({schedule.describe()}) and at least {MIN_SILENCE.seconds // 60} minutes missed",
+            f"group {group} is running again: newest counted run {newest.get(group)}",
+            {"group": group, "newest_run": newest.get(group), "schedule": schedule.describe()},
+        )
+    return found
 
-    ``newest``: each configured group's newest counted run key (None: never counted).
-    """
+
+def silent_subject(
+    state: GroupState,
+    name: str,
+    what: str,
+    schedules: dict[str, Schedule],
+    newest: dict[str, str | None],
+    tick: str,
+) -> Subject:
+    """A location (``what``) is silent when every group's newest run there is stalled (a
+    group it never ran counts from when the watch first saw the location)."""
+    moment = parse_time(tick)
+    _, first_seen = newest_or_first_seen(state, name, None, moment)
+    silent = bool(schedules) and all(
+        stalled(schedule, parse_time(newest[group]) if newest.get(group) else first_seen, moment)
+        for group, schedule in schedules.items()
+    )
+    latest = max(filter(None, newest.values()), default=None, key=parse_time)
+    return Subject(
+        silent,
+        f"{what} has run no group for {STALLED_RUNS} of its runs: newest run {latest or 'never'}",
+        f"{what} runs again: newest run {latest}",
+        {"newest_run": latest},
+    )
+
+
+def judge(
+    state: GroupState, subjects: dict[str, Subject], tick: str
+) -> tuple[dict[str, CheckState], list[AlertDocument]]:
+    """Each subject's new state and the alerts its changes make (pure): one when it goes
+    silent, one when it comes back (or is no longer watched)."""
     moment = parse_time(tick)
     checks: dict[str, CheckState] = {}
     alerts: list[AlertDocument] = []
-    for group, schedule in schedules.items():
-        current = state.checks.get(group) or CheckState(UNKNOWN, last_run=moment.timestamp())
-        first_seen = datetime.fromtimestamp(current.last_run or moment.timestamp(), moment.tzinfo)
-        newest_run = parse_time(newest[group]) if newest.get(group) else first_seen
-        status = Status.UNHEALTHY if stalled(schedule, newest_run, moment) else Status.HEALTHY
+    for name, subject in subjects.items():
+        current = state.checks.get(name) or CheckState(UNKNOWN, last_run=moment.timestamp())
+        status = Status.UNHEALTHY if subject.silent else Status.HEALTHY
         if status == current.status:
-            checks[group] = current
+            checks[name] = current
             continue
-        checks[group] = current._replace(status=status, since=tick)
+        checks[name] = current._replace(status=status, since=tick)
         if current.status == UNKNOWN and status == Status.HEALTHY:
             continue  # first seen, running: nothing to say
         previous = Status.HEALTHY if current.status == UNKNOWN else current.status
-        if status == Status.UNHEALTHY:
-            since = (
-                iso(newest_run) if newest.get(group) else f"never (watched since {iso(first_seen)})"
-            )
-            reason = (
-                f"group {group} has counted no run since {since}: {STALLED_RUNS} runs "
-                f"({schedule.describe()}) and at least {MIN_SILENCE.seconds // 60} minutes missed"
-            )
-        else:
-            reason = f"group {group} is running again: newest counted run {newest.get(group)}"
-        alerts.append(_alert(group, status, previous, tick, reason, newest.get(group), schedule))
-    for group, current in state.checks.items():  # groups no longer configured
-        if group not in schedules and current.status == Status.UNHEALTHY:
-            reason = f"group {group} is no longer in the configuration"
-            alerts.append(_alert(group, Status.HEALTHY, Status.UNHEALTHY, tick, reason, None, None))
+        reason = subject.down if subject.silent else subject.up
+        alerts.append(_alert(name, status, previous, tick, reason, subject.details))
+    for name, current in state.checks.items():  # no longer watched (left the configuration)
+        if name not in subjects and current.status == Status.UNHEALTHY:
+            reason = f"{name.partition('/')[2]} is no longer in the configuration"
+            alerts.append(_alert(name, Status.HEALTHY, Status.UNHEALTHY, tick, reason, {}))
     return checks, alerts
 
 
 def watch(
     state: GroupState,
-    schedules: dict[str, Schedule],
-    newest: dict[str, str | None],
+    subjects: dict[str, Subject],
     tick: str,
     *,
     owner: str,
@@ -96,7 +149,7 @@ def watch(
     lease_until: float,
 ) -> tuple[GroupState, list[AlertDocument]]:
     """The watch's next state (its alerts in the outbox, leased to ``owner``) and the alerts."""
-    checks, alerts = judge(state, schedules, newest, tick)
+    checks, alerts = judge(state, subjects, tick)
     pending = outbox.take_leases(state.outbox, owner, now, lease_until)
     pending = outbox.append(pending, alerts, owner, lease_until)
     return (
@@ -113,18 +166,8 @@ def watch(
 
 
 def _alert(
-    group: str,
-    status: str,
-    previous: str,
-    tick: str,
-    reason: str,
-    newest: str | None,
-    schedule: Schedule | None,
+    check: str, status: str, previous: str, tick: str, reason: str, details: dict[str, Any]
 ) -> AlertDocument:
-    check = f"stalled/{group}"
-    details = {"group": group, "newest_run": newest}
-    if schedule is not None:
-        details["schedule"] = schedule.describe()
     return AlertDocument(
         event=AlertEvent.MONITOR,
         group=MONITOR_GROUP,
@@ -134,5 +177,5 @@ def _alert(
         timestamp=tick,
         reason=reason,
         alert_id=alert_id(MONITOR_GROUP, check, f"monitor-{status}", tick),
-        details=details,
+        details=dict(details),
     )

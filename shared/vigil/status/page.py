@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from urllib.parse import quote
 
 from vigil.status.periods import AVAILABILITY_WINDOWS
-from vigil.status.records import CheckDetail, CheckSummary, StatusOverview
+from vigil.status.records import CheckDetail, CheckSummary, LocationView, StatusOverview
 
 PAGE_HEADERS = {
     "Content-Type": "text/html; charset=utf-8",
@@ -55,6 +55,8 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:now
 .reason{overflow-wrap:anywhere;font-size:13px;color:#59636e}
 td.name{min-width:220px} td.time{white-space:nowrap}
 svg{display:block}
+.dot{display:inline-block;width:8px;height:8px;border-radius:4px;margin-right:4px}
+.location{white-space:nowrap}
 .chart{background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:8px}
 """
 
@@ -237,7 +239,8 @@ def _overview_row(check: CheckSummary) -> str:
     return (
         f'<tr class="check" data-status="{text(check.status)}">'
         f'<td class="name"><a href="{link("checks", check.group, check.check)}">'
-        f'{text(check.check)}</a><div class="reason">{text(check.reason or "")}</div></td>'
+        f'{text(check.check)}</a><div class="reason">{text(check.reason or "")}</div>'
+        f"{_heartbeat_line(check)}{_locations_line(check)}</td>"
         f"<td>{badge(check.status)}</td>"
         f"<td class=num>{figure(check.latency_ms, ' ms')}</td>"
         f"<td>{day_bar(check.days)}</td>"
@@ -260,6 +263,8 @@ def render_detail(detail: CheckDetail) -> str:
         f"{text(summary.since or '–')} · last run {text(summary.last_run or 'never')} "
         f"· last latency {figure(summary.latency_ms, ' ms')}</div>",
         f'<p class="reason" id="reason">{text(summary.reason or "")}</p>',
+        _heartbeat_line(summary),
+        _locations_table(summary),
         "<h2>Availability</h2><table><thead><tr>"
         + "".join(f"<th class=num>{w}</th>" for w in AVAILABILITY_WINDOWS)
         + "<th class=num>7 d change (points)</th></tr></thead><tbody><tr>"
@@ -339,6 +344,62 @@ def render_error(status_code: int, message: str) -> str:
             f'<p class="reason">{text(message)}</p>',
             '<p><a href="/">← all checks</a></p>',
         ],
+    )
+
+
+def _heartbeat_line(check: CheckSummary) -> str:
+    """A heartbeat check's last ping, when one is expected by, and its last run's duration."""
+    beat = check.heartbeat
+    if beat is None:
+        return ""
+    took = _duration(beat.last_duration_ms / 1000) if beat.last_duration_ms is not None else "–"
+    return (
+        f'<div class="muted heartbeat">last ping {text(beat.last_ping or "never")} · '
+        f"expected by {text(beat.expected_by or '–')} · last run took {text(took)}</div>"
+    )
+
+
+def _dot(status: str | None) -> str:
+    colour = COLOURS.get(status or "", NO_DATA)
+    return f'<span class="dot" style="background:{colour}"></span>'
+
+
+def _locations_line(check: CheckSummary) -> str:
+    """Each location's own status and latency of the last run (with locations)."""
+    if not check.locations:
+        return ""
+    parts = [
+        f'<span class="location" data-region="{text(view.region)}" '
+        f'data-status="{text(view.status or "none")}" title="{text(view.status or "no report")}">'
+        f"{_dot(view.status)}{text(view.region)} "
+        f"{text(_location_figure(view))}</span>"
+        for view in check.locations
+    ]
+    return f'<div class="muted locations">{" · ".join(parts)}</div>'
+
+
+def _location_figure(view: LocationView) -> str:
+    if view.status is None:
+        return "no report"
+    return figure(view.latency_ms, " ms") if view.latency_ms is not None else view.status
+
+
+def _locations_table(summary: CheckSummary) -> str:
+    """The detail page's table of the last run as each location saw it."""
+    if not summary.locations:
+        return ""
+    rows = "".join(
+        f'<tr class="location" data-region="{text(view.region)}">'
+        f"<td>{text(view.region)}</td>"
+        f"<td>{badge(view.status) if view.status else 'no report in time'}</td>"
+        f"<td class=num>{figure(view.latency_ms, ' ms')}</td>"
+        f'<td class="reason">{text(view.reason or "")}</td></tr>'
+        for view in summary.locations
+    )
+    return (
+        "<h2>Last run, by location</h2><table><thead><tr><th>location</th><th>status</th>"
+        "<th class=num>latency</th><th>reason</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
     )
 
 

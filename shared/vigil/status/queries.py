@@ -21,6 +21,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from vigil.config import GroupConfig, VigilConfig
 from vigil.rollups import Rollup, TransitionMark
@@ -51,6 +52,7 @@ from vigil.status.records import (
     CheckDetail,
     CheckSummary,
     GroupSummary,
+    HeartbeatInfo,
     HistoryPage,
     Incident,
     RunPoint,
@@ -58,6 +60,9 @@ from vigil.status.records import (
 )
 from vigil.store.base import RunRecord, ShardSnapshot, StateStore
 from vigil.times import iso, parse_time
+
+if TYPE_CHECKING:
+    from vigil.store.pings import PingStore
 
 INCIDENT_DAYS = 90
 INCIDENT_LIMIT = 50
@@ -70,6 +75,10 @@ RUNS_PER_QUERY = 200
 # ends of datetime's range a default window (24 h before ``to``) would overflow.
 EARLIEST_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST_TIME = datetime(9998, 12, 31, tzinfo=UTC)
+
+
+def _moment(ms: int | None) -> datetime | None:
+    return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC)
 
 
 class StatusQueries:
@@ -86,10 +95,13 @@ class StatusQueries:
         store: StateStore,
         *,
         clock: Callable[[], float] = time.time,
+        pings: PingStore | None = None,
     ):
+        """``pings``: heartbeat checks' pings (their last ping, expected by, duration)."""
         self.config = config
         self.store = store
         self.clock = clock
+        self.pings = pings
         self.closed_rollups = ClosedRollupCache(store)
 
     def now(self) -> datetime:
@@ -324,6 +336,7 @@ class StatusQueries:
         owners = self._owners(group, shards)
         names = [c.name for c in group.checks if only is None or c.name == only]
         last_runs = self._last_runs(group.name, shards, owners, names)
+        heartbeats = self._heartbeats(group, shards, owners, names, now)
         hours = hour_periods(now, HOURS_IN_DAY_WINDOW)
         bar = day_periods(now.date(), BAR_DAYS)
         out = {}
@@ -350,8 +363,37 @@ class StatusQueries:
                     if with_days
                     else ()
                 ),
+                heartbeat=heartbeats.get(name),
+                locations=point.locations if point else (),
             )
         return out
+
+    def _heartbeats(
+        self,
+        group: GroupConfig,
+        shards: dict[int, ShardSnapshot],
+        owners: dict[str, int],
+        names: list[str],
+        now: datetime,
+    ) -> dict[str, HeartbeatInfo]:
+        """The heartbeat checks among ``names`` as their pings stand now (one read)."""
+        configs = {c.name: c for c in group.checks if c.name in names and c.type == "heartbeat"}
+        if not configs or self.pings is None:
+            return {}
+        found = {}
+        for name, summary in self.pings.summaries(group.name, list(configs)).items():
+            state = shards[owners[name]].state.checks[name] if name in owners else None
+            first = state.first_run if state is not None and state.first_run else None
+            success = _moment(summary.success_ms)
+            start = success or (datetime.fromtimestamp(first, UTC) if first else None)
+            expected = configs[name].expected_after(start) if start else None
+            found[name] = HeartbeatInfo(
+                last_ping=iso(_moment(summary.last_ping_ms)) if summary.last_ping_ms else None,
+                last_success=iso(success) if success else None,
+                expected_by=iso(expected) if expected else None,
+                last_duration_ms=summary.duration_ms,
+            )
+        return found
 
     @staticmethod
     def _owners(group: GroupConfig, shards: dict[int, ShardSnapshot]) -> dict[str, int]:

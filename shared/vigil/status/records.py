@@ -9,6 +9,55 @@ from vigil.store.base import RunRecord
 
 
 @dataclass(frozen=True)
+class HeartbeatInfo:
+    """A heartbeat check's pings as of now: the last ping, when one is expected by (the
+    last success, or the first run, plus its period or cron), the last run's duration."""
+
+    last_ping: str | None
+    last_success: str | None
+    expected_by: str | None
+    last_duration_ms: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "last_ping": self.last_ping,
+            "last_success": self.last_success,
+            "expected_by": self.expected_by,
+            "last_duration_ms": self.last_duration_ms,
+        }
+
+
+@dataclass(frozen=True)
+class LocationView:
+    """One location's own result of a check's last run (with locations): its status,
+    latency and reason; ``status`` None where it did not report in time."""
+
+    region: str
+    status: str | None
+    latency_ms: float | None
+    reason: str | None
+
+    @classmethod
+    def all_of(cls, details: dict[str, Any]) -> tuple[LocationView, ...]:
+        """Each location of a combined result's ``details["locations"]``, home first."""
+        views = []
+        for region, seen in (details.get("locations") or {}).items():
+            seen = seen if isinstance(seen, dict) else {}
+            views.append(
+                cls(region, seen.get("status"), seen.get("latency_ms"), seen.get("reason"))
+            )
+        return tuple(views)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "region": self.region,
+            "status": self.status,
+            "latency_ms": self.latency_ms,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
 class CheckSummary:
     """One check as ``GET /api/status`` shows it (plus the page's 90-day bar)."""
 
@@ -22,9 +71,11 @@ class CheckSummary:
     availability: dict[str, float | None]
     # (day, availability) of the last 90 days, oldest first; only where asked for (the page)
     days: tuple[tuple[str, float | None], ...] = ()
+    heartbeat: HeartbeatInfo | None = None  # for a heartbeat check
+    locations: tuple[LocationView, ...] = ()  # the last run's, with locations
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "check": self.check,
             "status": self.status,
             "since": self.since,
@@ -33,6 +84,11 @@ class CheckSummary:
             "reason": self.reason,
             "availability": dict(self.availability),
         }
+        if self.heartbeat is not None:
+            out["heartbeat"] = self.heartbeat.to_json()
+        if self.locations:
+            out["locations"] = [view.to_json() for view in self.locations]
+        return out
 
 
 @dataclass(frozen=True)
@@ -93,6 +149,7 @@ class RunPoint:
     status: str
     latency_ms: float | None
     reason: str
+    locations: tuple[LocationView, ...] = ()
 
     @classmethod
     def of(cls, record: RunRecord, check: str) -> RunPoint | None:
@@ -100,7 +157,8 @@ class RunPoint:
         for result in record.results:
             if result.check == check:
                 latency = None if result.latency_ms is None else round(result.latency_ms, 1)
-                return cls(record.run_key, str(result.status), latency, result.reason)
+                views = LocationView.all_of(result.details)
+                return cls(record.run_key, str(result.status), latency, result.reason, views)
         return None
 
 

@@ -122,6 +122,32 @@ class StateStore(ABC):
         every group's at once to see which stopped running.
         """
 
+    # locations (a home's table) ---------------------------------------------------------
+    @abstractmethod
+    def put_observations(
+        self,
+        group: str,
+        shard: int,
+        run_key: str,
+        region: str,
+        results: list[CheckResult],
+        expires_at: int,
+    ) -> None:
+        """A probe's results of one run, and that the probe ran it (two writes at most)."""
+
+    @abstractmethod
+    def observations(
+        self, group: str, shard: int, run_key: str, regions: list[str]
+    ) -> dict[str, list[CheckResult]]:
+        """The results of one run from those of ``regions`` whose have arrived, by region
+        (strongly consistent, one request)."""
+
+    @abstractmethod
+    def locations_seen(
+        self, regions: list[str], shards: list[tuple[str, int]]
+    ) -> dict[tuple[str, str, int], str | None]:
+        """Each (region, group, shard)'s newest run a probe observed (None: never)."""
+
     # status reads ---------------------------------------------------------------------
     # Read-only, eventually consistent: what the status API and `vigil status` need.
 

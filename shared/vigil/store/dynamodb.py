@@ -22,6 +22,7 @@ costs a few write units instead of hundreds.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import zlib
 from dataclasses import replace
@@ -36,6 +37,7 @@ from vigil.state import CheckState
 from vigil.store.base import GroupState, RunRecord, ShardSnapshot, StateStore
 from vigil.store.fence import RunFence
 from vigil.store.outbox import PendingAlert
+from vigil.times import parse_time
 
 STATE_SK = "STATE"
 COUNTS_SK = {"hour": "COUNTS#HOUR", "day": "COUNTS#DAY"}
@@ -51,6 +53,12 @@ _CODE_STATUS = {code: status for status, code in _STATUS_CODES.items()}
 
 def partition_key(group: str, shard: int = 0) -> str:
     return f"G#{group}#{shard}"
+
+
+def observation_key(region: str, group: str, shard: int) -> str:
+    """A probe's observations of a group shard (one item per run): led by the region, so
+    that the probe's role may write its own (IAM ``dynamodb:LeadingKeys``) and no other."""
+    return f"OBS#{region}#{group}#{shard}"
 
 
 def pack(data: Any) -> bytes:
@@ -240,6 +248,73 @@ class DynamoDBStore(StateStore):
     # status reads ---------------------------------------------------------------------
     # Eventually consistent (half the read units of a consistent read).
 
+    def put_observations(
+        self,
+        group: str,
+        shard: int,
+        run_key: str,
+        region: str,
+        results: list[CheckResult],
+        expires_at: int,
+    ) -> None:
+        self.client.put_item(
+            TableName=self.table_name,
+            Item={
+                "pk": {"S": observation_key(region, group, shard)},
+                "sk": {"S": run_key},
+                "blob": {"B": pack([_encode_result(r, details=True) for r in results])},
+                "expires_at": {"N": str(expires_at)},
+            },
+        )
+        moment = {"N": str(round(parse_time(run_key).timestamp()))}
+        # the probe's newest run; a late run never moves it back
+        with contextlib.suppress(self.client.exceptions.ConditionalCheckFailedException):
+            self.client.put_item(
+                TableName=self.table_name,
+                Item={
+                    "pk": {"S": f"LOC#{region}"},
+                    "sk": {"S": f"{group}#{shard}"},
+                    "newest": {"S": run_key},
+                    "at": moment,
+                },
+                ConditionExpression="attribute_not_exists(pk) OR #at < :at",
+                ExpressionAttributeNames={"#at": "at"},
+                ExpressionAttributeValues={":at": moment},
+            )
+
+    def observations(
+        self, group: str, shard: int, run_key: str, regions: list[str]
+    ) -> dict[str, list[CheckResult]]:
+        keys = [
+            {"pk": {"S": observation_key(region, group, shard)}, "sk": {"S": run_key}}
+            for region in regions
+        ]
+        found = self._batch_get(keys, consistent=True) if keys else {}
+        return {
+            region: [_decode_result(row) for row in unpack(item["blob"]["B"])]
+            for region in regions
+            if (item := found.get((observation_key(region, group, shard), run_key)))
+        }
+
+    def locations_seen(
+        self, regions: list[str], shards: list[tuple[str, int]]
+    ) -> dict[tuple[str, str, int], str | None]:
+        keys = [
+            {"pk": {"S": f"LOC#{region}"}, "sk": {"S": f"{group}#{shard}"}}
+            for region in regions
+            for group, shard in shards
+        ]
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        for start in range(0, len(keys), 100):
+            found.update(self._batch_get(keys[start : start + 100]))
+        return {
+            (region, group, shard): found.get((f"LOC#{region}", f"{group}#{shard}"), {})
+            .get("newest", {})
+            .get("S")
+            for region in regions
+            for group, shard in shards
+        }
+
     def newest_runs(self, shards: list[tuple[str, int]]) -> dict[tuple[str, int], str | None]:
         keys = [
             {"pk": {"S": partition_key(group, shard)}, "sk": {"S": STATE_SK}}
@@ -334,12 +409,18 @@ class DynamoDBStore(StateStore):
         return records, records[-1].run_key if more else None
 
     def _batch_get(
-        self, keys: list[dict[str, Any]], *, projection: str | None = None
+        self,
+        keys: list[dict[str, Any]],
+        *,
+        projection: str | None = None,
+        consistent: bool = False,
     ) -> dict[tuple[str, str], dict[str, Any]]:
         """The items of ``keys`` by (pk, sk); ``projection`` only those attributes (it saves
         bytes on the wire, not read units: DynamoDB bills the whole item)."""
         found: dict[tuple[str, str], dict[str, Any]] = {}
         request: dict[str, Any] = {self.table_name: {"Keys": keys}}
+        if consistent:
+            request[self.table_name]["ConsistentRead"] = True
         if projection:
             request[self.table_name]["ProjectionExpression"] = projection
         retry = 0
@@ -374,10 +455,13 @@ def _decode_state(group: str, shard: int, item: dict[str, Any]) -> GroupState:
     )
 
 
-def _encode_result(result: CheckResult) -> list[Any]:
+def _encode_result(result: CheckResult, *, details: bool = False) -> list[Any]:
+    """A result as a compact row; a healthy one keeps its reason and details only when
+    asked (``details``) or when they name locations (what the status API shows)."""
     latency = None if result.latency_ms is None else round(result.latency_ms, 1)
     row: list[Any] = [result.check, _STATUS_CODES[result.status], latency]
-    if result.status != Status.HEALTHY or not result.observed or result.maintenance:
+    keep = details or "locations" in result.details
+    if result.status != Status.HEALTHY or not result.observed or result.maintenance or keep:
         row += [result.reason, result.details, result.observed]
     if result.maintenance:
         row.append(True)

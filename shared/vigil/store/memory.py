@@ -10,8 +10,10 @@ import copy
 from dataclasses import replace
 
 from vigil.exceptions import StoreConflictError
+from vigil.results import CheckResult
 from vigil.rollups import DAYS_KEPT, HOURS_KEPT, CountHistory, PeriodRollups
 from vigil.store.base import GroupState, RunRecord, ShardSnapshot, StateStore
+from vigil.times import parse_time
 
 COUNTS_KEPT = {"hour": HOURS_KEPT, "day": DAYS_KEPT}
 
@@ -22,6 +24,8 @@ class MemoryStore(StateStore):
         self.runs: dict[tuple[str, int], dict[str, tuple[RunRecord, int]]] = {}
         self.rollups: dict[tuple[str, int, str], dict[str, tuple[PeriodRollups, int]]] = {}
         self.counts: dict[tuple[str, int, str], CountHistory] = {}
+        self.observed: dict[tuple[str, int, str], dict[str, list[CheckResult]]] = {}
+        self.seen: dict[tuple[str, str, int], str] = {}
 
     def load_state(self, group: str, shard: int = 0) -> GroupState:
         stored = self.states.get((group, shard))
@@ -41,6 +45,35 @@ class MemoryStore(StateStore):
     def newest_runs(self, shards: list[tuple[str, int]]) -> dict[tuple[str, int], str | None]:
         return {
             key: (self.states[key].last_run_key if key in self.states else None) for key in shards
+        }
+
+    def put_observations(
+        self,
+        group: str,
+        shard: int,
+        run_key: str,
+        region: str,
+        results: list[CheckResult],
+        expires_at: int,
+    ) -> None:
+        self.observed.setdefault((group, shard, run_key), {})[region] = copy.deepcopy(results)
+        newest = self.seen.get((region, group, shard))
+        if newest is None or parse_time(newest) < parse_time(run_key):
+            self.seen[(region, group, shard)] = run_key
+
+    def observations(
+        self, group: str, shard: int, run_key: str, regions: list[str]
+    ) -> dict[str, list[CheckResult]]:
+        found = self.observed.get((group, shard, run_key), {})
+        return {region: copy.deepcopy(found[region]) for region in regions if region in found}
+
+    def locations_seen(
+        self, regions: list[str], shards: list[tuple[str, int]]
+    ) -> dict[tuple[str, str, int], str | None]:
+        return {
+            (region, group, shard): self.seen.get((region, group, shard))
+            for region in regions
+            for group, shard in shards
         }
 
     def put_run(self, record: RunRecord, expires_at: int) -> None:

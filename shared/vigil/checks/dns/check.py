@@ -34,7 +34,6 @@ SHOWN_ANSWERS = 10  # answers kept in details and quoted in a reason
 
 
 class DnsCheck(Check):
-    type_name = "dns"
     config: DnsCheckConfig
 
     async def probe(self) -> Probe:

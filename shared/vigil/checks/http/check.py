@@ -71,7 +71,6 @@ _CLIENT_CERT_CONTEXTS: dict[tuple[str | None, str], ssl.SSLContext] = {}
 
 
 class HttpCheck(Check):
-    type_name = "http"
     config: HttpCheckConfig
 
     def __init__(self, config: HttpCheckConfig, resources) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import os
 import ssl
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -37,7 +38,15 @@ from vigil.exceptions import CheckSetupError
 DISCONNECTED = "Server disconnected without sending a response{}."
 REDIRECT_CODES = frozenset((301, 302, 303, 307, 308))
 DEFAULT_PORTS = {"http": 80, "https": 443}
-USER_AGENT = "Vigil (health check)"
+
+
+def user_agent(region: str | None) -> str:
+    """``Vigil (health check; <region>)``: a target's owner can tell the locations apart."""
+    return f"Vigil (health check; {region})" if region else "Vigil (health check)"
+
+
+# The region this function runs in (Lambda sets AWS_REGION), fixed for its life.
+USER_AGENT = user_agent(os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
 _MAX_HEAD_BYTES = 100 * 1024  # a response head longer than this is refused
 _REDIRECT_BODY_BYTES = 64 * 1024  # a longer redirect body is not drained: the connection closes
 _CREDENTIALS = frozenset((b"authorization", b"proxy-authorization", b"cookie"))

@@ -28,7 +28,6 @@ from vigil.exceptions import CheckSetupError
 
 
 class PostgresCheck(Check):
-    type_name = "postgres"
     config: PostgresCheckConfig
 
     async def probe(self) -> Probe:

@@ -26,7 +26,6 @@ MAX_READ_BYTES = 65536
 
 
 class TcpCheck(Check):
-    type_name = "tcp"
     config: TcpCheckConfig
 
     async def probe(self) -> Probe:
