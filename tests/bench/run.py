@@ -25,7 +25,10 @@ when it accepted the connection and when it wrote the response head:
   per-check metrics;
 * the status API (``tests.bench.status``, in its own process): DynamoDB read
   units and warm wall time of ``GET /api/status`` and of one check's detail, for
-  500 checks with 90 days of rollups (issue 11).
+  500 checks with 90 days of rollups (issue 11);
+* the ping function (``tests.bench.ping``, in its own process): the warm handler's
+  time per ping (median, 99th percentile) over 2,000 pings, and the DynamoDB write
+  requests of one ping; its cold start with the other functions'.
 
 It prints tables, then as its last line one JSON object; it exits 1 if a target
 of issue 4 is missed. Timed figures live here, never in the test suite.
@@ -70,6 +73,9 @@ TARGETS = {  # issues 4, 10 and 11, for N = 500 checks of a 200 ms service on th
     "cold_overhead_ms": 50.0,
     "status_cold_overhead_ms": 50.0,  # issue 17: status_cold_import_ms - status_bare_import_ms
     "notifier_cold_overhead_ms": 50.0,  # the same for the notifier
+    "ping_cold_overhead_ms": 30.0,  # ping_cold_import_ms - ping_bare_import_ms
+    "ping_warm_ms_p99": 20.0,  # the ping handler, warm, on moto
+    "ping_write_requests": 2,  # DynamoDB write requests of one ping, at most
     "peak_rss_mb": 128.0,
     "ddb_write_requests_per_run": 4,
     "ddb_write_units_per_check": 0.05,
@@ -267,6 +273,22 @@ def status_api_figures() -> dict[str, Any]:
     return json.loads(lines[-1])
 
 
+def ping_figures() -> dict[str, Any]:
+    """``tests.bench.ping`` in a fresh process: its JSON line."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.bench.ping"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(f"ping benchmark failed: {done.stderr[-2000:]}")
+    return json.loads(lines[-1])
+
+
 def fmt(value: Any, digits: int = 1) -> str:
     if value is None:
         return "-"
@@ -285,8 +307,11 @@ def main() -> int:
         n2000 = runner_run(target, N2000, target.base_url)
         cost = cost_model(target)
     cold_ms, bare_ms = import_times("runner", SHIPPED_CONFIG, "core")
-    other_cold = {name: import_times(name, SHIPPED_CONFIG) for name in ("status", "notifier")}
+    other_cold = {
+        name: import_times(name, SHIPPED_CONFIG) for name in ("status", "notifier", "ping")
+    }
     status_api = status_api_figures()
+    ping = ping_figures()
     with tempfile.TemporaryDirectory(prefix="vigil-bench-") as tmp:
         config = write_config(Path(tmp), LEDGER_N, DELAY_MS, "http://127.0.0.1:9")
         big_cold_ms, _ = import_times("runner", config, "bench", repeats=3)
@@ -306,6 +331,11 @@ def main() -> int:
         "status_bare_import_ms": round(other_cold["status"][1], 1),
         "notifier_cold_import_ms": round(other_cold["notifier"][0], 1),
         "notifier_bare_import_ms": round(other_cold["notifier"][1], 1),
+        "ping_cold_import_ms": round(other_cold["ping"][0], 1),
+        "ping_bare_import_ms": round(other_cold["ping"][1], 1),
+        "ping_warm_ms_p50": ping["ping_warm_ms_p50"],
+        "ping_warm_ms_p99": ping["ping_warm_ms_p99"],
+        "ping_write_requests": ping["ping_write_requests"],
         # The most any measured run wrote: first, steady, or closing an hour and a day.
         "ddb_write_requests_per_run": max(requests for requests, _ in ledger.values()),
         "ddb_write_units_per_check": round(
@@ -336,6 +366,10 @@ def main() -> int:
         <= TARGETS["status_cold_overhead_ms"],
         "notifier_cold_overhead_ms": ratios["notifier_cold_overhead_ms"]
         <= TARGETS["notifier_cold_overhead_ms"],
+        "ping_cold_overhead_ms": ratios["ping_cold_overhead_ms"]
+        <= TARGETS["ping_cold_overhead_ms"],
+        "ping_warm_ms_p99": figures["ping_warm_ms_p99"] <= TARGETS["ping_warm_ms_p99"],
+        "ping_write_requests": figures["ping_write_requests"] <= TARGETS["ping_write_requests"],
         "peak_rss_mb": figures["peak_rss_mb"] <= TARGETS["peak_rss_mb"],
         "ddb_write_requests_per_run": figures["ddb_write_requests_per_run"]
         <= TARGETS["ddb_write_requests_per_run"],
@@ -443,7 +477,16 @@ def main() -> int:
         " the container, which reads the closed hours and days)"
     )
 
-    print("\ntargets (issues 4, 10 and 11):")
+    print(
+        f"\nping function (moto; {ping['ping_pings']} warm pings of 1,000 heartbeat checks:"
+        " start, success paired by rid, fail with a body, log, exit status):"
+        f" {ping['ping_warm_ms_p50']:.1f} ms median, {ping['ping_warm_ms_p99']:.1f} ms p99"
+        f" per ping; a refused ping {ping['ping_refused_ms_p50']:.2f} ms; at most"
+        f" {ping['ping_write_requests']} DynamoDB write requests per ping; first (cold)"
+        f" ping {ping['ping_cold_handler_ms']:.0f} ms"
+    )
+
+    print("\ntargets (issues 4, 10 and 11; the ping function's):")
     for name, ok in checks.items():
         value = ratios[name] if name in ratios else figures[name]
         print(f"  {'ok  ' if ok else 'MISS'} {name} = {fmt(value, 3)} (target <= {TARGETS[name]})")
