@@ -39,7 +39,7 @@ test: $(STAMP) ## run the whole test suite (unit, integration with moto, Postgre
 bench: $(STAMP) ## performance benchmark: runner vs the asyncio floor, cold start, memory, writes, status API (<3 min)
 	$(BIN)/python -m tests.bench.run
 
-demo: $(STAMP) ## watch Vigil catch failures and recoveries on local targets (about 30 s, no AWS account)
+demo: $(STAMP) ## watch Vigil catch failures and recoveries on local targets (about 75 s, no AWS account)
 	$(BIN)/vigil demo
 
 lint: $(STAMP) ## ruff (lint + format), cfn-lint and sam validate --lint

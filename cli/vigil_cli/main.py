@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from vigil.durations import parse_duration
+from vigil_cli.costs import DEFAULT_RUN_CPU_MS
 from vigil_cli.local.deployed import DEFAULT_STACK
 from vigil_cli.local.local_aws import DEFAULT_CONFIG, TEMPLATE
 from vigil_cli.local.local_state import DEFAULT_PATH as DEFAULT_LOCAL_STATE
@@ -97,42 +98,61 @@ def build_parser() -> argparse.ArgumentParser:
         prog="vigil",
         description="Vigil developer tool: validate the configuration, run the real runner "
         "handler locally or against a deployed stack, show check status, or watch a demo.",
-        epilog="Start with `vigil demo` (about 30 s, no AWS account needed).",
+        epilog="Start with `vigil demo` (about a minute, no AWS account needed).",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     formatter = argparse.RawDescriptionHelpFormatter
 
     validate = commands.add_parser(
         "validate",
-        help="check the configuration and its agreement with template.yaml",
+        help="check the configuration against the runner in template.yaml; show the schedules",
         description="Validate the check configuration (every problem, with its key path; "
-        "check timeouts against the runner's Timeout in the template), refuse a check "
-        "interval shorter than its group's schedule, and compare the groups with the "
-        "template's schedules. Exits 1 on any finding.",
+        "check timeouts against the runner's Timeout in the template), then show each "
+        "group's schedule and, for a group run more often than every minute, what its "
+        "extra runs cost a month (Lambda, SQS, DynamoDB at us-east-1 list prices). "
+        "Exits 1 on any problem; a cost is information.",
     )
     _add_files(validate)
+    validate.add_argument(
+        "--run-cpu",
+        type=_duration,
+        default=DEFAULT_RUN_CPU_MS / 1000,
+        metavar="DURATION",
+        help="CPU time of one run on a full core, for the sub-minute cost (default: "
+        f"{DEFAULT_RUN_CPU_MS:.0f}ms, a small group; `make bench` measures yours)",
+    )
 
     run = commands.add_parser(
         "run",
-        help="run the real runner handler, cycle after cycle",
-        description="Invoke the runner handler (functions/runner/app.py) as EventBridge "
-        "Scheduler would: every group of the configuration (or --group) once per cycle, "
-        "with scheduled_time = now. Shows each check's observed and confirmed status, "
-        "latency and metrics, and every alert as it is delivered.",
+        help="drive the real runner handler as AWS does, tick after tick",
+        description="Drive the runner handler (functions/runner/app.py) as AWS does, on "
+        "embedded AWS: each cycle is one tick, as EventBridge Scheduler sends it every "
+        "minute (the first for the current minute, at once; each next one when its minute "
+        "begins). The handler puts the minute's runs of every group (or --group) on the run "
+        "queue (SQS; a sub-minute group's later runs delayed until their time), and each is "
+        "delivered to the handler as an SQS event when it is due, in real time. Shows each "
+        "run as it lands (each check's observed and confirmed status, latency and metrics) "
+        "and every alert as it is delivered. With --aws, the stack's "
+        "own tick keeps its schedule: each cycle runs every chosen group once from here, "
+        "scheduled now, --every apart.",
         epilog=LOCAL_STATE_HELP,
         formatter_class=formatter,
     )
     run.add_argument("--group", help="run only this group (default: every group)")
     _add_files(run)
     run.add_argument(
-        "--cycles", type=_positive, default=1, metavar="N", help="how many runs (default: 1)"
+        "--cycles",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="how many ticks, one a minute (default: 1)",
     )
     run.add_argument(
         "--every",
         type=_duration,
-        default=5.0,
+        default=None,
         metavar="DURATION",
-        help="pause between cycles, e.g. 5s, 1m, 0s (default: 5s)",
+        help="with --aws: pause between cycles, e.g. 5s, 1m, 0s (default: 5s)",
     )
     _add_where(run)
     run.add_argument(
@@ -161,20 +181,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser(
         "demo",
-        help="watch Vigil catch failures and recoveries (about 30 s, no AWS needed)",
+        help="watch Vigil catch failures and recoveries (about a minute, no AWS needed)",
         description="Start local targets (an HTTP service, a TCP port and, when PostgreSQL "
-        "is installed, a throw-away database), then run the real runner handler on embedded "
-        "AWS cycle after cycle, one simulated minute apart, while a script breaks and repairs "
-        "them. Shows transitions, alerts (email text and chat/webhook JSON) and CloudWatch "
-        "metrics, then a summary. Leaves nothing behind, also on Ctrl-C; does not touch "
-        "the local state of `vigil run`.",
+        "is installed, a throw-away database), then play the schedule with the real runner "
+        "handler on embedded AWS: first a time-lapse, one tick per simulated minute, while a "
+        "script breaks and repairs the targets; then one minute in real time with a group "
+        "run every 10 s, whose runs the run queue delivers 10 s apart. Shows ticks, runs, "
+        "transitions, alerts (email text and chat/webhook JSON) and CloudWatch metrics, then "
+        "a summary. Leaves nothing behind, also on Ctrl-C; does not touch the local state "
+        "of `vigil run`.",
     )
     demo.add_argument(
         "--every",
         type=_duration,
-        default=2.0,
+        default=1.0,
         metavar="DURATION",
-        help="wall-clock time per cycle (default: 2s)",
+        help="wall-clock time per cycle of the time-lapse (default: 1s)",
+    )
+    demo.add_argument(
+        "--no-live",
+        dest="live",
+        action="store_false",
+        help="leave out the minute played in real time (the demo then takes about 20 s)",
     )
     return parser
 
@@ -186,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "validate":
         from vigil_cli.commands.validate import validate
 
-        return validate(args.config, args.template, screen)
+        return validate(args.config, args.template, screen, cpu_ms=args.run_cpu * 1000)
     if args.command == "run":
         from vigil_cli.commands.run import run
 
@@ -198,7 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         from vigil_cli.commands.demo import demo
 
-        return demo(screen, every=args.every)
+        return demo(screen, every=args.every, live=args.live)
     parser.print_help(sys.stderr)
     return 2
 

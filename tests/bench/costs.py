@@ -26,7 +26,8 @@ The model, and where it is conservative:
 * EventBridge Scheduler: the first 14 million invocations a month are free, and
   a group makes 43,800: left out.
 
-Prices change: check https://aws.amazon.com/pricing/ before relying on these.
+The prices are ``vigil_cli.costs.PRICES`` (one table for every cost figure Vigil
+prints). Prices change: check https://aws.amazon.com/pricing/ before relying on these.
 """
 
 from __future__ import annotations
@@ -34,33 +35,19 @@ from __future__ import annotations
 import math
 from typing import Any
 
-RUNS_PER_MONTH = 730 * 60  # a 1-minute schedule, 730 hours a month
-LAMBDA_FULL_VCPU_MB = 1769  # memory at which a function gets one full vCPU
+from vigil_cli.costs import (
+    LAMBDA_FULL_VCPU_MB,
+    PRICES,
+    ROUTE53_AWS_ENDPOINT,
+    ROUTE53_FEATURE_OTHER,
+    ROUTE53_OTHER_ENDPOINT,
+    RUNS_PER_MONTH,
+    SYNTHETICS_CANARY_RUN,
+)
 
-PRICES = {  # us-east-1, USD
-    "lambda_gb_second_arm64": 0.0000133334,
-    "lambda_request": 0.20 / 1e6,
-    "dynamodb_write_unit": 0.625 / 1e6,  # on-demand
-    "dynamodb_read_unit": 0.125 / 1e6,
-    "dynamodb_gb_month": 0.25,
-    "dynamodb_pitr_gb_month": 0.20,
-    "cloudwatch_metric_month": 0.30,  # first 10,000 custom metrics
-    "cloudwatch_logs_ingested_gb": 0.50,
-    "cloudwatch_logs_stored_gb_month": 0.03,
-    "sns_publish": 0.50 / 1e6,
-    "sns_email_delivery": 2.00 / 1e5,
-    "sns_https_delivery": 0.60 / 1e6,
-}
 ALERTS_PER_CHECK_MONTH = 10
 GROUP_METRICS = 6  # Healthy/Degraded/Unhealthy/ErrorChecks, RunDurationMs, AlertsPending
 CHECK_METRICS = 2  # Healthy, LatencyMs
-
-# Published prices of the alternatives, per health check (or canary) per month.
-ROUTE53_AWS_ENDPOINT = 0.50
-ROUTE53_OTHER_ENDPOINT = 0.75
-ROUTE53_FEATURE_AWS = 1.00  # each of HTTPS, string matching, fast interval, latency graphs
-ROUTE53_FEATURE_OTHER = 2.00
-SYNTHETICS_CANARY_RUN = 0.0012
 
 
 def monthly_cost_per_check(

@@ -11,7 +11,8 @@
 * ``quorum_write_requests_per_probe_run``: the DynamoDB write requests one probe's
   run of the same group makes (at most 2: its observations, its newest run);
 * ``quorum_run_record_bytes``: the home's run record with each location's view kept
-  (compressed), against the run record without locations.
+  (compressed), against the run record without locations; ``quorum_observation_bytes``:
+  one probe's observations of the run (compressed).
 
 The runs go through the ``Runner`` on moto, in this process; the checks connect to
 a listening loopback socket.
@@ -95,7 +96,7 @@ def main() -> int:
     from vigil.run import runner as runner_module
     from vigil.run.event import RunRequest
     from vigil.run.runner import LocationRole, Runner
-    from vigil.store.dynamodb import DynamoDBStore, partition_key
+    from vigil.store.dynamodb import DynamoDBStore, observation_key, partition_key
     from vigil.times import iso
     from vigil_cli.local.local_aws import LocalAws
 
@@ -176,6 +177,10 @@ def main() -> int:
             TableName=aws.table_name,
             Key={"pk": {"S": partition_key(ALONE, 0)}, "sk": {"S": f"RUN#{moment}"}},
         )["Item"]
+        observation = dynamodb.get_item(
+            TableName=aws.table_name,
+            Key={"pk": {"S": observation_key(PROBES[0], GROUP, 0)}, "sk": {"S": moment}},
+        )["Item"]
         combined = home.store.get_run(GROUP, 0, moment)
     located_bytes, alone_bytes = len(record["blob"]["B"]), len(alone_record["blob"]["B"])
     assert combined is not None
@@ -188,6 +193,7 @@ def main() -> int:
         "quorum_write_requests_per_probe_run": max(probe_writes),
         "quorum_run_record_bytes": located_bytes,
         "alone_run_record_bytes": alone_bytes,
+        "quorum_observation_bytes": len(observation["blob"]["B"]),
         "checks": CHECKS,
     }
     print(json.dumps(figures))

@@ -26,12 +26,17 @@ when it accepted the connection and when it wrote the response head:
 * the status API (``tests.bench.status``, in its own process): DynamoDB read
   units and warm wall time of ``GET /api/status`` and of one check's detail, for
   500 checks with 90 days of rollups (issue 11);
+* the tick (``tests.bench.tick``, its own process): one tick dispatching 100 groups,
+  20 of them every 10 s (issue 19), and what a 10 s group adds a month
+  (``vigil_cli.costs``);
+* locations (``tests.bench.quorum``, its own process): what combining three
+  locations adds to a 200-check home run, and a probe's writes per run (issue 21);
 * the ping function (``tests.bench.ping``, in its own process): the warm handler's
   time per ping (median, 99th percentile) over 2,000 pings, and the DynamoDB write
   requests of one ping; its cold start with the other functions'.
 
 It prints tables, then as its last line one JSON object; it exits 1 if a target
-of issue 4 is missed. Timed figures live here, never in the test suite.
+of these issues is missed. Timed figures live here, never in the test suite.
 """
 
 from __future__ import annotations
@@ -49,9 +54,10 @@ from tests.bench.costs import print_cost_table
 from tests.bench.target import TargetProcess
 from tests.bench.worker import write_config
 from tests.support.times import NEXT_DAY, at
+from vigil_cli.costs import sub_minute_extra
 from vigil_cli.local.harness import function_memory_mb
 from vigil_cli.local.local_aws import TEMPLATE
-from vigil_cli.local.template import load_template
+from vigil_cli.local.template_file import load_template
 
 REPO = Path(__file__).resolve().parents[2]
 DELAY_MS = 200
@@ -82,6 +88,10 @@ TARGETS = {  # issues 4, 10 and 11, for N = 500 checks of a 200 ms service on th
     "status_api_read_units": 50,  # issue 11: GET /api/status, 500 checks, 90 days
     "check_api_read_units": 50,  # one check's detail asked again in a warm container
     "status_api_warm_ms": 300,
+    "tick_dispatch_ms_100_groups": 500,  # issue 19: 100 groups, 20 of them every 10 s
+    "subminute_cost_usd_month_10s": 0.50,  # what a 10 s group adds over a 1 m group
+    "quorum_home_extra_ms": 100,  # issue 21: 200 checks, three locations, waiting excluded
+    "quorum_write_requests_per_probe_run": 2,
 }
 
 
@@ -257,10 +267,11 @@ def cost_model(target: TargetProcess) -> dict[int, dict[str, Any]]:
 # load the config, create the clients - plus importing the check types of the group
 # (h11 and httpx for http), which its first run would otherwise import. The vigil
 # package is imported as the layer ships it (shared/Makefile): compiled to bytecode.
-def status_api_figures() -> dict[str, Any]:
-    """``tests.bench.status`` in a fresh process: its JSON line."""
+def module_figures(module: str) -> dict[str, Any]:
+    """``module`` (``tests.bench.status``, ``.tick``, ``.quorum``, ``.ping``) in a fresh process: its
+    JSON line."""
     done = subprocess.run(
-        [sys.executable, "-m", "tests.bench.status"],
+        [sys.executable, "-m", module],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -269,23 +280,7 @@ def status_api_figures() -> dict[str, Any]:
     )
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines:
-        raise RuntimeError(f"status API benchmark failed: {done.stderr[-2000:]}")
-    return json.loads(lines[-1])
-
-
-def ping_figures() -> dict[str, Any]:
-    """``tests.bench.ping`` in a fresh process: its JSON line."""
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.bench.ping"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    lines = done.stdout.strip().splitlines()
-    if done.returncode != 0 or not lines:
-        raise RuntimeError(f"ping benchmark failed: {done.stderr[-2000:]}")
+        raise RuntimeError(f"{module} failed: {done.stderr[-2000:]}")
     return json.loads(lines[-1])
 
 
@@ -310,8 +305,10 @@ def main() -> int:
     other_cold = {
         name: import_times(name, SHIPPED_CONFIG) for name in ("status", "notifier", "ping")
     }
-    status_api = status_api_figures()
-    ping = ping_figures()
+    status_api = module_figures("tests.bench.status")
+    tick = module_figures("tests.bench.tick")
+    quorum = module_figures("tests.bench.quorum")
+    ping = module_figures("tests.bench.ping")
     with tempfile.TemporaryDirectory(prefix="vigil-bench-") as tmp:
         config = write_config(Path(tmp), LEDGER_N, DELAY_MS, "http://127.0.0.1:9")
         big_cold_ms, _ = import_times("runner", config, "bench", repeats=3)
@@ -355,6 +352,18 @@ def main() -> int:
         **{f"{name}_cold_overhead_ms": cold - bare for name, (cold, bare) in other_cold.items()},
     }
     figures.update({k: v for k, v in status_api.items() if k.endswith(("_read_units", "_warm_ms"))})
+    memory_mb = function_memory_mb(load_template(TEMPLATE))  # what Lambda bills
+    ten_seconds = sub_minute_extra(10, memory_mb=memory_mb)
+    assert ten_seconds is not None
+    figures.update(
+        {
+            "tick_dispatch_ms_100_groups": tick["tick_dispatch_ms_100_groups"],
+            # the queue's requests, the invocations and the runner's CPU at its memory
+            "subminute_cost_usd_month_10s": round(ten_seconds.lambda_usd + ten_seconds.sqs_usd, 2),
+            "subminute_dynamodb_usd_month_10s": round(ten_seconds.dynamodb_usd, 2),
+            **{k: v for k, v in quorum.items() if k.startswith("quorum_")},
+        }
+    )
     checks = {
         "wall_ratio": ratios["wall_ratio"] <= TARGETS["wall_ratio"],
         "p95_error_ms": figures["p95_error_ms"] <= TARGETS["p95_error_ms"],
@@ -379,6 +388,15 @@ def main() -> int:
         <= TARGETS["status_api_read_units"],
         "check_api_read_units": figures["check_api_read_units"] <= TARGETS["check_api_read_units"],
         "status_api_warm_ms": figures["status_api_warm_ms"] <= TARGETS["status_api_warm_ms"],
+        **{
+            name: figures[name] <= TARGETS[name]
+            for name in (
+                "tick_dispatch_ms_100_groups",
+                "subminute_cost_usd_month_10s",
+                "quorum_home_extra_ms",
+                "quorum_write_requests_per_probe_run",
+            )
+        },
     }
 
     print(f"\nVigil benchmark: N HTTP(S) checks of a {DELAY_MS} ms local service (target in its")
@@ -462,7 +480,6 @@ def main() -> int:
             f"{c['log_bytes_no_metrics']:>20}{c['duration_ms_no_metrics']:>21.0f}"
         )
 
-    memory_mb = function_memory_mb(load_template(TEMPLATE))  # what Lambda bills
     print_cost_table(cost, memory_mb=memory_mb, service_ms=COST_DELAY_MS)
 
     print(
@@ -478,7 +495,23 @@ def main() -> int:
     )
 
     print(
-        f"\nping function (moto; {ping['ping_pings']} warm pings of 1,000 heartbeat checks:"
+        f"\ntick (moto, 100 groups, 20 every 10 s): {tick['tick_dispatch_ms_100_groups']:.0f} ms"
+        f" (first {tick['tick_dispatch_ms_first']:.0f} ms); a 10 s group adds"
+        f" ${figures['subminute_cost_usd_month_10s']:.2f} a month (Lambda and SQS), and"
+        f" ${figures['subminute_dynamodb_usd_month_10s']:.2f} of DynamoDB writes and reads"
+    )
+    print(
+        f"locations (moto, 200 checks, home and two probes): the home's run"
+        f" {quorum['quorum_home_run_ms']:.0f} ms against {quorum['quorum_alone_run_ms']:.0f} ms"
+        f" alone (+{quorum['quorum_home_extra_ms']:.1f} ms, of which combining"
+        f" {quorum['quorum_combine_ms']:.1f} ms); a probe writes"
+        f" {quorum['quorum_write_requests_per_probe_run']} requests a run"
+        f" ({quorum['quorum_observation_bytes']} B of observations); the home's run record"
+        f" {quorum['quorum_run_record_bytes']} B (alone {quorum['alone_run_record_bytes']} B)"
+    )
+
+    print(
+        f"ping function (moto; {ping['ping_pings']} warm pings of 1,000 heartbeat checks:"
         " start, success paired by rid, fail with a body, log, exit status):"
         f" {ping['ping_warm_ms_p50']:.1f} ms median, {ping['ping_warm_ms_p99']:.1f} ms p99"
         f" per ping; a refused ping {ping['ping_refused_ms_p50']:.2f} ms; at most"
@@ -486,7 +519,7 @@ def main() -> int:
         f" ping {ping['ping_cold_handler_ms']:.0f} ms"
     )
 
-    print("\ntargets (issues 4, 10 and 11; the ping function's):")
+    print("\ntargets (issues 4, 10, 11, 17, 19 and 21; the ping function's):")
     for name, ok in checks.items():
         value = ratios[name] if name in ratios else figures[name]
         print(f"  {'ok  ' if ok else 'MISS'} {name} = {fmt(value, 3)} (target <= {TARGETS[name]})")

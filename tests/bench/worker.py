@@ -93,7 +93,7 @@ class Protocol:
 def serve_runner(args: argparse.Namespace, protocol: Protocol) -> None:
     from vigil_cli.local.harness import LambdaContext, function_timeout
     from vigil_cli.local.local_aws import TEMPLATE, LocalAws
-    from vigil_cli.local.template import load_template
+    from vigil_cli.local.template_file import load_template
 
     timeout_s = function_timeout(load_template(TEMPLATE))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 import re
@@ -89,27 +90,48 @@ def test_validate_reports_every_mistake_with_its_key_path(tmp_path, capsys):
     assert "groups.core.checks[0].url: expected an http:// or https:// URL" in out
     assert "groups.core.checks[1].port: required key is missing" in out
     assert "groups.core.checks[2].timeout: expected a duration" in out
-    assert "disagreement" not in out  # the groups match the template's schedules
+    assert "group core:" not in out  # schedules only for a valid configuration
     assert "FAILED: 3 findings" in out
 
 
-def test_validate_reports_a_group_the_template_does_not_schedule(tmp_path, capsys):
+def test_validate_shows_each_schedule_and_what_a_sub_minute_group_costs(tmp_path, capsys):
+    """A new group is a config edit (the template has no per-group resource); a group run
+    more often than every minute costs its extra runs, shown as information, not a finding."""
     config = write(
         tmp_path,
         """
         groups:
           core: {checks: [{name: a, type: tcp, host: 127.0.0.1, port: 1}]}
-          databases: {checks: [{name: b, type: tcp, host: 127.0.0.1, port: 2}]}
-          payments: {checks: [{name: c, type: tcp, host: 127.0.0.1, port: 3}]}
+          payments:
+            every: 10s
+            checks: [{name: b, type: tcp, host: 127.0.0.1, port: 2}]
+          nightly:
+            cron: "0 3 * * *"
+            timezone: Europe/Berlin
+            checks: [{name: c, type: tcp, host: 127.0.0.1, port: 3}]
         """,
     )
-    assert main(["validate", "--config", str(config)]) == 1
+    assert main(["validate", "--config", str(config)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:3] == [
+        "group core: every 1m",
+        # 5 x 43,800 extra runs a month: Lambda 0.20/M requests + 30 ms of CPU at 256 MB
+        # (0.207 s x 0.25 GB x 0.0000133334), SQS 2.1 requests a run at 0.40/M, DynamoDB
+        # 2 writes at 0.625/M and 1 read at 0.125/M per run
+        "group payments: every 10s - 5 more runs a minute than every 1m: about $0.68 a month "
+        "(Lambda $0.20, SQS $0.18, DynamoDB $0.30)",
+        "group nightly: cron '0 3 * * *' (Europe/Berlin)",
+    ]
+    assert lines[3].startswith("  cost model (us-east-1 list prices, no free tier): per extra run")
+    assert "30ms of CPU (--run-cpu)" in lines[3] and "256 MB" in lines[3]
+    assert lines[-1].startswith("OK: ")
+
+    assert main(["validate", "--config", str(config), "--run-cpu", "300ms"]) == 0
     out = capsys.readouterr().out
-    assert "group 'payments' is in the check configuration but no schedule" in out
-    assert "FAILED: 1 finding" in out
+    assert "(Lambda $1.56, SQS $0.18, DynamoDB $0.30)" in out  # ten times the CPU
 
 
-def test_validate_refuses_an_interval_shorter_than_the_schedule(tmp_path, capsys):
+def test_validate_refuses_an_interval_that_is_not_a_whole_number_of_runs(tmp_path, capsys):
     config = write(
         tmp_path,
         """
@@ -119,6 +141,7 @@ def test_validate_refuses_an_interval_shorter_than_the_schedule(tmp_path, capsys
               - {name: every-run, type: tcp, host: 127.0.0.1, port: 1, interval: 1m}
               - {name: too-often, type: tcp, host: 127.0.0.1, port: 2, interval: 30s}
           databases:
+            every: 5m
             checks:
               - {name: db, type: tcp, host: 127.0.0.1, port: 3, interval: 2m}
               - {name: hourly, type: tcp, host: 127.0.0.1, port: 4, interval: 1h}
@@ -128,13 +151,11 @@ def test_validate_refuses_an_interval_shorter_than_the_schedule(tmp_path, capsys
     out = capsys.readouterr().out
     assert "2 problems" in out
     assert (
-        "groups.core.checks[1].interval: check 'too-often': 30s is shorter than the group's "
-        "schedule rate(1 minute) (RunnerFunction.Events.ScheduleCore), which invokes the group "
-        "at most every 1m"
+        "groups.core.checks[1].interval: interval 30s is not a multiple of the group's every (1m)"
     ) in out
     assert (
-        "groups.databases.checks[0].interval: check 'db': 2m is shorter than the group's "
-        "schedule rate(5 minutes)"
+        "groups.databases.checks[0].interval: interval 2m is not a multiple of the group's "
+        "every (5m)"
     ) in out
     assert "every-run" not in out and "hourly" not in out
     assert "FAILED: 2 findings" in out
@@ -142,7 +163,7 @@ def test_validate_refuses_an_interval_shorter_than_the_schedule(tmp_path, capsys
 
 def _template_with_timeouts(tmp_path: Path, own: int | None, inherited: int | None) -> Path:
     """template.yaml with the runner's own and the Globals' Timeout set or left out."""
-    from vigil_cli.local.template import load_template
+    from vigil_cli.local.template_file import load_template
 
     template = load_template(TEMPLATE)  # short tags in their long forms: JSON can hold it
     runner = template["Resources"]["RunnerFunction"]["Properties"]
@@ -191,43 +212,59 @@ def test_validate_refuses_a_timeout_the_function_cannot_wait_for(tmp_path, capsy
 def test_validate_passes_the_example_config(capsys):
     assert build_parser().parse_args(["validate"]).config == DEFAULT_CONFIG
     assert main(["validate"]) == 0
-    assert capsys.readouterr().out.startswith("OK: ")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:2] == ["group core: every 1m", "group databases: every 5m"]
+    assert lines[2].startswith("OK: ") and "Timeout of 60s" in lines[2]
+    assert len(lines) == 3  # no sub-minute group: no cost
 
 
 # ---------------------------------------------------------------- run and status (local)
 
 
-def test_run_prints_a_table_per_cycle(tmp_path, capsys, http_target, tcp_target):
-    config = write_core(
+def test_run_plays_a_tick_and_shows_each_run(tmp_path, capsys, http_target, tcp_target):
+    config = write(
         tmp_path,
-        f'{{name: api, type: http, url: "{http_target.base_url}/ok"}}',
-        f"{{name: cache, type: tcp, host: 127.0.0.1, port: {tcp_target.port}}}",
+        f"""
+        groups:
+          core:
+            checks:
+              - {{name: api, type: http, url: "{http_target.base_url}/ok"}}
+              - {{name: cache, type: tcp, host: 127.0.0.1, port: {tcp_target.port}}}
+          weekly:
+            cron: "0 3 * * 0"
+            checks: [{{name: report, type: tcp, host: 127.0.0.1, port: {tcp_target.port}}}]
+        """,
     )
     state = tmp_path / "state.json"
-    argv = ["run", "--config", str(config), "--cycles", "2", "--every", "0s"]
-    assert main([*argv, "--local-state", str(state)]) == 0
+    assert main(["run", "--config", str(config), "--local-state", str(state)]) == 0
     out = capsys.readouterr().out
-    assert "run 1/2 · scheduled_time" in out and "run 2/2 · scheduled_time" in out
+    minute = re.search(r"tick 1/1 · (\d\d:\d\d):00Z · core 1 run; not this minute: weekly", out)
+    assert minute, out  # the first tick is the current minute's, sent at once
+    assert re.search(
+        rf"  tick {minute[1]}:00Z \(sent {minute[1]}:\d\d\.\d(, \d+ s into its minute)?\): "
+        r"1 run due and 0 delayed on the run queue; nothing stalled",
+        out,
+    )
+    assert re.search(rf"{minute[1]}:00Z · core · run queue, delivered {minute[1]}:\d\d", out)
     header = ["group", "check", "observed", "latency", "confirmed", "reason"]
-    assert [line.split() for line in out.splitlines()].count(header) == 2
+    assert [line.split() for line in out.splitlines()].count(header) == 1
     rows = [line.split() for line in out.splitlines() if line.startswith("core ")]
-    assert [row[:3] for row in rows] == [
-        ["core", "api", "healthy"],
-        ["core", "cache", "healthy"],
-    ] * 2
+    assert [row[:3] for row in rows] == [["core", "api", "healthy"], ["core", "cache", "healthy"]]
     assert "metrics Vigil core: HealthyChecks=2" in out
-    assert "repeated delivery" not in out  # the two cycles are two distinct runs
-    assert json.loads(state.read_text())["items"]
+    assert not [line for line in out.splitlines() if line.startswith("weekly ")]  # no run
+    items = json.loads(state.read_text())["items"]
+    assert {item["pk"]["S"].split("#")[1] for item in items} >= {"core", "~watch"}
 
 
 def test_run_then_status_in_separate_processes(tmp_path, http_target):
     config = write_core(
         tmp_path,
         f'{{name: api, type: http, url: "{http_target.base_url}/ok"}}',
-        f'{{name: broken, type: http, url: "{http_target.base_url}/status/503"}}',
+        f'{{name: broken, type: http, url: "{http_target.base_url}/status/503", '
+        "failure_threshold: 1}",
     )
     state = ["--config", str(config), "--local-state", str(tmp_path / "state.json")]
-    ran = run_vigil("run", *state, "--cycles", "2", "--every", "0s")
+    ran = run_vigil("run", *state)
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert "transition core/broken: unknown -> unhealthy  (failure alert)" in ran.stdout
     assert "[FAILURE] core/broken is unhealthy" in ran.stdout  # delivered through SNS -> SQS
@@ -261,7 +298,7 @@ def test_status_shows_the_configuration_the_last_run_used(tmp_path, capsys, http
         name="other.yaml",
     )
     state = ["--local-state", str(tmp_path / "state.json")]
-    assert main(["run", "--config", str(other), *state, "--every", "0s"]) == 0
+    assert main(["run", "--config", str(other), *state]) == 0
     capsys.readouterr()
 
     assert main(["status", *state]) == 0
@@ -293,7 +330,7 @@ def test_status_falls_back_to_the_default_and_says_why(tmp_path, capsys, http_ta
     assert "nothing recorded for group 'core' in the local state" in out
     assert f"`vigil run --config {os.path.relpath(DEFAULT_CONFIG)}` runs it" in out
 
-    assert main(["run", "--config", str(gone), *state, "--every", "0s"]) == 0
+    assert main(["run", "--config", str(gone), *state]) == 0
     gone.unlink()
     capsys.readouterr()
     assert main(["status", *state]) == 0
@@ -302,12 +339,12 @@ def test_status_falls_back_to_the_default_and_says_why(tmp_path, capsys, http_ta
 
 
 def test_run_stops_between_runs_on_ctrl_c_and_keeps_the_state(tmp_path, http_target):
-    """A pause between cycles ends at the signal; the local table is still saved."""
+    """The wait for the next tick's minute ends at the signal; the table is still saved."""
     config = write_core(tmp_path, f'{{name: api, type: http, url: "{http_target.base_url}/ok"}}')
     state = tmp_path / "state.json"
     argv = ["run", "--config", str(config), "--local-state", str(state)]
     proc = subprocess.Popen(
-        [*vigil_command(), *argv, "--cycles", "1000", "--every", "1h"],
+        [*vigil_command(), *argv, "--cycles", "1000"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
@@ -323,7 +360,7 @@ def test_run_stops_between_runs_on_ctrl_c_and_keeps_the_state(tmp_path, http_tar
             if line.startswith("core ") and "api" in line:  # the first run's row
                 break
         os.killpg(proc.pid, signal.SIGINT)
-        rest, _ = proc.communicate(timeout=60)  # not an hour: the pause ended at once
+        rest, _ = proc.communicate(timeout=30)  # not the next minute: the wait ended at once
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
@@ -332,7 +369,7 @@ def test_run_stops_between_runs_on_ctrl_c_and_keeps_the_state(tmp_path, http_tar
     assert proc.returncode == 130, out
     assert "interrupted (Ctrl-C) between runs" in rest
     assert "saved " in rest and json.loads(state.read_text())["items"]
-    assert "run 2/1000" not in out
+    assert "tick 2/1000" not in out
 
 
 # ---------------------------------------------------------------- --aws (moto)
@@ -344,7 +381,8 @@ def deployed_stack(monkeypatch) -> Iterator[dict[str, str]]:
     moto = pytest.importorskip("moto")
     import boto3
 
-    from vigil_cli.local.template import create_local_resources, load_template
+    from vigil_cli.local.resources import create_local_resources
+    from vigil_cli.local.template_file import load_template
 
     for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.setenv(key, "testing")
@@ -358,6 +396,7 @@ def deployed_stack(monkeypatch) -> Iterator[dict[str, str]]:
             "Outputs": {
                 "HealthCheckTableName": {"Value": resources.table_name},
                 "AlertTopicArn": {"Value": resources.topic_arn},
+                "RunQueueUrl": {"Value": resources.queues["RunQueue"]},
             },
         }
         boto3.client("cloudformation").create_stack(
@@ -470,7 +509,7 @@ def processes_using(path: Path) -> list[str]:
 
 
 def test_demo_end_to_end(demo_tmpdir):
-    result = run_vigil("demo", timeout=120, env={**os.environ, "TMPDIR": str(demo_tmpdir)})
+    result = run_vigil("demo", timeout=240, env={**os.environ, "TMPDIR": str(demo_tmpdir)})
     out = result.stdout
     assert result.returncode == 0, out + result.stderr
     for subject in (
@@ -480,11 +519,33 @@ def test_demo_end_to_end(demo_tmpdir):
         "[FAILURE] core/cache is unhealthy",
         "[REMINDER] core/cache is unhealthy",
         "[RECOVERY] databases/main-db is healthy",
+        "[FAILURE] fast/checkout is unhealthy",
+        "[RECOVERY] fast/checkout is healthy",
     ):
         assert f"ALERT · email · subject: {subject}" in out
     assert '"event": "failure"' in out  # the JSON chat/webhook subscribers get
     assert "metrics Vigil core: HealthyChecks=" in out
-    assert "repeated delivery" in out
+    assert "repeated delivery" in out and "a repeated tick" in out
+    assert out.count(": 2 runs due and 0 delayed on the run queue;") >= 13
+
+    # the live minute: the 10 s group's runs of :00 .. :50 come from the run queue, 10 s
+    # of real time apart, each on a multiple of 10 s of the wall clock
+    live = out[out.index("· live: one minute in real time ·") :]
+    assert "core 1 run, databases 1 run, fast 6 runs ==" in live.splitlines()[0]
+    assert ": 3 runs due and 5 delayed on the run queue; nothing stalled" in live
+    queued = re.findall(
+        r"\d\d:\d\d:(\d\d)Z · [a-z, ]*fast · run queue, delivered \d\d:\d\d:(\d\d\.\d) "
+        r"\(\+([\d.]+) s\)",
+        live,
+    )
+    assert [second for second, _, _ in queued] == ["00", "10", "20", "30", "40", "50"], live
+    delivered = [float(at) for _, at, _ in queued]
+    gaps = [(later - earlier) % 60 for earlier, later in itertools.pairwise(delivered)]
+    assert all(9.0 <= gap <= 11.0 for gap in gaps), delivered
+    assert all(at % 10 < 2.0 for at in delivered), delivered  # on :x0 of the wall clock
+    assert all(0 <= float(late) < 2.0 for _, _, late in queued), queued
+    assert "checkout starts failing (HTTP 503)." in live and "checkout is fixed." in live
+
     channels = out[out.index("== Notifications: alert core/api/failure@") :]
     for title in (
         "Slack ·",
@@ -497,13 +558,16 @@ def test_demo_end_to_end(demo_tmpdir):
     assert "X-Vigil-Signature checked by the receiver: valid" in channels
     assert "4 requests in all, nothing sent twice" in channels
     summary = out[out.index("== Vigil demo: summary ==") :]
-    assert "alerts sent     8 (degraded 1, failure 3, recovery 3, reminder 1)" in summary
+    assert "alerts sent     10 (degraded 1, failure 4, recovery 4, reminder 1)" in summary
+    assert "live minute     6 runs of fast at :00, :10, :20, :30, :40, :50, each delivered" in (
+        summary
+    )
     assert "alert core/cache: reminder (critical)" in out
     assert "DynamoDB items" in summary and "hourly rollups" in summary
     assert "cleaned up      PostgreSQL server" in summary
     # last: the status page's address, served for the demo's data (not waiting: no terminal)
     page = out[out.index("== Status page") :]
-    assert re.search(r"http://127\.0\.0\.1:\d+/ +overall \w+, 4 checks", page), page
+    assert re.search(r"http://127\.0\.0\.1:\d+/ +overall \w+, 5 checks", page), page
     assert "not on a terminal" in page
     assert "\x1b[" not in out  # plain text when not on a terminal
     assert processes_using(demo_tmpdir) == []
@@ -547,13 +611,14 @@ def test_demo_cleans_up_when_interrupted(demo_tmpdir, sig, code):
 
 
 def play_demo(monkeypatch, tmpdir: Path) -> tuple[int, str]:
-    """The demo in this process, each cycle right after the last; its exit code and output.
+    """The demo in this process, each cycle right after the last and without the live
+    minute; its exit code and output.
 
     Also asserts that it left no process and no file behind.
     """
     monkeypatch.setattr(tempfile, "tempdir", str(tmpdir))
     out = io.StringIO()
-    code = demo(Screen(out), every=0)
+    code = demo(Screen(out), every=0, live=False)
     assert processes_using(tmpdir) == []
     assert list(tmpdir.iterdir()) == []
     return code, out.getvalue()
@@ -574,7 +639,7 @@ def raising(error: Exception):
             pg8000.exceptions.InterfaceError("connection refused"),
             "PostgreSQL could not be set up: connection refused: "
             "the database part of the demo is skipped",
-            "cycle 13/13 · EventBridge Scheduler delivers the last runs again",
+            "cycle 13/13 · EventBridge Scheduler delivers the last tick again",
         ),
         (
             "stop",

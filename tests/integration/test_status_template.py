@@ -16,7 +16,7 @@ import pytest
 from vigil.config import parse_config
 from vigil.metrics import emit_run_metrics
 from vigil.results import CheckResult, Status
-from vigil_cli.local.template import load_template
+from vigil_cli.local.template_file import load_template
 
 REPO = Path(__file__).resolve().parents[2]
 

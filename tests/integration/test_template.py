@@ -1,9 +1,14 @@
-"""template.yaml against cfn-lint, the check configuration, the sample events and moto."""
+"""template.yaml against cfn-lint, the check configuration, the sample events and moto.
+
+Nothing in the template is per group (a group and its schedule live in checks.yaml):
+one schedule, the tick, and the run queue its later runs go through.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -12,14 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from vigil_cli.local.template import (
-    SCHEDULED_TIME_PLACEHOLDER,
-    create_local_resources,
-    drift,
-    load_template,
-    runner_environment,
-    schedules,
-)
+from vigil_cli.local.resources import create_local_resources, runner_environment
+from vigil_cli.local.template_file import load_template
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = REPO / "template.yaml"
@@ -61,9 +60,80 @@ def test_cfn_lint_finds_nothing():
     assert result.stdout.strip() == ""
 
 
-def test_no_drift_between_checks_yaml_and_schedules(template, config_groups):
-    assert config_groups, "checks.yaml defines no group"
-    assert drift(config_groups, template) == []
+TICK_INPUT = {"tick": "<aws.scheduler.scheduled-time>"}
+SCHEDULE_EVENTS = ("ScheduleV2", "Schedule")
+
+
+def _events(template: dict, *types: str) -> list[tuple[str, str, dict]]:
+    """``(function, event name, event)`` of every function event of one of ``types``."""
+    found = []
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        for name, event in (resource["Properties"].get("Events") or {}).items():
+            if event["Type"] in types:
+                found.append((logical_id, name, event))
+    return found
+
+
+def _strings(value) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in _strings(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in _strings(item)]
+    return []
+
+
+def test_the_one_schedule_is_the_tick(template):
+    """One schedule for every group: the tick, every minute, on time, its time passed on."""
+    [(function, name, event)] = _events(template, *SCHEDULE_EVENTS)
+    assert (function, name, event["Type"]) == ("RunnerFunction", "Tick", "ScheduleV2")
+    props = event["Properties"]
+    assert json.loads(props["Input"]) == TICK_INPUT
+    assert props["ScheduleExpression"] == "rate(1 minute)"
+    assert props["FlexibleTimeWindow"] == {"Mode": "OFF"}  # no jitter
+    # a tick later than its minute would dispatch runs the next tick dispatches
+    assert props["RetryPolicy"]["MaximumEventAgeInSeconds"] == 60
+    scheduler = [
+        r for r in template["Resources"].values() if r["Type"].startswith("AWS::Scheduler")
+    ]
+    assert scheduler == []  # no schedule outside the function's events either
+
+
+def test_the_run_queue_feeds_the_runner_one_run_at_a_time(template):
+    [(function, name, event)] = _events(template, "SQS")
+    assert (function, name) == ("RunnerFunction", "RunQueue")
+    props = event["Properties"]
+    assert props["Queue"] == {"Fn::GetAtt": ["RunQueue", "Arn"]}
+    assert props["BatchSize"] == 1  # a slow run never holds another back
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    runner = template["Resources"]["RunnerFunction"]["Properties"]
+    assert runner["Environment"]["Variables"]["HEALTHCHECK_RUN_QUEUE_URL"] == {"Ref": "RunQueue"}
+    queue = template["Resources"]["RunQueue"]["Properties"]
+    # a run is not delivered again while it may still be running
+    assert queue["VisibilityTimeout"] >= runner["Timeout"]
+
+
+def test_no_resource_is_per_group(template, config_groups):
+    """Adding a group is an edit of checks.yaml: nothing in the template names one."""
+    for group in config_groups:
+        word = re.compile(rf"(?i)(^|[^a-z]){re.escape(group)}($|[^a-z])")
+        named = [i for i in template["Resources"] if group.lower() in i.lower()]
+        assert named == [], f"resources named after group {group!r}: {named}"
+        for logical_id, resource in template["Resources"].items():
+            props = resource.get("Properties") or {}
+            names = [v for k, v in props.items() if k.endswith("Name")]
+            assert not [t for t in _strings(names) if word.search(t)], logical_id
+    every_string = _strings(template)
+    assert not [t for t in every_string if '"group"' in t]  # no event Input names a group
+    dimensions = [
+        d["Name"]
+        for resource in template["Resources"].values()
+        for d in (resource.get("Properties") or {}).get("Dimensions") or []
+    ]
+    assert "group" not in dimensions  # no alarm watches one group
 
 
 def test_example_config_is_valid_for_the_runner():
@@ -72,28 +142,13 @@ def test_example_config_is_valid_for_the_runner():
     assert set(loaded.groups) == {"core", "databases"}
 
 
-def test_schedules_drop_late_runs_and_never_jitter(template):
-    found = schedules(template)
-    assert found
-    resources = template["Resources"]
-    for info in found:
-        props = resources[info.function]["Properties"]["Events"][info.event]["Properties"]
-        assert info.event_type == "ScheduleV2"
-        assert props["FlexibleTimeWindow"] == {"Mode": "OFF"}
-        assert info.interval_seconds is not None, info.expression
-        # never deliver a run older than one interval (60 s is Scheduler's minimum)
-        assert props["RetryPolicy"]["MaximumEventAgeInSeconds"] == max(60, info.interval_seconds)
-        assert info.input["scheduled_time"] == SCHEDULED_TIME_PLACEHOLDER
-
-
 def test_async_invocations_are_retried_once_and_never_late(template):
-    """Scheduler and the shard fan-out invoke asynchronously: bounded like the schedules."""
+    """The tick's runs and the shard fan-out are asynchronous invocations: bounded like the
+    tick (a run older than a minute is the next tick's business)."""
     resources = template["Resources"]
-    for info in schedules(template):
-        function = resources[info.function]["Properties"]
-        invoke = function["EventInvokeConfig"]
-        assert invoke["MaximumRetryAttempts"] <= 1
-        assert invoke["MaximumEventAgeInSeconds"] <= max(60, info.interval_seconds)
+    invoke = resources["RunnerFunction"]["Properties"]["EventInvokeConfig"]
+    assert invoke["MaximumRetryAttempts"] <= 1
+    assert invoke["MaximumEventAgeInSeconds"] <= 60
     statements = resources["RunnerRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
     (fan_out,) = [s for s in statements if s.get("Action") == "lambda:InvokeFunction"]
     assert fan_out["Resource"]["Fn::Sub"].endswith(":function:${AWS::StackName}-runner")
@@ -101,29 +156,34 @@ def test_async_invocations_are_retried_once_and_never_late(template):
     assert runner_name["Fn::Sub"] == "${AWS::StackName}-runner"
 
 
-def test_every_group_has_a_stopped_reporting_alarm(template, config_groups):
-    watched = set()
-    for resource in template["Resources"].values():
-        if resource["Type"] != "AWS::CloudWatch::Alarm":
-            continue
-        props = resource["Properties"]
-        if props.get("Namespace") == "Vigil" and props.get("MetricName") == "RunDurationMs":
-            assert props["TreatMissingData"] == "breaching"
-            dimensions = {d["Name"]: d["Value"] for d in props["Dimensions"]}
-            # Powertools adds service=<POWERTOOLS_SERVICE_NAME> to every metric
-            service = template["Globals"]["Function"]["Environment"]["Variables"]
-            assert dimensions["service"] == service["POWERTOOLS_SERVICE_NAME"]
-            watched.add(dimensions["group"])
-    assert watched == set(config_groups)
+def test_silent_ticks_raise_an_alarm(template):
+    """Each group's silence is the tick's to alert; the ticks' own silence is an alarm's."""
+    alarm = _alarms(template)["TicksStoppedAlarm"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("Vigil", "Ticks")
+    service = template["Globals"]["Function"]["Environment"]["Variables"]
+    # Powertools adds service=<POWERTOOLS_SERVICE_NAME> to every metric
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": service["POWERTOOLS_SERVICE_NAME"]}]
+    assert alarm["TreatMissingData"] == "breaching"  # no tick at all is the alarm
+    assert alarm["Period"] * alarm["EvaluationPeriods"] == 180
+    assert alarm["OKActions"] == alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
 
 
-def test_sample_events_name_configured_groups(config_groups):
-    paths = sorted(EVENTS.glob("runner-*.json"))
-    assert paths
-    for path in paths:
+def test_sample_events_are_runner_events_naming_configured_groups(config_groups):
+    """``sam local invoke RunnerFunction -e events/runner-<name>.json``: a tick, or a run
+    of a group of the shipped checks.yaml."""
+    from vigil.run.event import RunRequest, TickRequest, parse_event
+    from vigil.times import parse_time
+
+    kinds = set()
+    for path in sorted(EVENTS.glob("runner-*.json")):
         event = json.loads(path.read_text())
-        assert event["group"] in config_groups, path.name
-        assert event["scheduled_time"].endswith("Z")
+        moment = event.get("scheduled_time") or event.get("tick")
+        assert moment.endswith("Z"), path.name
+        request = parse_event(event, now=parse_time(moment).timestamp(), retention_days=30)
+        kinds.add(type(request))
+        if isinstance(request, RunRequest):
+            assert request.group in config_groups, path.name
+    assert kinds == {RunRequest, TickRequest}
 
 
 def test_local_resources_match_the_template(template, monkeypatch):
@@ -165,6 +225,9 @@ def test_local_resources_match_the_template(template, monkeypatch):
         env = runner_environment(template, resources)
         assert env["HEALTHCHECK_TABLE"] == resources.table_name
         assert env["HEALTHCHECK_TOPIC_ARN"] == resources.topic_arn
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        assert sorted(sqs.list_queues()["QueueUrls"]) == sorted(resources.queues.values())
+        assert env["HEALTHCHECK_RUN_QUEUE_URL"] == resources.queues["RunQueue"]
         assert env["HEALTHCHECK_CONFIG"] == "checks.yaml"
         assert env["HEALTHCHECK_HISTORY_DAYS"] == "30"
         assert env["POWERTOOLS_SERVICE_NAME"] == "vigil"
@@ -237,24 +300,18 @@ def test_dead_letter_alarm_counts_letters_sent_not_the_queue_depth(template):
 
 
 @pytest.mark.parametrize("metric", ["ErrorChecks", "AlertsPending"])
-def test_every_group_alarms_on_error_checks_and_pending_alerts(template, config_groups, metric):
+def test_error_checks_and_pending_alerts_alarm_for_every_group_at_once(template, metric):
     service = template["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]
-    rates = {info.group: info.interval_seconds for info in schedules(template)}
-    watched = set()
-    for alarm in _alarms(template).values():
-        if (alarm.get("Namespace"), alarm.get("MetricName")) != ("Vigil", metric):
-            continue
-        dimensions = {d["Name"]: d["Value"] for d in alarm["Dimensions"]}
-        assert dimensions["service"] == service
-        group = dimensions["group"]
-        watched.add(group)
-        # every run of the window had one (Minimum), over at least 3 runs of the group
-        assert alarm["Statistic"] == "Minimum" and alarm["Threshold"] == 1
-        assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
-        assert alarm["DatapointsToAlarm"] == alarm["EvaluationPeriods"]
-        assert alarm["Period"] >= rates[group]
-        assert alarm["Period"] * alarm["EvaluationPeriods"] >= 3 * rates[group]
-        assert alarm["TreatMissingData"] == "notBreaching"  # silence has its own alarm
-        assert alarm["OKActions"] == alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
-        assert alarm["AlarmName"]["Fn::Sub"].startswith("${AWS::StackName}-" + group)
-    assert watched == set(config_groups)
+    [alarm] = [
+        a
+        for a in _alarms(template).values()
+        if (a.get("Namespace"), a.get("MetricName")) == ("Vigil", metric)
+    ]
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": service}]
+    # some run in every period of the window had one, over 15 minutes
+    assert alarm["Statistic"] == "Maximum" and alarm["Threshold"] == 1
+    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert alarm["DatapointsToAlarm"] == alarm["EvaluationPeriods"]
+    assert alarm["Period"] * alarm["EvaluationPeriods"] >= 15 * 60
+    assert alarm["TreatMissingData"] == "notBreaching"  # silence has its own alarm
+    assert alarm["OKActions"] == alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]

@@ -34,7 +34,7 @@ from tests.support.iam_policy import (
     arn_of,
 )
 from tests.support.ping_door import new_container, open_door
-from vigil_cli.local.template import load_template
+from vigil_cli.local.template_file import load_template
 
 REPO = Path(__file__).resolve().parents[2]
 TOPICS = ("AlertTopic", "AlarmTopic", "ChatTopic")
@@ -374,7 +374,7 @@ def test_runner_role_allows_exactly_what_the_runner_calls(
     # calls are Lambda's, not the code's (the role allows them on the run queue only).
     runner_role = granted(stack, "RunnerRole", "RunnerLogGroup")
     assert runner_role & EVENT_SOURCE_ACTIONS == EVENT_SOURCE_ACTIONS
-    assert calls.actions == runner_role - EVENT_SOURCE_ACTIONS
+    assert calls.actions == runner_role - EVENT_SOURCE_ACTIONS - PROBE_ONLY_ACTIONS
     assert calls.actions == {
         "dynamodb:GetItem",
         "dynamodb:PutItem",
@@ -385,6 +385,163 @@ def test_runner_role_allows_exactly_what_the_runner_calls(
         "lambda:InvokeFunction",
         "sqs:SendMessage",
     }
+
+
+HOME_REGION = "eu-west-1"
+# Only a probe of locations calls it (the test of a probe below records it).
+PROBE_ONLY_ACTIONS = {"cloudformation:DescribeStackResource"}
+
+
+def home_arn(table: str) -> str:
+    return f"arn:{PARTITION}:dynamodb:{HOME_REGION}:{ACCOUNT}:table/{table}"
+
+
+def dynamodb_context(params: dict[str, Any]) -> dict[str, Any]:
+    """The DynamoDB condition keys of a request, as IAM sees them: the partition keys it
+    touches, the attributes it writes or names, and (a read) whether it asks for all of
+    the item (no projection: ``Select`` is all attributes)."""
+    if "Item" in params:  # PutItem
+        return {
+            "dynamodb:LeadingKeys": [params["Item"]["pk"]["S"]],
+            "dynamodb:Attributes": sorted(params["Item"]),
+        }
+    if "RequestItems" in params:  # BatchGetItem, one table
+        ((_, read),) = params["RequestItems"].items()
+    else:  # GetItem, Query
+        read = params
+    keys = read.get("Keys") or [read.get("Key") or {}]
+    context: dict[str, Any] = {
+        "dynamodb:LeadingKeys": [key["pk"]["S"] for key in keys if "pk" in key]
+        or [read.get("ExpressionAttributeValues", {}).get(":pk", {}).get("S", "")]
+    }
+    projection = read.get("ProjectionExpression")
+    if projection:
+        names = read.get("ExpressionAttributeNames") or {}
+        context["dynamodb:Attributes"] = [
+            names.get(name.strip(), name.strip()) for name in projection.split(",")
+        ]
+        context["dynamodb:Select"] = "SPECIFIC_ATTRIBUTES"
+    else:
+        context["dynamodb:Select"] = "ALL_ATTRIBUTES"
+    return context
+
+
+def request_resource(request: Any) -> str:
+    """The ARN a recorded request acts on (a table, or the stack it looks up)."""
+    if request.action.startswith("cloudformation:"):
+        return f"arn:{PARTITION}:cloudformation:{request.region}:{ACCOUNT}:stack/{STACK}/id"
+    params = request.params
+    table = params.get("TableName") or next(iter(params.get("RequestItems", {})))
+    return f"arn:{PARTITION}:dynamodb:{request.region}:{ACCOUNT}:table/{table}"
+
+
+def create_home_stack(region: str) -> str:
+    """The home stack's table, made by CloudFormation (moto) under the stack's name: its
+    generated name, as a probe looks it up."""
+    import boto3
+
+    body = {
+        "Resources": {
+            "HealthCheckTable": {
+                "Type": "AWS::DynamoDB::Table",
+                "Properties": {
+                    "BillingMode": "PAY_PER_REQUEST",
+                    "AttributeDefinitions": [
+                        {"AttributeName": "pk", "AttributeType": "S"},
+                        {"AttributeName": "sk", "AttributeType": "S"},
+                    ],
+                    "KeySchema": [
+                        {"AttributeName": "pk", "KeyType": "HASH"},
+                        {"AttributeName": "sk", "KeyType": "RANGE"},
+                    ],
+                },
+            }
+        }
+    }
+    cloudformation = boto3.client("cloudformation", region_name=region)
+    cloudformation.create_stack(StackName=STACK, TemplateBody=json.dumps(body))
+    found = cloudformation.describe_stack_resource(
+        StackName=STACK, LogicalResourceId="HealthCheckTable"
+    )
+    return found["StackResourceDetail"]["PhysicalResourceId"]
+
+
+def test_a_probe_may_write_only_its_own_observations_into_the_homes_table(
+    template, aws, invoke, write_config, refused, calls, monkeypatch
+):
+    """A probe stack runs a group and ticks: it finds the home's table (the stack of its
+    name in the home region), and every request it makes there is allowed by its role;
+    the requests that would forge another location's observations, the home's state or a
+    heartbeat, or read whole items, are not. A stack alone may touch no other table."""
+    table = create_home_stack(HOME_REGION)
+    assert table.startswith(f"{STACK}-HealthCheckTable-")
+    monkeypatch.setenv("HEALTHCHECK_STACK_NAME", STACK)
+    monkeypatch.setenv("HEALTHCHECK_HOME_TABLE", "")
+    write_config(
+        f"""
+        locations: {{home: {HOME_REGION}, probes: [{REGION}, ap-southeast-2]}}
+        groups:
+          edge:
+            checks:
+              - {{name: db, type: tcp, host: 127.0.0.1, port: {refused}}}
+        """
+    )
+    calls.reset()
+    assert invoke("edge", minute(0))["location"]["role"] == "probe"
+    assert invoke(None, tick=minute(1))["tick"] == minute(1)
+    at_home = [r for r in calls.requests if r.region == HOME_REGION]
+    assert {r.action for r in at_home} == {
+        "cloudformation:DescribeStackResource",  # once: the runner is cached
+        "dynamodb:PutItem",
+        "dynamodb:BatchGetItem",
+    }
+    assert {request_resource(r) for r in at_home if r.action.startswith("dynamodb")} == {
+        home_arn(table)
+    }
+    probe = role(ResolvedTemplate(template, {}), "RunnerRole")
+    for request in at_home:
+        context = dynamodb_context(request.params) if "dynamodb" in request.action else {}
+        assert allowed(probe, request.action, request_resource(request), extra_context=context)
+
+    def put(pk: str) -> dict[str, Any]:
+        return {"Item": {"pk": {"S": pk}, "sk": {"S": "x"}, "blob": {"B": b""}}}
+
+    def read(projection: str | None, pk: str = "G#edge#0") -> dict[str, Any]:
+        keys = {"Keys": [{"pk": {"S": pk}, "sk": {"S": "STATE"}}]}
+        if projection:
+            keys["ProjectionExpression"] = projection
+        return {"RequestItems": {table: keys}}
+
+    forged = [
+        ("dynamodb:PutItem", put("OBS#ap-southeast-2#edge#0")),  # another probe's
+        ("dynamodb:PutItem", put(f"OBS#{HOME_REGION}#edge#0")),  # the home's own
+        ("dynamodb:PutItem", put("LOC#ap-southeast-2")),
+        ("dynamodb:PutItem", put("G#edge#0")),  # the home's state and runs
+        ("dynamodb:PutItem", put("HB#edge/db")),  # a heartbeat
+        ("dynamodb:BatchGetItem", read(None)),  # the whole state item
+        ("dynamodb:BatchGetItem", read("pk, sk, blob")),
+        ("dynamodb:BatchGetItem", read("pk, sk, last_run", pk="HB#edge/db")),
+        ("dynamodb:GetItem", {"Key": {"pk": {"S": "G#edge#0"}, "sk": {"S": "STATE"}}}),
+        ("dynamodb:Query", {"ExpressionAttributeValues": {":pk": {"S": "G#edge#0"}}}),
+        ("dynamodb:DeleteItem", {"Key": {"pk": {"S": f"OBS#{REGION}#edge#0"}}}),
+        ("dynamodb:UpdateItem", {"Key": {"pk": {"S": f"OBS#{REGION}#edge#0"}}}),
+    ]
+    for action, params in forged:
+        context = dynamodb_context(params)
+        assert not allowed(probe, action, home_arn(table), extra_context=context), params
+    # Another stack's table, whatever the keys.
+    own = dynamodb_context(put(f"OBS#{REGION}#edge#0"))
+    assert allowed(probe, "dynamodb:PutItem", home_arn(table), extra_context=own)
+    assert not allowed(probe, "dynamodb:PutItem", home_arn("billing"), extra_context=own)
+    assert not allowed(
+        probe, "dynamodb:PutItem", home_arn("other-HealthCheckTable-X"), extra_context=own
+    )
+    # HomeTableName names the table instead (and no stack is looked up).
+    named = role(ResolvedTemplate(template, {"HomeTableName": "vigil-home"}), "RunnerRole")
+    assert allowed(named, "dynamodb:PutItem", home_arn("vigil-home"), extra_context=own)
+    assert not allowed(named, "dynamodb:PutItem", home_arn(table), extra_context=own)
+    stack_arn = request_resource(next(r for r in at_home if "cloudformation" in r.action))
+    assert not allowed(named, "cloudformation:DescribeStackResource", stack_arn)
 
 
 def test_status_role_allows_exactly_what_the_status_function_calls(

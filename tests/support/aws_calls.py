@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import botocore.client
 import pytest
@@ -26,19 +26,30 @@ IAM_ACTION_OF_OPERATION = {
 }
 
 
+class AwsRequest(NamedTuple):
+    """One request: its IAM action, the client's region and the operation's parameters."""
+
+    action: str
+    region: str
+    params: dict[str, Any]
+
+
 class AwsCalls:
     """IAM actions (``service:Action``) of the requests made since the last ``reset``."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._actions: list[str] = []
+        self._requests: list[AwsRequest] = []
         self._paused = False
 
-    def record(self, service: str, operation: str) -> None:
+    def record(
+        self, service: str, operation: str, region: str = "", params: dict[str, Any] | None = None
+    ) -> None:
         action = f"{service}:{operation}"
+        action = IAM_ACTION_OF_OPERATION.get(action, action)
         with self._lock:
             if not self._paused:
-                self._actions.append(IAM_ACTION_OF_OPERATION.get(action, action))
+                self._requests.append(AwsRequest(action, region, dict(params or {})))
 
     @contextlib.contextmanager
     def paused(self) -> Iterator[None]:
@@ -53,12 +64,17 @@ class AwsCalls:
 
     def reset(self) -> None:
         with self._lock:
-            self._actions = []
+            self._requests = []
 
     @property
     def actions(self) -> set[str]:
         with self._lock:
-            return set(self._actions)
+            return {request.action for request in self._requests}
+
+    @property
+    def requests(self) -> list[AwsRequest]:
+        with self._lock:
+            return list(self._requests)
 
 
 def record_aws_calls(monkeypatch: pytest.MonkeyPatch) -> AwsCalls:
@@ -68,7 +84,9 @@ def record_aws_calls(monkeypatch: pytest.MonkeyPatch) -> AwsCalls:
 
     def recording(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
         # The IAM prefix is the service's signing name (secretsmanager, dynamodb, lambda...).
-        calls.record(self.meta.service_model.signing_name, operation_name)
+        calls.record(
+            self.meta.service_model.signing_name, operation_name, self.meta.region_name, api_params
+        )
         return original(self, operation_name, api_params)
 
     monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)

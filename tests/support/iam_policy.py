@@ -14,10 +14,7 @@ uses:
 - a condition whose key is missing from the request is false, except for a negated
   operator (``StringNotEquals``, ``ArnNotEquals``...), which is then true; the values
   of one key are ORed (a negated operator: "matches none of them"); keys and
-  operators are ANDed;
-- ``ForAllValues:<operator>``: every value the request brings for the key must match
-  one of the condition's values, and a request without the key matches (AWS's rule:
-  that is why such a condition only holds for actions that always bring the key).
+  operators are ANDed.
 
 Anything else (``NotPrincipal``, ``...IfExists``, numeric operators, an intrinsic
 function it does not know) raises instead of being guessed.
@@ -275,7 +272,7 @@ class Policy:
     statements: list[dict[str, Any]] = field(default_factory=list)
 
     def decide(
-        self, principal: Principal | None, action: str, resource: str, context: Mapping[str, str]
+        self, principal: Principal | None, action: str, resource: str, context: Mapping[str, Any]
     ) -> str | None:
         """``"Deny"`` if a statement denies, else ``"Allow"`` if one allows, else None.
         ``principal`` None: an identity policy (no Principal element to match)."""
@@ -303,7 +300,7 @@ def allowed(
     action: str,
     resource: str,
     resource_policy: Policy | None = None,
-    extra_context: Mapping[str, str] | None = None,
+    extra_context: Mapping[str, Any] | None = None,
 ) -> bool:
     """Whether ``principal`` may do ``action`` on ``resource`` (same-account rules, plus
     cross-account: then both the identity and the resource policy must allow)."""
@@ -334,7 +331,7 @@ def _applies(
     principal: Principal | None,
     action: str,
     resource: str,
-    context: Mapping[str, str],
+    context: Mapping[str, Any],
 ) -> bool:
     unsupported = {"NotPrincipal", "NotAction", "NotResource"} & set(statement)
     if unsupported:
@@ -376,19 +373,36 @@ _OPERATORS = {
 }
 
 
-def _condition(operator: str, key: str, values: Iterable[str], context: Mapping[str, Any]) -> bool:
-    if operator.startswith("ForAllValues:"):
-        single = operator.removeprefix("ForAllValues:")
-        return key not in context or all(
-            _condition(single, key, values, {key: value}) for value in _listed(context[key])
-        )
-    if operator not in _OPERATORS:
+def _condition(
+    operator: str, key: str, values: Iterable[str], context: Mapping[str, str | list[str]]
+) -> bool:
+    """One condition, as IAM evaluates it: ``ForAllValues:`` (every value of a multivalued
+    key matches; true when the request has none), ``ForAnyValue:`` (one matches; false
+    when none), the ``IfExists`` suffix (true when the key is absent)."""
+    qualifier, _, base = operator.rpartition(":")
+    if_exists = base.endswith("IfExists")
+    base = base.removesuffix("IfExists")
+    if base not in _OPERATORS or qualifier not in ("", "ForAllValues", "ForAnyValue"):
         raise ValueError(f"condition operator {operator} is not evaluated here")
-    matches, negated = _OPERATORS[operator]
+    matches, negated = _OPERATORS[base]
+    patterns = [str(pattern) for pattern in values]
+
+    def one(value: str) -> bool:
+        hit = any(matches(pattern, value) for pattern in patterns)
+        return not hit if negated else hit
+
     if key not in context:
-        return negated
-    hit = any(matches(str(pattern), context[key]) for pattern in values)
-    return not hit if negated else hit
+        if qualifier == "ForAllValues" or if_exists:
+            return True
+        return False if qualifier == "ForAnyValue" else negated
+    given = context[key]
+    if qualifier:
+        requested = given if isinstance(given, list) else [given]
+        check = all if qualifier == "ForAllValues" else any
+        return check(one(value) for value in requested)
+    if isinstance(given, list):
+        raise ValueError(f"{key} is multivalued: use ForAllValues or ForAnyValue")
+    return one(given)
 
 
 def _like(pattern: str, value: str) -> bool:

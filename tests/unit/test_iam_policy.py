@@ -85,32 +85,6 @@ def test_a_deny_wins_and_a_negated_operator_is_true_on_a_missing_key():
     assert allowed(principal, "sns:Publish", TOPIC, only_service)
 
 
-def test_for_all_values_needs_every_value_to_match_and_holds_without_the_key():
-    table = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/t"
-    heartbeats_only = Principal.role(
-        ROLE,
-        Policy(
-            [
-                {
-                    "Effect": "Allow",
-                    "Action": "dynamodb:PutItem",
-                    "Resource": table,
-                    "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["HB#*"]}},
-                }
-            ]
-        ),
-    )
-
-    def put(keys: object) -> bool:
-        return allowed(heartbeats_only, "dynamodb:PutItem", table, extra_context=keys)
-
-    assert put({"dynamodb:LeadingKeys": "HB#jobs/backup"})
-    assert put({"dynamodb:LeadingKeys": ["HB#a/b", "HB#c/d"]})
-    assert not put({"dynamodb:LeadingKeys": "core#0"})
-    assert not put({"dynamodb:LeadingKeys": ["HB#a/b", "core#0"]})
-    assert put({})  # AWS's rule: no key, nothing to fail (PutItem always brings it)
-
-
 def test_a_service_principal_needs_the_resource_policy():
     service = Principal.aws_service("cloudwatch.amazonaws.com")
     assert not allowed(service, "sns:Publish", TOPIC)
@@ -154,13 +128,58 @@ def test_actions_ignore_case_and_resources_do_not():
             "Principal": "*",
             "Action": "sns:Publish",
             "Resource": TOPIC,
-            "Condition": {"StringNotEqualsIfExists": {"aws:SourceAccount": ACCOUNT}},
+            "Condition": {"NumericLessThan": {"aws:MultiFactorAuthAge": "3600"}},
         },
     ],
 )
 def test_what_it_does_not_evaluate_raises(statement):
     with pytest.raises(ValueError, match="not evaluated here"):
         allowed(Principal.root(), "sns:Publish", TOPIC, Policy([statement]))
+
+
+TABLE = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/t"
+
+
+def table_role(condition: dict) -> Principal:
+    statement = {"Effect": "Allow", "Action": "dynamodb:*", "Resource": TABLE}
+    return Principal.role(ROLE, Policy([{**statement, "Condition": condition}]))
+
+
+def test_for_all_values_needs_every_value_to_match_and_holds_for_none():
+    own = table_role({"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["OBS#a#*", "LOC#a"]}})
+    for keys, expected in [
+        (["OBS#a#g#0"], True),
+        (["OBS#a#g#0", "LOC#a"], True),
+        (["OBS#a#g#0", "OBS#b#g#0"], False),  # one value outside: refused
+        (["G#g#0"], False),
+        ([], True),  # no value at all: true (IAM's own rule)
+    ]:
+        context = {"dynamodb:LeadingKeys": keys}
+        assert allowed(own, "dynamodb:PutItem", TABLE, extra_context=context) is expected, keys
+    # the key absent from the request: true as well
+    assert allowed(own, "dynamodb:PutItem", TABLE)
+
+
+def test_for_any_value_needs_one_value_and_fails_without_the_key():
+    any_obs = table_role({"ForAnyValue:StringLike": {"dynamodb:LeadingKeys": ["OBS#*"]}})
+    both = {"dynamodb:LeadingKeys": ["G#x", "OBS#a"]}
+    assert allowed(any_obs, "dynamodb:GetItem", TABLE, extra_context=both)
+    neither = {"dynamodb:LeadingKeys": ["G#x"]}
+    assert not allowed(any_obs, "dynamodb:GetItem", TABLE, extra_context=neither)
+    assert not allowed(any_obs, "dynamodb:GetItem", TABLE)
+
+
+def test_if_exists_holds_when_the_key_is_absent():
+    specific = table_role({"StringEqualsIfExists": {"dynamodb:Select": "SPECIFIC_ATTRIBUTES"}})
+    assert allowed(specific, "dynamodb:Query", TABLE)
+    chosen = {"dynamodb:Select": "SPECIFIC_ATTRIBUTES"}
+    assert allowed(specific, "dynamodb:Query", TABLE, extra_context=chosen)
+    everything = {"dynamodb:Select": "ALL_ATTRIBUTES"}
+    assert not allowed(specific, "dynamodb:Query", TABLE, extra_context=everything)
+    plain = table_role({"StringEquals": {"dynamodb:Select": "SPECIFIC_ATTRIBUTES"}})
+    assert not allowed(plain, "dynamodb:Query", TABLE)  # without IfExists: absent is false
+    with pytest.raises(ValueError, match="multivalued"):
+        allowed(plain, "dynamodb:Query", TABLE, extra_context={"dynamodb:Select": ["a"]})
 
 
 SECRET_ARN = (

@@ -1,25 +1,14 @@
-"""vigil_cli.local.template without AWS: tag loading, schedule parsing, drift, env resolution."""
+"""The template tools without AWS: loading (``template_file``) and environment resolution
+(``resources``)."""
 
 from __future__ import annotations
 
-import json
 import textwrap
 
 import pytest
 
-from vigil_cli.local.template import (
-    SCHEDULED_TIME_PLACEHOLDER,
-    LocalResources,
-    ScheduleInfo,
-    drift,
-    interval_findings,
-    load_template,
-    loads_template,
-    parse_rate,
-    runner_environment,
-    schedules,
-    shortest_gap,
-)
+from vigil_cli.local.resources import LocalResources, runner_environment
+from vigil_cli.local.template_file import load_template, loads_template, resources_of
 
 
 def _template(text: str) -> dict:
@@ -103,36 +92,6 @@ def test_the_template_reads_as_cfn_lint_reads_it():
     assert load_template(TEMPLATE) == linted
 
 
-@pytest.mark.parametrize(
-    ("expression", "seconds"),
-    [
-        ("rate(1 minute)", 60),
-        ("rate(5 minutes)", 300),
-        ("rate(2 hours)", 7200),
-        ("rate(1 day)", 86400),
-        ("cron(0/5 * * * ? *)", None),
-        ("at(2026-01-01T00:00:00)", None),
-    ],
-)
-def test_parse_rate(expression, seconds):
-    assert parse_rate(expression) == seconds
-
-
-@pytest.mark.parametrize("bad", ["rate(0 minutes)", "rate(5 seconds)", "rate(minute)", "rate(1)"])
-def test_parse_rate_refuses_malformed_rates(bad):
-    with pytest.raises(ValueError, match="rate"):
-        parse_rate(bad)
-
-
-def _schedule_event(group: str | None, expression: str = "rate(1 minute)", **extra) -> dict:
-    document = {"group": group, "scheduled_time": SCHEDULED_TIME_PLACEHOLDER} if group else {}
-    document.update(extra)
-    return {
-        "Type": "ScheduleV2",
-        "Properties": {"ScheduleExpression": expression, "Input": json.dumps(document)},
-    }
-
-
 def _function_template(events: dict, **more_resources) -> dict:
     return {
         "Resources": {
@@ -145,109 +104,19 @@ def _function_template(events: dict, **more_resources) -> dict:
     }
 
 
-def test_schedules_reads_group_events_only():
+def test_resources_of_one_type_in_template_order():
     template = _function_template(
-        {
-            "ScheduleCore": _schedule_event("core"),
-            "ScheduleDatabases": _schedule_event("databases", "rate(5 minutes)"),
-            "Nightly": _schedule_event("reports", "cron(0 3 * * ? *)"),
-            "NoGroup": _schedule_event(None),
-            "Api": {"Type": "Api", "Properties": {"Path": "/", "Method": "get"}},
-            "Legacy": {
-                "Type": "Schedule",
-                "Properties": {"Schedule": "rate(1 hour)", "Input": '{"group": "hourly"}'},
-            },
-        },
-        Table={"Type": "AWS::DynamoDB::Table", "Properties": {}},
+        {},
+        Queue={"Type": "AWS::SQS::Queue", "Properties": {"VisibilityTimeout": 60}},
+        Table={"Type": "AWS::DynamoDB::Table"},
+        Later={"Type": "AWS::SQS::Queue"},
+        Odd="not a resource",
     )
-    found = schedules(template)
-    assert [
-        (s.event, s.group, s.expression, s.interval_seconds, s.shortest_gap_seconds) for s in found
-    ] == [
-        ("ScheduleCore", "core", "rate(1 minute)", 60, 60),
-        ("ScheduleDatabases", "databases", "rate(5 minutes)", 300, 300),
-        ("Nightly", "reports", "cron(0 3 * * ? *)", None, 86400),
-        ("Legacy", "hourly", "rate(1 hour)", 3600, 3600),
+    assert resources_of(template, "AWS::SQS::Queue") == [
+        ("Queue", {"VisibilityTimeout": 60}),
+        ("Later", {}),
     ]
-    assert found[0] == ScheduleInfo(
-        function="RunnerFunction",
-        event="ScheduleCore",
-        expression="rate(1 minute)",
-        group="core",
-        interval_seconds=60,
-        shortest_gap_seconds=60,
-    )
-    assert found[0].input["scheduled_time"] == SCHEDULED_TIME_PLACEHOLDER
-    assert found[3].event_type == "Schedule"
-
-
-def test_schedules_understands_a_sub_input():
-    template = _function_template(
-        {
-            "Core": {
-                "Type": "ScheduleV2",
-                "Properties": {
-                    "ScheduleExpression": "rate(1 minute)",
-                    "Input": {"Fn::Sub": '{"group": "core", "stack": "${AWS::StackName}"}'},
-                },
-            }
-        }
-    )
-    assert [s.group for s in schedules(template)] == ["core"]
-
-
-def test_no_drift_when_groups_and_schedules_agree():
-    template = _function_template(
-        {"A": _schedule_event("core"), "B": _schedule_event("databases", "rate(5 minutes)")}
-    )
-    assert drift(["core", "databases"], template) == []
-    assert drift(iter({"databases", "core"}), template) == []
-
-
-def test_drift_reports_a_group_without_schedule():
-    template = _function_template({"A": _schedule_event("core")})
-    [finding] = drift(["core", "databases"], template)
-    assert "'databases'" in finding and "no schedule" in finding
-
-
-def test_drift_reports_a_schedule_for_an_unknown_group():
-    template = _function_template({"A": _schedule_event("core"), "B": _schedule_event("dbs")})
-    [finding] = drift(["core"], template)
-    assert "RunnerFunction.Events.B" in finding and "'dbs'" in finding
-    assert "known groups: core" in finding
-
-
-def test_drift_reports_a_missing_scheduled_time():
-    event = {
-        "Type": "ScheduleV2",
-        "Properties": {"ScheduleExpression": "rate(1 minute)", "Input": '{"group": "core"}'},
-    }
-    [finding] = drift(["core"], _function_template({"A": event}))
-    assert "scheduled_time" in finding and SCHEDULED_TIME_PLACEHOLDER in finding
-
-    wrong = _schedule_event("core")
-    wrong["Properties"]["Input"] = json.dumps({"group": "core", "scheduled_time": "now"})
-    assert len(drift(["core"], _function_template({"A": wrong}))) == 1
-
-
-def test_drift_reports_a_classic_schedule_and_a_bad_rate():
-    legacy = {
-        "Type": "Schedule",
-        "Properties": {"Schedule": "rate(1 minute)", "Input": '{"group": "core"}'},
-    }
-    findings = drift(["core", "db"], _function_template({"Old": legacy}))
-    assert any("ScheduleV2" in f for f in findings)
-    assert any("'db'" in f for f in findings)
-
-    bad = _schedule_event("core", "rate(1 fortnight)")
-    [finding] = drift(["core"], _function_template({"A": bad}))
-    assert "not a valid rate" in finding
-
-
-def test_drift_with_everything_wrong_lists_every_problem():
-    template = _function_template({"A": _schedule_event("ghost"), "B": _schedule_event(None)})
-    findings = drift(["core"], template)
-    assert len(findings) == 2
+    assert resources_of({}, "AWS::SQS::Queue") == []
 
 
 def test_runner_environment_merges_globals_and_resolves_refs():
@@ -264,6 +133,7 @@ def test_runner_environment_merges_globals_and_resolves_refs():
         Resources:
           Table: {Type: AWS::DynamoDB::Table, Properties: {}}
           Topic: {Type: AWS::SNS::Topic}
+          Queue: {Type: AWS::SQS::Queue}
           RunnerFunction:
             Type: AWS::Serverless::Function
             Properties:
@@ -273,12 +143,17 @@ def test_runner_environment_merges_globals_and_resolves_refs():
                   HEALTHCHECK_TABLE: !Ref Table
                   HEALTHCHECK_TOPIC_ARN: !Ref Topic
                   HEALTHCHECK_HISTORY_DAYS: !Ref HistoryRetentionDays
+                  HEALTHCHECK_RUN_QUEUE_URL: !Ref Queue
                   NAME: !Sub ${AWS::StackName}-runner
                   FLAG: true
         """
     )
+    queue = "https://sqs.us-east-1.amazonaws.com/123456789012/q"
     resources = LocalResources(
-        table_name="t", topic_arn="arn:aws:sns:us-east-1:123456789012:x", function_name="f"
+        table_name="t",
+        topic_arn="arn:aws:sns:us-east-1:123456789012:x",
+        function_name="f",
+        queues={"Queue": queue},
     )
     assert runner_environment(template, resources) == {
         "POWERTOOLS_SERVICE_NAME": "vigil",
@@ -286,6 +161,7 @@ def test_runner_environment_merges_globals_and_resolves_refs():
         "HEALTHCHECK_TABLE": "t",
         "HEALTHCHECK_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:x",
         "HEALTHCHECK_HISTORY_DAYS": "30",
+        "HEALTHCHECK_RUN_QUEUE_URL": queue,
         "NAME": "vigil-local-runner",
         "FLAG": "true",
     }
@@ -299,83 +175,10 @@ def test_runner_environment_refuses_what_it_cannot_resolve():
     resources = LocalResources(table_name="t", topic_arn="a", function_name="f")
     with pytest.raises(ValueError, match="cannot resolve"):
         runner_environment(template, resources)
-
-
-@pytest.mark.parametrize(
-    "expression, seconds",
-    [
-        ("rate(1 minute)", 60),
-        ("rate(5 minutes)", 300),
-        ("cron(0/5 * * * ? *)", 300),
-        ("cron(*/10 * * * ? *)", 600),
-        ("cron(15,45 * * * ? *)", 1800),
-        ("cron(0,50 * * * ? *)", 600),  # 0 and 50: 10 minutes from :50 to the next :00
-        ("cron(0 9-17 ? * MON-FRI *)", 3600),  # days left out only make gaps longer
-        ("cron(30 9 * * ? *)", 86400),  # once a day
-        ("cron(0 0/6 * * ? *)", 6 * 3600),
-        ("at(2026-01-01T00:00:00)", None),
-    ],
-)
-def test_shortest_gap_of_rate_and_cron(expression, seconds):
-    assert shortest_gap(expression) == seconds
-
-
-@pytest.mark.parametrize(
-    "bad", ["cron(61 * * * ? *)", "cron(* 24 * * ? *)", "cron(* * *)", "cron(x * * * ? *)"]
-)
-def test_shortest_gap_refuses_malformed_cron(bad):
-    with pytest.raises(ValueError, match="cron"):
-        shortest_gap(bad)
-
-
-def test_drift_reports_a_malformed_cron():
-    template = _function_template({"A": _schedule_event("core", "cron(0 25 * * ? *)")})
-    [finding] = drift(["core"], template)
-    assert "RunnerFunction.Events.A" in finding and "not a valid cron expression" in finding
-
-
-def test_interval_findings_for_checks_shorter_than_their_schedule():
-    from vigil.config import parse_config
-
-    config = parse_config(
-        {
-            "groups": {
-                "core": {
-                    "checks": [
-                        {"name": "a", "type": "tcp", "host": "h", "port": 1, "interval": "30s"},
-                        {"name": "b", "type": "tcp", "host": "h", "port": 1, "interval": "1m"},
-                        {"name": "c", "type": "tcp", "host": "h", "port": 1},
-                    ]
-                },
-                "nightly": {
-                    "checks": [
-                        {"name": "d", "type": "tcp", "host": "h", "port": 1, "interval": "1h"},
-                        {"name": "e", "type": "tcp", "host": "h", "port": 1, "interval": "1d"},
-                    ]
-                },
-            }
-        }
-    )
-    template = _function_template(
-        {
-            "Core": _schedule_event("core"),
-            "Nightly": _schedule_event("nightly", "cron(0 2 * * ? *)"),
-        }
-    )
-    findings = interval_findings(config.groups, template)
-    assert [path for path, _ in findings] == [
-        "groups.core.checks[0].interval",
-        "groups.nightly.checks[0].interval",
-    ]
-    assert findings[0][1].startswith(
-        "check 'a': 30s is shorter than the group's schedule rate(1 minute) "
-        "(RunnerFunction.Events.Core), which invokes the group at most every 1m"
-    )
-    assert "cron(0 2 * * ? *)" in findings[1][1] and "at most every 1d" in findings[1][1]
-    # a second, faster schedule for the same group: the shortest gap counts
-    template["Resources"]["RunnerFunction"]["Properties"]["Events"]["Fast"] = _schedule_event(
-        "nightly", "rate(1 hour)"
-    )
-    assert [path for path, _ in interval_findings(config.groups, template)] == [
-        "groups.core.checks[0].interval"
-    ]
+    # a queue the local resources do not have (a stack read without its queue's output)
+    template["Resources"]["Queue"] = {"Type": "AWS::SQS::Queue"}
+    template["Resources"]["RunnerFunction"]["Properties"]["Environment"] = {
+        "Variables": {"Q": {"Ref": "Queue"}}
+    }
+    with pytest.raises(ValueError, match="cannot resolve !Ref Queue locally"):
+        runner_environment(template, resources)

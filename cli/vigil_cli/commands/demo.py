@@ -1,18 +1,31 @@
-"""``vigil demo``: Vigil at work in about half a minute, on this machine only.
+"""``vigil demo``: Vigil at work in about a minute, on this machine only.
 
 1. Start real local targets: an HTTP service, a TCP port and, when its binaries
    are installed, a throw-away PostgreSQL server with a login role whose password
    is kept in (embedded) Secrets Manager under ``vigil/``.
 2. Write a check configuration for them into a temporary directory.
-3. Run the real runner handler on embedded AWS (moto; table and topic made from
-   template.yaml) once per cycle for every group, each cycle scheduled one
-   simulated minute after the last (so intervals and hourly rollups behave as in
-   production), while ``SCRIPT`` breaks and repairs the targets.
-4. Show each run, each confirmed transition, each alert as an email subscriber
-   reads it and as the JSON chat/webhook subscribers get, and the CloudWatch
-   metrics the runner emitted; then a one-screen summary, and last the address
-   of the status page, served on loopback for the demo's data (on a terminal it
-   stays up until Enter; otherwise the demo ends at once).
+3. Play the schedule on embedded AWS (moto; tables, topics and the run queue made
+   from template.yaml) with the real runner handler, in two parts:
+
+   * a time-lapse: one tick per cycle, each for one simulated minute after the
+     last (so intervals, thresholds and hourly rollups behave as in production;
+     the minutes are in the past, so every run of a minute is due at once), while
+     ``SCRIPT`` breaks and repairs the targets;
+   * a live minute (unless ``live`` is off): checks.yaml gains a group run every
+     10 s, and the tick of the next minute is played in real time. The tick puts
+     the minute's runs on the run queue: those of :00 due at once, the 10 s group's
+     runs of :10 to :50 each delayed until its time; the queue delivers each when
+     its time comes, 10 s of real time apart, while ``LIVE_SCRIPT`` breaks and
+     repairs its target.
+     The demo's clock runs a whole number of 10 s behind the wall clock
+     (``vigil_cli.local.event_sources``): its minutes are its own, its seconds pass
+     as yours do.
+
+4. Show each tick, each run, each confirmed transition, each alert as an email
+   subscriber reads it and as the JSON chat/webhook subscribers get, and the
+   CloudWatch metrics the runner emitted; then a one-screen summary, and last the
+   address of the status page, served on loopback for the demo's data (on a
+   terminal it stays up until Enter; otherwise the demo ends at once).
 5. Stop and delete everything it started, also on Ctrl-C (SIGINT) and SIGTERM.
 
 It never touches the local state file of ``vigil run``.
@@ -21,6 +34,7 @@ It never touches the local state file of ``vigil run``.
 from __future__ import annotations
 
 import contextlib
+import math
 import secrets
 import shutil
 import tempfile
@@ -34,25 +48,34 @@ from typing import Any
 
 import pg8000.exceptions
 
-from vigil.config import VigilConfig, load_config
+from vigil.config import GroupConfig, load_config
 from vigil.store.dynamodb import DynamoDBStore
 from vigil.times import iso
 from vigil_cli.commands.demo_channels import ChannelsDemo
 from vigil_cli.commands.interrupts import Interrupted, InterruptWatch
-from vigil_cli.commands.run import run_group
+from vigil_cli.commands.ticks import (
+    minute_plan,
+    missing_line,
+    show_landing,
+    show_tick,
+    wall_clock,
+)
+from vigil_cli.local.event_sources import TICK, Delivery, LocalEventSources
 from vigil_cli.local.harness import RunnerHarness, function_timeout
 from vigil_cli.local.local_aws import REGION, TEMPLATE, LocalAws, scan_items
 from vigil_cli.local.status_server import offer_status_page
-from vigil_cli.local.template import load_template
+from vigil_cli.local.template_file import load_template
 from vigil_cli.screen import Screen
 from vigil_cli.screen.emf import all_points
-from vigil_cli.screen.views import GroupRun, clock, show_alert, show_runs
+from vigil_cli.screen.views import GroupRun, clock, show_alert
 from vigil_cli.targets import HttpTarget, PostgresError, PostgresServer, TcpTarget
 
 DB_SECRET = "vigil/demo/main-db"  # under the template's MonitoredSecretsPrefix, as in production
 DB_ROLE = "monitor"
 DB_NAME = "app"
 MINUTES_BEFORE_THE_HOUR = 7  # the simulated clock crosses an hour: a rollup is written
+LIVE_GROUP = "fast"
+LIVE_ALIGN_S = 10  # the live minute starts on a multiple of 10 s of the wall clock
 # What setting up, stopping or starting the throw-away PostgreSQL server can raise: the
 # demo then goes on without its database part.
 DB_ERRORS = (PostgresError, pg8000.exceptions.Error, OSError)
@@ -60,11 +83,11 @@ DB_ERRORS = (PostgresError, pg8000.exceptions.Error, OSError)
 
 @dataclass(frozen=True)
 class Step:
-    """One cycle of the demo: what happens to the targets before the runs."""
+    """One cycle of the demo: what happens to the targets before the tick."""
 
     story: str
-    action: str | None = None  # "api <http mode>", "cache close|reopen", "db stop|start"
-    replay: bool = False  # deliver the previous cycle's events again, instead of new runs
+    action: str | None = None  # "api|checkout <http mode>", "cache close|reopen", "db stop|start"
+    replay: bool = False  # deliver the previous cycle's tick again, instead of the next one
     needs_db: bool = False
 
 
@@ -85,10 +108,16 @@ SCRIPT: tuple[Step, ...] = (
     Step("The database is still down.", needs_db=True),
     Step("The PostgreSQL server is back.", "db start", needs_db=True),
     Step(
-        "EventBridge Scheduler delivers the last runs again (delivery is at least once).",
+        "EventBridge Scheduler delivers the last tick again (delivery is at least once).",
         replay=True,
     ),
 )
+
+# The live minute: what happens to the 10 s group's target after its run at each second.
+LIVE_SCRIPT: dict[int, Step] = {
+    0: Step("checkout starts failing (HTTP 503).", "checkout failing:503"),
+    20: Step("checkout is fixed.", "checkout healthy"),
+}
 
 
 class DemoTargets:
@@ -132,8 +161,8 @@ class DemoTargets:
     def apply(self, action: str) -> None:
         """Do ``action`` (see ``Step``); a failing database sets ``db_problem`` instead."""
         target, _, mode = action.partition(" ")
-        if target == "api":
-            self.http.script("api", mode)
+        if target in ("api", "checkout"):
+            self.http.script(target, mode)
         elif target == "cache" and mode == "close":
             self.tcp.close()
         elif target == "cache" and mode == "reopen":
@@ -154,8 +183,9 @@ class DemoTargets:
         except DB_ERRORS as exc:
             self.db_problem = f"PostgreSQL could not {mode}: {_first_line(exc)}"
 
-    def write_config(self) -> Path:
-        """The demo's check configuration, as a user would write it for these targets."""
+    def write_config(self, *, live: bool = False) -> Path:
+        """The demo's check configuration, as a user would write it for these targets;
+        with ``live``, also the 10 s group of the live minute."""
         text = f"""\
         # Written by `vigil demo` for its local targets; deleted when the demo ends.
         defaults:
@@ -163,7 +193,7 @@ class DemoTargets:
           failure_threshold: 2    # two non-healthy runs in a row before an alert
           success_threshold: 1
         groups:
-          core:
+          core:                   # every: 1m, the default
             checks:
               - name: api
                 type: http
@@ -195,6 +225,16 @@ class DemoTargets:
                   query: SELECT 1
             """
             text += textwrap.indent(textwrap.dedent(database), "  ")
+        if live:
+            fast = f"""\
+            {LIVE_GROUP}:                   # added for the live minute: no template change
+              every: 10s              # runs at :00, :10, ... :50 of every minute
+              checks:
+                - name: checkout
+                  type: http
+                  url: {self.http.url("/scripted/checkout")}
+            """
+            text += textwrap.indent(textwrap.dedent(fast), "  ")
         path = self.directory / "checks.yaml"
         path.write_text(text, encoding="utf-8")
         return path
@@ -234,7 +274,9 @@ class DemoProgress:
 @dataclass
 class DemoStats:
     cycles: int = 0
-    simulated: list[str] = field(default_factory=list)  # scheduled times of the cycles
+    simulated: list[str] = field(default_factory=list)  # the time-lapse's tick minutes
+    live: list[tuple[str, float]] = field(default_factory=list)  # (scheduled, delivered at)
+    live_offset_s: float = 0.0  # how far the demo's clock runs behind the wall clock
     results: Counter[str] = field(default_factory=Counter)
     repeats: int = 0
     transitions: list[str] = field(default_factory=list)
@@ -244,7 +286,7 @@ class DemoStats:
     items: Counter[str] = field(default_factory=Counter)
     failures: int = 0
 
-    def add(self, runs: list[GroupRun], scheduled_time: str) -> None:
+    def add(self, runs: list[GroupRun]) -> None:
         for run in runs:
             if not run.invocation.ok:
                 self.failures += 1
@@ -255,23 +297,34 @@ class DemoStats:
             if run.duplicate:
                 self.repeats += 1
                 continue
+            scheduled = str((run.invocation.summary or {}).get("scheduled_time") or "")
             for result in run.results:
                 if result.get("counted") is not False:
                     self.results[result["status"]] += 1
             for t in run.transitions:
                 self.transitions.append(
-                    f"{clock(scheduled_time)[:5]}  {run.group.name}/{t['check']}: "
+                    f"{clock(scheduled)[:8]}  {run.group.name}/{t['check']}: "
                     f"{t['previous_status']} -> {t['status']}  ({t['event']})"
                 )
 
 
 def simulated_start(now: datetime) -> datetime:
-    """A few minutes before the current hour, so the demo crosses an hour boundary."""
-    hour = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    """A few minutes before an hour, so the demo crosses an hour boundary: the latest such
+    start whose time-lapse and live minute are all in the past (the runner refuses a run
+    more than 5 minutes ahead, and the live minute's clock runs behind the wall clock)."""
+    span = timedelta(minutes=len(SCRIPT) + 2 - MINUTES_BEFORE_THE_HOUR)  # past the hour
+    hour = (now.astimezone(UTC) - span).replace(minute=0, second=0, microsecond=0)
     return hour - timedelta(minutes=MINUTES_BEFORE_THE_HOUR)
 
 
-def demo(screen: Screen, *, every: float = 2.0) -> int:
+def live_offset(minute: datetime, now: float) -> float:
+    """Seconds the demo's clock runs behind the wall clock so that ``minute`` begins at the
+    next multiple of ``LIVE_ALIGN_S`` of the wall clock (never less than a second away)."""
+    starts = math.ceil((now + 1) / LIVE_ALIGN_S) * LIVE_ALIGN_S
+    return starts - minute.timestamp()
+
+
+def demo(screen: Screen, *, every: float = 1.0, live: bool = True) -> int:
     began = time.monotonic()
     stats = DemoStats()
     progress = DemoProgress()
@@ -288,15 +341,17 @@ def demo(screen: Screen, *, every: float = 2.0) -> int:
             interrupts.check()
             progress.doing = "writing the check configuration"
             config_path = targets.write_config()
-            _introduce(screen, targets)
+            _introduce(screen, targets, live)
             progress.doing = "starting embedded AWS"
             with LocalAws(TEMPLATE, config=config_path) as aws:
                 interrupts.check()
                 channels = ChannelsDemo(aws.topic_arn)
                 if targets.db is not None:
                     aws.put_secret(DB_SECRET, targets.db_password)
-                config = load_config(config_path)
-                _play(screen, aws, targets, config, stats, every, progress, interrupts)
+                play = DemoPlay(screen, aws, targets, stats, progress, interrupts)
+                last = play.time_lapse(every)
+                if live:
+                    play.live_minute(last + timedelta(minutes=1))
                 channels.show(screen, config_path)
                 progress.doing = "counting the table's items"
                 for item in scan_items(_dynamodb(), aws.table_name):
@@ -335,8 +390,8 @@ def _dynamodb() -> Any:
     return boto3.client("dynamodb", region_name=REGION)
 
 
-def _introduce(screen: Screen, targets: DemoTargets) -> None:
-    screen.line(f"  HTTP service  {targets.http.base_url}  (api, website)")
+def _introduce(screen: Screen, targets: DemoTargets, live: bool) -> None:
+    screen.line(f"  HTTP service  {targets.http.base_url}  (api, website, checkout)")
     screen.line(f"  TCP port      127.0.0.1:{targets.tcp.port}  (cache)")
     if targets.db is not None:
         version = targets.db.bin_dir.parent.name
@@ -347,65 +402,143 @@ def _introduce(screen: Screen, targets: DemoTargets) -> None:
     else:
         screen.problem(f"  {targets.db_problem}: the database part of the demo is skipped")
     screen.note(
-        "Each cycle is one scheduled run of every group, one simulated minute after the last; "
-        "a check's status is confirmed after 2 failures in a row (failure_threshold) or 1 "
-        "success (success_threshold), and only confirmed changes send alerts."
+        "First a time-lapse: each cycle is the tick of one simulated minute after the last, "
+        "which runs every group once; a check's status is confirmed after 2 failures in a "
+        "row (failure_threshold) or 1 success (success_threshold), and only confirmed "
+        "changes send alerts."
+        + (" Then one minute in real time, with a group run every 10 s." if live else "")
     )
 
 
-def _play(
-    screen: Screen,
-    aws: LocalAws,
-    targets: DemoTargets,
-    config: VigilConfig,
-    stats: DemoStats,
-    every: float,
-    progress: DemoProgress,
-    interrupts: InterruptWatch,
-) -> None:
-    """Play ``SCRIPT``; raises ``Interrupted`` at the first safe point after a signal."""
-    harness = RunnerHarness(function_timeout(load_template(TEMPLATE)))
-    store = DynamoDBStore(aws.table_name)
-    steps = [s for s in SCRIPT if targets.has_db or not s.needs_db]
-    simulated = simulated_start(datetime.now(UTC))
-    scheduled = ""
-    started = time.monotonic()
-    number = 0
-    while number < len(steps):
-        step = steps[number]
-        number += 1
-        progress.cycle, progress.doing = number, "waiting for the cycle's time"
-        interrupts.pause(started + (number - 1) * every - time.monotonic())
-        if not step.replay:
-            scheduled = iso(simulated + timedelta(minutes=stats.cycles))
-            stats.cycles += 1
-            stats.simulated.append(scheduled)
-        lost_db = False
-        if step.action:
-            progress.doing = f"doing {step.action!r} to the targets"
-            had_db = targets.has_db
-            targets.apply(step.action)
-            lost_db = had_db and not targets.has_db
-            if lost_db:  # the rest of the database part cannot be played
-                steps = steps[:number] + [s for s in steps[number:] if not s.needs_db]
-        story = step.story
-        if scheduled.endswith(":00:00Z") and not step.replay:
-            story += " A new hour: last hour's rollup is written."
+class DemoPlay:
+    """The two parts of the demo's schedule, on one embedded AWS."""
+
+    def __init__(
+        self,
+        screen: Screen,
+        aws: LocalAws,
+        targets: DemoTargets,
+        stats: DemoStats,
+        progress: DemoProgress,
+        interrupts: InterruptWatch,
+    ):
+        self.screen, self.aws, self.targets = screen, aws, targets
+        self.stats, self.progress, self.interrupts = stats, progress, interrupts
+        self.harness = RunnerHarness(function_timeout(load_template(TEMPLATE)))
+        self.store = DynamoDBStore(aws.table_name)
+
+    def sources(self, clock_offset_s: float = 0.0) -> LocalEventSources:
+        return LocalEventSources(
+            self.harness,
+            queue_url=self.aws.run_queue_url,
+            function_name=self.aws.function_name,
+            region=REGION,
+            clock_offset_s=clock_offset_s,
+            read_state=self.store.load_state,
+            pause=self.interrupts.pause,
+            check=self.interrupts.check,
+        )
+
+    def groups(self, config_path: Path) -> dict[str, GroupConfig]:
+        return dict(load_config(config_path).groups)
+
+    def show(self, landing: list[Delivery], groups: dict[str, GroupConfig], *, live: bool) -> None:
+        """One landing of runs, the alerts it delivered, and the stats; the wall-clock times
+        only in the live minute (the time-lapse's minutes are long past)."""
+        if landing[0].source == TICK:
+            show_tick(self.screen, landing[0], show_wall_clock=live)
+            self.stats.failures += 0 if landing[0].ok else 1
+        else:
+            self.stats.add(show_landing(self.screen, landing, groups, show_wall_clock=live))
+        self.progress.doing = "reading the delivered alerts"
+        for alert in self.aws.drain_alerts():
+            self.stats.alerts[str(alert.document.get("event"))] += 1
+            show_alert(self.screen, alert.document, alert.subject)
+
+    def time_lapse(self, every: float) -> datetime:
+        """Play ``SCRIPT``, one tick of a simulated minute per ``every`` seconds; return the
+        last minute. Raises ``Interrupted`` at the first safe point after a signal."""
+        targets, stats, progress = self.targets, self.stats, self.progress
+        sources = self.sources()
+        groups = self.groups(targets.directory / "checks.yaml")
+        steps = [s for s in SCRIPT if targets.has_db or not s.needs_db]
+        simulated = simulated_start(datetime.now(UTC))
+        tick = simulated
+        started = time.monotonic()
+        number = 0
+        while number < len(steps):
+            step = steps[number]
+            number += 1
+            progress.cycle, progress.doing = number, "waiting for the cycle's time"
+            self.interrupts.pause(started + (number - 1) * every - time.monotonic())
+            if not step.replay:
+                tick = simulated + timedelta(minutes=stats.cycles)
+                stats.cycles += 1
+                stats.simulated.append(iso(tick))
+            lost_db = False
+            if step.action:
+                progress.doing = f"doing {step.action!r} to the targets"
+                had_db = targets.has_db
+                targets.apply(step.action)
+                lost_db = had_db and not targets.has_db
+                if lost_db:  # the rest of the database part cannot be played
+                    steps = steps[:number] + [s for s in steps[number:] if not s.needs_db]
+            story = step.story
+            if tick.minute == 0 and not step.replay:
+                story += " A new hour: last hour's rollup is written."
+            self.screen.line()
+            self.screen.heading(
+                f"{clock(iso(tick))[:5]} UTC · cycle {number}/{len(steps)} · {story}"
+            )
+            if lost_db:
+                self.screen.problem(
+                    f"  {targets.db_problem}: the rest of the database part is skipped"
+                )
+            progress.doing = "playing the tick and its runs"
+            for landing in sources.play_tick(tick):
+                self.show(landing, groups, live=False)
+        return tick
+
+    def live_minute(self, minute: datetime) -> None:
+        """Add the 10 s group, then play ``minute``'s tick in real time (``LIVE_SCRIPT``)."""
+        screen, stats, progress = self.screen, self.stats, self.progress
+        progress.doing = "adding the 10 s group to the configuration"
+        config_path = self.targets.write_config(live=True)
+        groups = self.groups(config_path)
+        stats.live_offset_s = live_offset(minute, time.time())
+        sources = self.sources(stats.live_offset_s)
         screen.line()
-        screen.heading(f"{clock(scheduled)[:5]} UTC · cycle {number}/{len(steps)} · {story}")
-        if lost_db:
-            screen.problem(f"  {targets.db_problem}: the rest of the database part is skipped")
-        progress.doing = "running the checks"
-        runs: list[GroupRun] = []
-        for group in config.groups.values():
-            interrupts.check()
-            runs += run_group(harness, store, group, scheduled)
-        show_runs(screen, "", runs)
-        stats.add(runs, scheduled)
-        progress.doing = "reading the delivered alerts"
-        for alert in aws.drain_alerts():
-            stats.alerts[str(alert.document.get("event"))] += 1
-            show_alert(screen, alert.document, alert.subject)
+        screen.heading(
+            f"{clock(iso(minute))[:5]} UTC · live: one minute in real time · "
+            f"{minute_plan(groups.values(), minute)}"
+        )
+        minutes, seconds = divmod(round(stats.live_offset_s), 60)
+        behind = f"{minutes} min {seconds} s"
+        screen.note(
+            f"checks.yaml gains the group {LIVE_GROUP} (every: 10s): a config edit, no "
+            f"template change. The tick of {clock(iso(minute))[:5]} puts the minute's runs on "
+            f"the run queue: those of :00 due at once, {LIVE_GROUP}'s runs of :10 to :50 each "
+            f"delayed until its time; the queue delivers them 10 s of real time apart. (The demo's "
+            f"clock runs {behind} behind yours: the minutes are the demo's, the seconds "
+            f"pass as yours do.)"
+        )
+        progress.doing = f"waiting for {clock(iso(minute))[:5]} on the demo's clock"
+        sources.wait_until(minute)
+        progress.doing = "playing the live minute"
+        for landing in sources.play_tick(minute):
+            self.show(landing, groups, live=True)
+            for delivery in landing:
+                if delivery.source == TICK or delivery.group != LIVE_GROUP:
+                    continue
+                second = int(delivery.scheduled_time[17:19]) if delivery.scheduled_time else -1
+                stats.live.append((str(delivery.scheduled_time), delivery.runner_now))
+                step = LIVE_SCRIPT.get(second)
+                if step is not None and step.action:
+                    screen.line(f"  {wall_clock(time.time())} {step.story}", "bold")
+                    self.targets.apply(step.action)
+        if sources.missing:
+            screen.problem(missing_line(sources.missing))
+            stats.failures += len(sources.missing)
 
 
 def _summary(screen: Screen, stats: DemoStats, cleaned: list[str], seconds: float) -> None:
@@ -420,10 +553,24 @@ def _summary(screen: Screen, stats: DemoStats, cleaned: list[str], seconds: floa
     )
     rows = [
         (
-            "simulated",
-            f"{stats.cycles} scheduled minutes, {clock(first)[:5]} -> "
-            f"{clock(last)[:5]} UTC, in {seconds:.0f} s of wall-clock time",
+            "time-lapse",
+            f"{stats.cycles} scheduled minutes, {clock(first)[:5]} -> {clock(last)[:5]} UTC, "
+            f"one tick each",
         ),
+    ]
+    if stats.live:
+        lateness = [delivered - _epoch(when) for when, delivered in stats.live]
+        rows.append(
+            (
+                "live minute",
+                f"{len(stats.live)} runs of {LIVE_GROUP} at "
+                f"{', '.join(':' + when[17:19] for when, _ in stats.live)}, each delivered "
+                f"{min(lateness):.1f} to {max(lateness):.1f} s after its time by the run "
+                f"queue",
+            )
+        )
+    rows += [
+        ("wall-clock", f"{seconds:.0f} s"),
         ("checks run", f"{sum(stats.results.values())} ({statuses}){repeats}"),
         ("transitions", f"{len(stats.transitions)} confirmed, one alert each"),
     ]
@@ -460,3 +607,7 @@ def _summary(screen: Screen, stats: DemoStats, cleaned: list[str], seconds: floa
     )
     for label, text in rows:
         screen.line(f"  {label:<15} {text}")
+
+
+def _epoch(when: str) -> float:
+    return datetime.fromisoformat(when.replace("Z", "+00:00")).timestamp()

@@ -1,8 +1,9 @@
 """A deployed Vigil stack, found through its CloudFormation Outputs (``--aws``).
 
 ``DeployedAws`` is ``LocalAws``'s counterpart for real AWS, and creates nothing: it
-reads the stack's ``HealthCheckTableName`` and ``AlertTopicArn`` outputs with the
-normal boto3 credentials and region, and puts the runner's environment, as
+reads the stack's ``HealthCheckTableName`` and ``AlertTopicArn`` outputs (and each
+queue's ``<logical id>Url``, such as ``RunQueueUrl``) with the normal boto3
+credentials and region, and puts the runner's environment, as
 template.yaml declares it (parameters as the stack has them), into ``os.environ``
 while active.
 """
@@ -15,7 +16,8 @@ from typing import Any
 
 from vigil_cli.local.environ import environ_set
 from vigil_cli.local.local_aws import TEMPLATE
-from vigil_cli.local.template import LocalResources, load_template, runner_environment
+from vigil_cli.local.resources import LocalResources, runner_environment
+from vigil_cli.local.template_file import load_template, resources_of
 
 TABLE_OUTPUT = "HealthCheckTableName"
 TOPIC_OUTPUT = "AlertTopicArn"
@@ -67,10 +69,22 @@ class DeployedAws:
             table_name=self.table_name,
             topic_arn=self.topic_arn,
             function_name=outputs.get("RunnerFunctionName", f"{self.stack}-runner"),
+            # each queue's URL from its <logical id>Url output (RunQueueUrl)
+            queues={
+                logical_id: outputs[f"{logical_id}Url"]
+                for logical_id, _ in resources_of(template, "AWS::SQS::Queue")
+                if outputs.get(f"{logical_id}Url")
+            },
             region=self.region or "",
             stack_name=self.stack,
         )
-        env = runner_environment(template, resources)
+        try:
+            env = runner_environment(template, resources)
+        except ValueError as exc:
+            raise DeployedStackError(
+                f"stack {self.stack!r} does not match {self.template_path.name}: {exc} (its "
+                f"outputs lack it; deploy the current template)"
+            ) from None
         if self.config is not None:
             env["HEALTHCHECK_CONFIG"] = str(self.config)
         if self.region:

@@ -30,7 +30,7 @@ from types import ModuleType
 from typing import Any
 
 from vigil_cli.local.local_aws import REPO
-from vigil_cli.local.template import RUNNER_FUNCTION
+from vigil_cli.local.template_file import RUNNER_FUNCTION
 
 LAMBDA_DEFAULT_TIMEOUT = 3  # seconds, when neither the function nor Globals set Timeout
 LAMBDA_DEFAULT_MEMORY_MB = 128  # when neither the function nor Globals set MemorySize
@@ -126,17 +126,23 @@ class RunnerHarness:
         self._module: ModuleType | None = None
         _cold_start()
 
-    def invoke(self, event: dict[str, Any]) -> Invocation:
-        """Call ``handler(event, context)``; never raises for a handler error (see ``error``)."""
+    @property
+    def module(self) -> ModuleType:
+        """The function's module (``functions/<function>/app.py``), imported on first use."""
         if self._module is None:
             self._module = load_function(self.function)
+        return self._module
+
+    def invoke(self, event: dict[str, Any]) -> Invocation:
+        """Call ``handler(event, context)``; never raises for a handler error (see ``error``)."""
+        module = self.module
         capture = io.StringIO()
         summary: dict[str, Any] | None = None
         error: Exception | None = None
         started = time.monotonic()
         with _handler_output_to(capture):
             try:
-                summary = self._module.handler(event, LambdaContext(self.timeout_s))
+                summary = module.handler(event, LambdaContext(self.timeout_s))
             except Exception as exc:  # reported to the caller, as Lambda reports it
                 error = exc
         invocation = Invocation(event, summary, error, time.monotonic() - started)

@@ -1,6 +1,7 @@
-"""Embedded AWS for tests, the demo and the benchmark: moto, with the table and
-topic created from template.yaml itself, and an SQS queue subscribed to the topic
-so that alerts are read back the way a real subscriber receives them.
+"""Embedded AWS for tests, the demo and the benchmark: moto, with the tables, topics
+and queues created from template.yaml itself (the runner's run queue among them), and
+an SQS queue subscribed to the alert topic so that alerts are read back the way a real
+subscriber receives them.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from vigil_cli.local.environ import environ_set
-from vigil_cli.local.template import create_local_resources, load_template, runner_environment
+from vigil_cli.local.resources import create_local_resources, runner_environment
+from vigil_cli.local.template_file import load_template
 
 REPO = Path(__file__).resolve().parents[3]  # cli/vigil_cli/local/local_aws.py
 TEMPLATE = REPO / "template.yaml"
@@ -59,7 +61,8 @@ class LocalAws:
         self.environment: dict[str, str] = {}
         self.table_name = ""
         self.topic_arn = ""
-        self.queue_url = ""
+        self.queue_url = ""  # the alert subscriber's inbox
+        self.function_name = ""
 
     def __enter__(self) -> LocalAws:
         import boto3
@@ -71,6 +74,7 @@ class LocalAws:
             template = load_template(self.template_path)
             resources = create_local_resources(template, region=REGION)
             self.table_name, self.topic_arn = resources.table_name, resources.topic_arn
+            self.function_name = resources.function_name
             env = runner_environment(template, resources)
             if self.config is not None:
                 env["HEALTHCHECK_CONFIG"] = str(self.config)
@@ -89,6 +93,13 @@ class LocalAws:
 
     def __exit__(self, *exc_info: object) -> None:
         self._undo.close()  # moto stopped, os.environ as it was before __enter__
+
+    @property
+    def run_queue_url(self) -> str:
+        """The runner's run queue (``HEALTHCHECK_RUN_QUEUE_URL``), made from the template."""
+        from vigil.dispatch import QUEUE_ENV
+
+        return self.environment.get(QUEUE_ENV, "")
 
     def drain_alerts(self) -> list[DeliveredAlert]:
         """Every alert delivered since the last call, oldest first."""

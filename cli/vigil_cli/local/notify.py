@@ -20,12 +20,12 @@ from typing import Any
 from vigil_cli.local.environ import environ_set
 from vigil_cli.local.harness import RunnerHarness, function_timeout
 from vigil_cli.local.local_aws import FAKE_CREDENTIALS, REGION, TEMPLATE
-from vigil_cli.local.template import (
+from vigil_cli.local.resources import (
     LocalResources,
     create_local_resources,
-    load_template,
     runner_environment,
 )
+from vigil_cli.local.template_file import load_template
 
 NOTIFIER_FUNCTION = "NotifierFunction"
 ACCOUNT = "123456789012"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,8 @@ from vigil.run.runner import Runner
 logger = logging.getLogger(__name__)
 
 TABLE_ENV = "HEALTHCHECK_TABLE"
-HOME_TABLE_ENV = "HEALTHCHECK_HOME_TABLE_ARN"  # a probe's: the home's table (another region)
+HOME_TABLE_ENV = "HEALTHCHECK_HOME_TABLE"  # a probe's: the home's table (empty: looked up)
+STACK_ENV = "HEALTHCHECK_STACK_NAME"  # the stack's name, the same in every region
 REGION_ENV = "AWS_REGION"  # Lambda's: the region this stack runs in
 TOPIC_ENV = "HEALTHCHECK_TOPIC_ARN"
 
@@ -103,7 +103,8 @@ def runner_from_environment(
 
 def _location(config: VigilConfig, deadline: Any, bounded: Any) -> Any:
     """This stack's role when the config has locations (None without): its region is
-    ``AWS_REGION``; a probe writes to the home's table, ``HEALTHCHECK_HOME_TABLE_ARN``."""
+    ``AWS_REGION``; a probe writes to the home's table, ``HEALTHCHECK_HOME_TABLE`` (empty:
+    the table of the stack of the same name in the home region)."""
     if config.locations is None:
         return None
     import boto3
@@ -120,32 +121,28 @@ def _location(config: VigilConfig, deadline: Any, bounded: Any) -> Any:
     if role != PROBE:
         return LocationRole(config.locations, region, role)
     home = config.locations.home
-    arn = os.environ.get(HOME_TABLE_ENV)
-    if not arn:
-        raise VigilError(
-            f"this stack ({region}) is a probe of locations (home {home}): deploy it with "
-            f"the parameter HomeTableArn, the home stack's output HealthCheckTableArn "
-            f"(environment variable {HOME_TABLE_ENV})"
-        )
-    table = home_table(arn, home)
+    table = os.environ.get(HOME_TABLE_ENV) or home_table(_required(STACK_ENV), home, bounded)
     client = deadline.attach(boto3.client("dynamodb", region_name=home, config=bounded))
     return LocationRole(config.locations, region, role, DynamoDBStore(table, client=client))
 
 
-def home_table(arn: str, home: str) -> str:
-    """The name of the home's table from its ARN, which must be in the home's region."""
-    match = re.fullmatch(r"arn:[\w-]+:dynamodb:([a-z0-9-]+):\d{12}:table/([\w.-]{3,255})", arn)
-    if match is None:
-        raise VigilError(
-            f"{HOME_TABLE_ENV} must be a DynamoDB table ARN (the home stack's output "
-            f"HealthCheckTableArn), got {arn!r}"
+def home_table(stack: str, home: str, bounded: Any = None) -> str:
+    """The name of the HealthCheckTable of the stack named ``stack`` in region ``home``
+    (the same template, deployed there under the same name)."""
+    import boto3
+
+    cloudformation = boto3.client("cloudformation", region_name=home, config=bounded)
+    try:
+        found = cloudformation.describe_stack_resource(
+            StackName=stack, LogicalResourceId="HealthCheckTable"
         )
-    if match[1] != home:
+    except cloudformation.exceptions.ClientError as exc:
         raise VigilError(
-            f"{HOME_TABLE_ENV} is a table in {match[1]}, but checks.yaml's locations.home "
-            f"is {home}: deploy the probe with the home stack's table"
-        )
-    return match[2]
+            f"this stack is a probe of locations, and its home's table was not found: no "
+            f"stack {stack} with a HealthCheckTable in {home} ({exc}); deploy the home "
+            f"stack under the same name first, or give the table as HomeTableName"
+        ) from None
+    return found["StackResourceDetail"]["PhysicalResourceId"]
 
 
 def _fetch_secret(name: str) -> Any:
