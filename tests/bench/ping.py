@@ -3,11 +3,15 @@
 ``python -m tests.bench.ping`` starts embedded AWS (moto, the table and the ping key
 secret of template.yaml), a configuration of 50 groups of heartbeat checks, and the
 real ping handler (``functions/ping/app.py``). After one cold ping it sends
-``PINGS`` warm ones, as jobs do: a start, then its success paired by rid, a failure
-with a body, a log, an exit status, spread over the checks, and times each handler
-call (median and 99th percentile). Every DynamoDB write request of the function's
-client is counted (botocore hook); ``ping_write_requests`` is the most one ping made.
-A refused ping (a wrong token) is timed too. Its last line is a JSON object.
+``ROUNDS`` rounds of ``PINGS`` warm ones, as jobs do: a start, then its success paired
+by rid, a failure with a body, a log, an exit status, spread over the checks, and
+times each handler call. ``ping_warm_ms_p50`` is the median of every call;
+``ping_warm_ms_p99`` the median of the rounds' 99th percentiles: on a shared machine
+a neighbour's burst lands in one round's tail, not in all three
+(``ping_warm_cpu_ms_p99``, the calls' own CPU time, shows what is the handler's).
+Every DynamoDB write request of the function's client is counted (botocore hook);
+``ping_write_requests`` is the most one ping made. A refused ping (a wrong token) is
+timed too. Its last line is a JSON object.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import time
 from pathlib import Path
 
 PINGS = 2000
+ROUNDS = 3
 GROUPS, CHECKS = 50, 20
 T0_MS = 1_767_240_000_000
 
@@ -89,15 +94,20 @@ def main() -> int:
 
             door = vigil.environment.ping.door_from_environment(app.DEFAULT_CONFIG)
             writes = WriteCounter().attach(door.store.client)
-            warm, most_writes = [], 0
-            events = [event(n) for n in range(1, PINGS + 1)]
-            for built in events:
-                writes.reset()
-                started = time.perf_counter()
-                answer = app.handler(built, context)
-                warm.append((time.perf_counter() - started) * 1000)
-                assert answer["statusCode"] == 200, answer
-                most_writes = max(most_writes, writes.requests)
+            rounds: list[list[float]] = []
+            cpu: list[float] = []
+            most_writes = 0
+            for round_ in range(ROUNDS):
+                events = [event(n) for n in range(1 + round_ * PINGS, 1 + (round_ + 1) * PINGS)]
+                rounds.append([])
+                for built in events:
+                    writes.reset()
+                    started, started_cpu = time.perf_counter(), time.thread_time()
+                    answer = app.handler(built, context)
+                    rounds[-1].append((time.perf_counter() - started) * 1000)
+                    cpu.append((time.thread_time() - started_cpu) * 1000)
+                    assert answer["statusCode"] == 200, answer
+                    most_writes = max(most_writes, writes.requests)
             refused = []
             wrong = function_url_event("GET", "/jobs-00/job-00/" + "A" * 32)
             wrong["requestContext"]["timeEpoch"] = T0_MS
@@ -107,11 +117,15 @@ def main() -> int:
                 assert app.handler(wrong, context)["statusCode"] == 404
                 refused.append((time.perf_counter() - started) * 1000)
                 assert writes.requests == 0
+    round_p99 = [percentile(times, 0.99) for times in rounds]
     figures = {
         "ping_pings": PINGS,
+        "ping_rounds": ROUNDS,
         "ping_cold_handler_ms": round(cold_ms, 1),
-        "ping_warm_ms_p50": round(statistics.median(warm), 2),
-        "ping_warm_ms_p99": round(percentile(warm, 0.99), 2),
+        "ping_warm_ms_p50": round(statistics.median([t for times in rounds for t in times]), 2),
+        "ping_warm_ms_p99": round(statistics.median(round_p99), 2),
+        "ping_warm_ms_p99_rounds": [round(p99, 2) for p99 in round_p99],
+        "ping_warm_cpu_ms_p99": round(percentile(cpu, 0.99), 2),
         "ping_refused_ms_p50": round(statistics.median(refused), 2),
         "ping_write_requests": most_writes,
     }

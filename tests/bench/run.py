@@ -32,7 +32,7 @@ when it accepted the connection and when it wrote the response head:
 * locations (``tests.bench.quorum``, its own process): what combining three
   locations adds to a 200-check home run, and a probe's writes per run (issue 21);
 * the ping function (``tests.bench.ping``, in its own process): the warm handler's
-  time per ping (median, 99th percentile) over 2,000 pings, and the DynamoDB write
+  time per ping (median, 99th percentile) over 3 x 2,000 pings, and the DynamoDB write
   requests of one ping; its cold start with the other functions'.
 
 It prints tables, then as its last line one JSON object; it exits 1 if a target
@@ -268,8 +268,8 @@ def cost_model(target: TargetProcess) -> dict[int, dict[str, Any]]:
 # (h11 and httpx for http), which its first run would otherwise import. The vigil
 # package is imported as the layer ships it (shared/Makefile): compiled to bytecode.
 def module_figures(module: str) -> dict[str, Any]:
-    """``module`` (``tests.bench.status``, ``.tick``, ``.quorum``, ``.ping``) in a fresh process: its
-    JSON line."""
+    """``module`` (``tests.bench.status``, ``.tick``, ``.quorum``, ``.ping``) in a fresh
+    process: its JSON line."""
     done = subprocess.run(
         [sys.executable, "-m", module],
         cwd=REPO,
@@ -511,10 +511,12 @@ def main() -> int:
     )
 
     print(
-        f"ping function (moto; {ping['ping_pings']} warm pings of 1,000 heartbeat checks:"
-        " start, success paired by rid, fail with a body, log, exit status):"
-        f" {ping['ping_warm_ms_p50']:.1f} ms median, {ping['ping_warm_ms_p99']:.1f} ms p99"
-        f" per ping; a refused ping {ping['ping_refused_ms_p50']:.2f} ms; at most"
+        f"ping function (moto; {ping['ping_rounds']} rounds of {ping['ping_pings']} warm pings"
+        " of 1,000 heartbeat checks: start, success paired by rid, fail with a body, log,"
+        f" exit status): {ping['ping_warm_ms_p50']:.1f} ms median,"
+        f" {ping['ping_warm_ms_p99']:.1f} ms p99 (the median of the rounds'; CPU"
+        f" {ping['ping_warm_cpu_ms_p99']:.1f} ms) per ping; a refused ping"
+        f" {ping['ping_refused_ms_p50']:.2f} ms; at most"
         f" {ping['ping_write_requests']} DynamoDB write requests per ping; first (cold)"
         f" ping {ping['ping_cold_handler_ms']:.0f} ms"
     )
