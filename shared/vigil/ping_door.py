@@ -117,7 +117,8 @@ class PingDoor:
         except PingPathError as exc:
             return _refused(DoorAnswer(exc.status, str(exc)), "not a ping URL")
         rid = (event.get("queryStringParameters") or {}).get("rid")
-        if rid is not None and not RID.match(rid):
+        # fullmatch: RID's `$` would let a trailing newline through (rid=a%0A)
+        if rid is not None and not RID.fullmatch(rid):
             return _refused(BAD_RID, "bad rid")
         at_ms = (event.get("requestContext") or {}).get("timeEpoch")
         if not isinstance(at_ms, int) or isinstance(at_ms, bool) or at_ms <= 0:

@@ -199,7 +199,7 @@ def test_a_bad_last_segment_is_400_and_writes_nothing(door, suffix):
     assert door.writes.requests == 0 and door.items() == []
 
 
-@pytest.mark.parametrize("rid", ["", "a b", "a/b", "x" * 65, "é", "a,b"])
+@pytest.mark.parametrize("rid", ["", "a b", "a/b", "x" * 65, "é", "a,b", "run-1\n", "\nrun"])
 def test_a_bad_rid_is_400_and_writes_nothing(door, rid):
     answer = door.ping(door.path("jobs", "nightly-backup", "start"), rid=rid).summary
     assert answer["statusCode"] == 400 and "rid must be 1-64 of" in answer["body"]
