@@ -135,6 +135,8 @@ def validation_problems(
             continue
         if model is not Defaults and loc and loc[0] in check_types():
             loc = loc[1:]  # drop the discriminator pydantic puts first
+        if loc and loc[-1] == "[key]":
+            loc = loc[:-1]  # a refused key of a mapping: its path is the key's
         path = prefix + "".join(
             f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc
         )

@@ -31,6 +31,8 @@ when it accepted the connection and when it wrote the response head:
   (``vigil_cli.costs``);
 * locations (``tests.bench.quorum``, its own process): what combining three
   locations adds to a 200-check home run, and a probe's writes per run (issue 21);
+* the HTTP exchange on h11 beside httpcore's (``tests.bench.httpcore_compare``,
+  issue 18);
 * the ping function (``tests.bench.ping``, in its own process): the warm handler's
   time per ping (median, 99th percentile) over 3 x 2,000 pings, and the DynamoDB write
   requests of one ping; its cold start with the other functions'.
@@ -308,6 +310,7 @@ def main() -> int:
     status_api = module_figures("tests.bench.status")
     tick = module_figures("tests.bench.tick")
     quorum = module_figures("tests.bench.quorum")
+    httpcore = module_figures("tests.bench.httpcore_compare")
     ping = module_figures("tests.bench.ping")
     with tempfile.TemporaryDirectory(prefix="vigil-bench-") as tmp:
         config = write_config(Path(tmp), LEDGER_N, DELAY_MS, "http://127.0.0.1:9")
@@ -362,6 +365,8 @@ def main() -> int:
             "subminute_cost_usd_month_10s": round(ten_seconds.lambda_usd + ten_seconds.sqs_usd, 2),
             "subminute_dynamodb_usd_month_10s": round(ten_seconds.dynamodb_usd, 2),
             **{k: v for k, v in quorum.items() if k.startswith("quorum_")},
+            # the exchange Vigil keeps (h11) beside httpcore's on the same stream
+            **{k: v for k, v in httpcore.items() if k.startswith(("h11_", "httpcore_"))},
         }
     )
     checks = {
@@ -508,6 +513,14 @@ def main() -> int:
         f" {quorum['quorum_write_requests_per_probe_run']} requests a run"
         f" ({quorum['quorum_observation_bytes']} B of observations); the home's run record"
         f" {quorum['quorum_run_record_bytes']} B (alone {quorum['alone_run_record_bytes']} B)"
+    )
+
+    print(
+        f"HTTP exchange on h11 (kept) against httpcore on the same stream: one exchange"
+        f" {httpcore['h11_exchange_ms_p50']:.2f} ms against"
+        f" {httpcore['httpcore_exchange_ms_p50']:.2f} ms; httpcore uses"
+        f" {httpcore['httpcore_over_h11_cpu']:.2f}x h11's CPU per exchange"
+        " (tests.bench.httpcore_compare)"
     )
 
     print(

@@ -7,8 +7,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 import os
 import socket
+import ssl
 import struct
 import threading
 from dataclasses import dataclass, field
@@ -17,10 +19,14 @@ import pytest
 
 from tests.integration import http_servers as hs
 from tests.integration.tcp_servers import Servers, server_tls_context
-from tests.integration.test_http_second_edition import run_check
+from tests.integration.test_http_check_keys import run_check
 from vigil.checks import CheckResources, build_check
-from vigil.checks.http.exchange import USER_AGENT, target
+from vigil.checks.http.check import warn_if_proxies_set
+from vigil.checks.http.exchange import USER_AGENT, Exchange, InvalidRequest, target
+from vigil.checks.http.network import PROXY_VARIABLES, PhaseClock
 from vigil.config import parse_config
+
+FRAMING = ("content-length", "transfer-encoding")
 
 
 @dataclass
@@ -108,6 +114,35 @@ def test_a_body_is_sent_with_its_length(servers):
     assert request.method == "POST"
     assert request.body == payload.encode()
     assert request.headers["content-length"] == str(len(payload.encode()))
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT"])
+def test_a_request_has_one_framing(servers, method):
+    """Content-Length, never Transfer-Encoding beside it (RFC 9112): Vigil frames the body."""
+    recorder, base = serve(servers, {"/": hs.body(b"ok")})
+    assert run_check(base + "/", method=method, body="ping").status == "healthy"
+    assert run_check(base + "/", method=method).status == "healthy"  # no body: length 0
+    for request, length in zip(recorder.seen, ("4", "0"), strict=True):
+        framing = [(n, v) for n, v in request.lines if n.lower() in FRAMING]
+        assert framing == [("Content-Length", length)], request.lines
+
+
+@pytest.mark.parametrize("name", ["Transfer-Encoding", "content-length", "Upgrade"])
+def test_the_exchange_refuses_the_headers_it_owns(servers, name):
+    """The config refuses them at their key (test_http_check_keys); the exchange refuses
+    them too, before anything is sent."""
+    recorder, base = serve(servers, {"/": hs.body(b"ok")})
+
+    async def exchange():
+        given = {name: "chunked", "X-Trace": "abc"}
+        context = ssl.create_default_context()
+        clock = PhaseClock()
+        async with Exchange("POST", base + "/", given, b"ping", context=context, clock=clock):
+            pass
+
+    with pytest.raises(InvalidRequest, match=f"headers: {name.lower()} cannot be set"):
+        asyncio.run(exchange())
+    assert recorder.connections == 0
 
 
 def test_url_credentials_are_sent_as_basic_auth(servers):
@@ -412,3 +447,44 @@ def test_a_timed_out_tls_exchange_gives_its_socket_back_at_once(servers):
         listener.close()
     assert result.reason == "timed out after 0.3s waiting for the response", result
     assert ended, "the connection was still open seconds after the check returned"
+
+
+@pytest.fixture
+def fresh_container():
+    """The proxy warning is given once per container: forget it was given."""
+    warn_if_proxies_set.cache_clear()
+    yield
+    warn_if_proxies_set.cache_clear()
+
+
+def test_proxy_variables_are_ignored_with_one_warning(
+    servers, monkeypatch, caplog, fresh_container
+):
+    """A check connects directly, whatever the environment says; it says so once per
+    container, naming the variables and never their values (a proxy URL may hold a
+    password)."""
+    recorder, base = serve(servers, {"/": hs.body(b"ok")})
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", "http://ops:pr0xy-pw@127.0.0.1:9/")  # nothing listens
+    monkeypatch.setenv("no_proxy", "example.com")
+    monkeypatch.setenv("HTTPS_PROXY", "")  # empty: not set
+    with caplog.at_level(logging.WARNING, logger="vigil"):
+        assert run_check(base + "/").status == "healthy"
+        assert run_check(base + "/").status == "healthy"
+    assert [s.path for s in recorder.seen] == ["/", "/"]  # the target itself, not a proxy
+    warnings = [r.getMessage() for r in caplog.records if r.name.startswith("vigil.checks")]
+    assert warnings == [
+        "HTTP checks connect directly, without a proxy: HTTP_PROXY, no_proxy ignored"
+    ]
+    assert "pr0xy-pw" not in caplog.text
+
+
+def test_no_proxy_warning_without_proxy_variables(servers, monkeypatch, caplog, fresh_container):
+    _, base = serve(servers, {"/": hs.body(b"ok")})
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    with caplog.at_level(logging.WARNING, logger="vigil"):
+        assert run_check(base + "/").status == "healthy"
+    assert not [r for r in caplog.records if r.name.startswith("vigil.checks")]

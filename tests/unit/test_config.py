@@ -116,6 +116,31 @@ def test_inline_password_is_refused_without_echoing_it(tmp_path):
     assert "hunter2" not in str(caught.value)
 
 
+def test_the_headers_vigil_frames_itself_are_refused_at_their_key(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        groups:
+          core:
+            checks:
+              - name: orders
+                type: http
+                url: https://orders.internal/
+                method: POST
+                body: '{"ping": true}'
+                headers: {Transfer-Encoding: chunked, Content-Length: "14", X-Trace: abc}
+    """,
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    lines = str(caught.value).splitlines()[1:]
+    why = "Vigil frames the request itself (Content-Length from `body`); remove this header"
+    assert sorted(line.strip() for line in lines) == [
+        f"groups.core.checks[0].headers.Content-Length: {why}",
+        f"groups.core.checks[0].headers.Transfer-Encoding: {why}",
+    ]
+
+
 def test_url_credentials_are_not_echoed_in_errors():
     with pytest.raises(ConfigError) as caught:
         parse_config(

@@ -8,8 +8,10 @@ time included: the user waits for it too). ``details.timings_ms`` splits it:
 ``transfer`` (head -> body read; 0 after ``HEAD``, 204 or 304). Each phase
 is summed over the hops of a redirect chain. The name is resolved by Vigil
 itself (``network.open_connection``) so that resolution is timed and
-``ip_version`` is honoured without falling back to the other family; TLS
-still uses the URL's host name (SNI, certificate check, ``Host`` header).
+``ip_version`` is honoured without falling back to the other family; its
+addresses are raced (Happy Eyeballs); TLS still uses the URL's host name (SNI,
+certificate check, ``Host`` header). Proxy variables are ignored (one warning
+per container says so).
 
 ``timeout`` bounds the whole exchange, the body included: one deadline
 around connect, request, head, body and judging, so a body that stalls or
@@ -38,9 +40,11 @@ check's own client certificate context, kept warm per certificate.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import json.scanner
+import logging
 import os
 import ssl
 import tempfile
@@ -56,10 +60,17 @@ from vigil.checks.http.body import BoundedBody, UndecodableBodyError
 from vigil.checks.http.body import text as body_text
 from vigil.checks.http.config import HttpCheckConfig, SecretValue
 from vigil.checks.http.exchange import Exchange, InvalidResponse, Response, TooManyRedirects
-from vigil.checks.http.network import ConnectFailed, PhaseClock, TransferFailed
+from vigil.checks.http.network import (
+    ConnectFailed,
+    PhaseClock,
+    TransferFailed,
+    proxy_variables,
+)
 from vigil.checks.tls import certificate_expiry, expiry_finding
 from vigil.exceptions import CheckSetupError
 from vigil.redact import is_credential_header
+
+logger = logging.getLogger(__name__)
 
 ACCEPT_ENCODING = "gzip, deflate"  # what BoundedBody decodes
 # A JSON body up to this size is parsed (C parser) and searched (jmespath) on the event
@@ -70,11 +81,23 @@ _INLINE_JSON_BYTES = 16 * 1024
 _CLIENT_CERT_CONTEXTS: dict[tuple[str | None, str], ssl.SSLContext] = {}
 
 
+@functools.cache  # once per container: the environment is the function's
+def warn_if_proxies_set() -> None:
+    """Log once that proxy variables set in the environment are ignored (their names
+    only: a proxy URL may carry a password)."""
+    names = proxy_variables(os.environ)
+    if names:
+        logger.warning(
+            "HTTP checks connect directly, without a proxy: %s ignored", ", ".join(names)
+        )
+
+
 class HttpCheck(Check):
     config: HttpCheckConfig
 
     def __init__(self, config: HttpCheckConfig, resources) -> None:
         super().__init__(config, resources)
+        warn_if_proxies_set()
         self.remember_url(config.url)  # its user:password is sent as Basic auth
         for key, value in config.headers.items():
             if isinstance(value, str):

@@ -10,6 +10,7 @@ import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     Field,
@@ -99,6 +100,25 @@ def _header_value(value: Any) -> str | SecretValue:
 
 HeaderValue = Annotated[str | SecretValue, BeforeValidator(_header_value)]
 
+# Headers the exchange owns: the framing of the request (RFC 9112 section 6: never both
+# Content-Length and Transfer-Encoding) and the protocol it speaks (HTTP/1.1, no upgrade).
+_OWN_HEADERS = {
+    "content-length": "Vigil frames the request itself (Content-Length from `body`)",
+    "transfer-encoding": "Vigil frames the request itself (Content-Length from `body`)",
+    "upgrade": "a check speaks HTTP/1.1 and never switches protocols",
+}
+
+
+def _header_name(name: str) -> str:
+    """A request header's name; the headers the exchange owns are refused."""
+    why = _OWN_HEADERS.get(name.strip().lower())
+    if why is not None:
+        raise ValueError(f"{why}; remove this header")
+    return name
+
+
+HeaderName = Annotated[str, AfterValidator(_header_name)]
+
 
 class JsonAssertion(Expectation):
     """``{path: <JMESPath>, <op>: <value>}``: the value at ``path`` in the JSON body."""
@@ -128,7 +148,7 @@ class HttpCheckConfig(CheckConfig, TlsExpiryKeys):
     type: Literal["http"]
     url: str
     method: Literal["GET", "HEAD", "POST", "PUT", "OPTIONS"] = "GET"
-    headers: dict[str, HeaderValue] = Field(default_factory=dict)
+    headers: dict[HeaderName, HeaderValue] = Field(default_factory=dict)
     body: str | None = None
     expect_status: tuple[StatusRange, ...] | None = None
     body_contains: str | None = Field(default=None, min_length=1)

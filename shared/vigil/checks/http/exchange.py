@@ -51,6 +51,8 @@ _MAX_HEAD_BYTES = 100 * 1024  # a response head longer than this is refused
 _REDIRECT_BODY_BYTES = 64 * 1024  # a longer redirect body is not drained: the connection closes
 _CREDENTIALS = frozenset((b"authorization", b"proxy-authorization", b"cookie"))
 _BODY_HEADERS = frozenset((b"content-length", b"transfer-encoding", b"content-type"))
+# One framing (never Content-Length and Transfer-Encoding both: RFC 9112), one protocol.
+_OWN_HEADERS = frozenset((b"content-length", b"transfer-encoding", b"upgrade"))
 
 
 class InvalidResponse(Exception):
@@ -153,9 +155,11 @@ class Response:
 class Exchange:
     """``async with Exchange(...) as response``: send, follow redirects, close at the end.
 
-    ``headers`` are the caller's (``Host``, ``Accept``, ``User-Agent``,
-    ``Content-Length`` and ``Authorization`` from the URL's user:password are
-    added unless given); ``private`` names more of them (lower-case) that must
+    ``headers`` are the caller's (``Host``, ``Accept``, ``User-Agent`` and
+    ``Authorization`` from the URL's user:password are added unless given;
+    ``Content-Length`` always is, with a body: the exchange frames the request
+    itself, and a given ``Content-Length``, ``Transfer-Encoding`` or ``Upgrade`` is
+    ``InvalidRequest``); ``private`` names more of them (lower-case) that must
     not follow a redirect to another origin; ``context`` is the TLS context for
     https. Entering raises ``ConnectFailed``, ``TransferFailed``,
     ``InvalidResponse``, ``InvalidRequest`` or ``TooManyRedirects``; reading the
@@ -180,6 +184,9 @@ class Exchange:
         self._target = target(url)
         self._headers = _encoded(headers)
         given = {name.lower() for name, _ in self._headers}
+        if given & _OWN_HEADERS:  # the config refuses them: a second guard, for the wire
+            owned = ", ".join(sorted(name.decode() for name in given & _OWN_HEADERS))
+            raise InvalidRequest(f"headers: {owned} cannot be set (the exchange's own)")
         if self._target.authorization is not None and b"authorization" not in given:
             self._headers.append((b"Authorization", self._target.authorization))
         self._private = _CREDENTIALS | {name.lower().encode("latin-1") for name in private}
@@ -268,7 +275,7 @@ class Exchange:
             added.append((b"Accept", b"*/*"))
         if b"user-agent" not in given:
             added.append((b"User-Agent", USER_AGENT.encode()))
-        if b"content-length" not in given and (self._body or self._method in ("POST", "PUT")):
+        if self._body or self._method in ("POST", "PUT"):
             added.append((b"Content-Length", str(len(self._body or b"")).encode()))
         headers = self._headers
         if self._cookies:  # one Cookie header (RFC 6265): the caller's cookies, then the jar's

@@ -8,26 +8,47 @@ requests of the exchange (a redirect adds its own), so they add up to the latenc
 but for the time spent reading a redirect's body.
 
 ``open_connection`` resolves the name itself (``loop.getaddrinfo``, only the
-family ``ip_version`` allows: no fallback to the other one) and connects to the
-addresses in the resolver's order; TLS uses the URL's host name (SNI and the
-certificate check). There are no per-operation timeouts: the exchange's
-deadline is one ``asyncio.timeout`` around the whole of it.
+family ``ip_version`` allows: no fallback to the other one) and races the
+addresses, Happy Eyeballs (RFC 8305): the first at once, the next when the one
+before fails or after ``CONNECT_DELAY_S`` without an answer, the families
+alternating from the resolver's first; the first connected wins and the others
+are cancelled (an address that never answers, an unreachable AAAA say, costs
+that delay and not the whole timeout). This is what asyncio does for
+``open_connection(host, happy_eyeballs_delay=0.25, interleave=1)``, with its own
+``staggered_race``, on addresses resolved here so that resolution is timed
+apart. TLS uses the URL's host name (SNI and the certificate check). There are
+no per-operation timeouts: the exchange's deadline is one ``asyncio.timeout``
+around the whole of it.
+
+Connections are always direct: ``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY`` and
+``NO_PROXY`` are not read (``proxy_variables`` names those set, for a warning). A
+check measures the path from where it runs to the target, as a user inside the
+network would reach it; a proxy would add its own hop to the latency and answer
+for the target when the target is down.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import ipaddress
+import itertools
 import socket
 import ssl
 import time
+from asyncio import staggered
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
 FAMILIES = {4: socket.AF_INET, 6: socket.AF_INET6, "any": socket.AF_UNSPEC}
+PROXY_VARIABLES = frozenset(("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"))
 _FAMILY_NAMES = {socket.AF_INET: "IPv4", socket.AF_INET6: "IPv6"}
 _READ_SIZE = 2**16
+# Happy Eyeballs (RFC 8305): how long an address may go unanswered before the next one is
+# tried beside it; 250 ms is the RFC's recommended Connection Attempt Delay.
+CONNECT_DELAY_S = 0.25
 
 
 class ConnectFailed(Exception):
@@ -173,27 +194,76 @@ async def open_connection(
     """A connection to ``host:port`` (resolved, connected; not yet TLS), timed on ``clock``."""
     began = clock.start()
     clock.phase = "resolving the name"
-    addresses = await _resolve(host, port, ip_version)
+    addresses = interleaved(await _resolve(host, port, ip_version))
     resolved = time.perf_counter()
     clock.dns_s += resolved - began
     clock.phase = "connecting"
-    failures: list[str] = []
     try:
-        for family, address in addresses:
-            try:
-                reader, writer = await asyncio.open_connection(
-                    address, port, family=family, limit=_READ_SIZE
-                )
-            except OSError as exc:
-                failures.append(connect_failure(exc))
-                continue
-            return Connection(reader, writer, clock, (scheme, host, port))
+        reader, writer = await _connect(addresses, port)
     finally:
         clock.connect_s += time.perf_counter() - resolved
+    return Connection(reader, writer, clock, (scheme, host, port))
+
+
+async def _connect(
+    addresses: list[tuple[int, str]], port: int
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """The first of ``addresses`` to connect, raced (Happy Eyeballs); ``ConnectFailed``
+    with each address's reason when none does."""
+    if len(addresses) == 1:  # an IP address, or a name with one: nothing to race
+        family, address = addresses[0]
+        try:
+            return await asyncio.open_connection(address, port, family=family, limit=_READ_SIZE)
+        except OSError as exc:
+            raise ConnectFailed(connect_failure(exc)) from exc
+    made: list[asyncio.StreamWriter] = []  # at most one connection is kept
+
+    async def attempt(
+        family: int, address: str
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        reader, writer = await asyncio.open_connection(
+            address, port, family=family, limit=_READ_SIZE
+        )
+        if made:  # another attempt won in the same turn of the loop
+            writer.transport.abort()
+            raise ConnectionAbortedError("another address connected first")
+        made.append(writer)
+        return reader, writer
+
+    try:
+        winner, _, errors = await staggered.staggered_race(
+            [functools.partial(attempt, family, address) for family, address in addresses],
+            CONNECT_DELAY_S,
+        )
+    except BaseException:  # cancelled (the deadline) or failed after a connection was made
+        for writer in made:
+            writer.transport.abort()
+        raise
+    if winner is not None:
+        return winner
+    failures = [connect_failure(exc) for exc in errors if exc is not None]
     if len(set(failures)) == 1:
         raise ConnectFailed(failures[0])
     tried = zip(addresses, failures, strict=True)
     raise ConnectFailed("; ".join(f"{address}: {why}" for (_, address), why in tried))
+
+
+def interleaved(addresses: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """``addresses`` with the families alternating, from the first one's (RFC 8305
+    section 4, asyncio's ``interleave=1``); each family's own order is kept."""
+    by_family: dict[int, list[tuple[int, str]]] = {}
+    for entry in addresses:
+        by_family.setdefault(entry[0], []).append(entry)
+    if len(by_family) < 2:
+        return addresses
+    return [entry for turn in itertools.zip_longest(*by_family.values()) for entry in turn if entry]
+
+
+def proxy_variables(environ: Mapping[str, str]) -> list[str]:
+    """The proxy variables set (not empty) in ``environ``, in either case: ignored."""
+    return sorted(
+        name for name, value in environ.items() if name.upper() in PROXY_VARIABLES and value
+    )
 
 
 @lru_cache(maxsize=4096)

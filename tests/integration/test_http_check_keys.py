@@ -1,6 +1,8 @@
-"""HTTP checks, second edition: decoded bodies, assertions, TLS, client certificates,
-address families and the latency from DNS to the response head - against real loopback
-servers (``tcp_servers.Servers`` with the handlers of ``http_servers``)."""
+"""The keys of an HTTP check, each against real loopback servers (``tcp_servers.Servers``
+with the handlers of ``http_servers``): decoded bodies and the body assertions,
+``expect_status``, ``headers_match``, ``json``, redirects, TLS expiry, ``ca_bundle``,
+client certificates, ``ip_version``, headers from secrets, the latency from DNS to the
+response head, and the refusal of bad keys at their path."""
 
 from __future__ import annotations
 
@@ -672,6 +674,13 @@ def test_a_header_secret_without_the_key_is_an_error(servers, secret, message):
         ({"headers": {"A": {"secrt": "x"}}}, ".headers.A", "unknown key secrt"),
         ({"headers": {"A": {"key": "k"}}}, ".headers.A", "expected {secret: <name>}"),
         ({"headers": {"A": 5}}, ".headers.A", "expected text, {secret: <name>}"),
+        (
+            {"body": "x", "headers": {"Transfer-Encoding": "chunked"}},
+            ".headers.Transfer-Encoding",
+            "Vigil frames the request itself (Content-Length from `body`); remove this header",
+        ),
+        ({"headers": {"content-length": "5"}}, ".headers.content-length", "frames the request"),
+        ({"headers": {"Upgrade": {"secret": "s"}}}, ".headers.Upgrade", "speaks HTTP/1.1"),
         ({"ip_version": 5}, ".ip_version", "expected 4, 6 or any"),
         ({"ip_version": "ipv6"}, ".ip_version", "expected 4, 6 or any"),
         ({"max_body_bytes": 0}, ".max_body_bytes", "greater than 0"),
@@ -709,7 +718,7 @@ def test_good_http_keys_load():
 # --- through the handler -------------------------------------------------------------------
 
 
-def test_http_second_edition_through_the_handler(
+def test_http_keys_through_the_handler(
     aws, invoke, servers, client_ca, monkeypatch, capsys, caplog
 ):
     """Mutual TLS with the certificate and a header token in moto's Secrets Manager, a gzip
