@@ -26,6 +26,7 @@ from pydantic import Field, TypeAdapter, ValidationError
 from vigil import budget
 from vigil.checks.model import NAME_PATTERN, CheckConfig, Defaults
 from vigil.checks.registry import REGISTRY
+from vigil.config_file import CONFIG_ENV, resolve_config_path
 from vigil.durations import format_duration
 from vigil.exceptions import ConfigError, UnknownGroupError
 from vigil.locations import Locations, parse_locations
@@ -48,10 +49,10 @@ __all__ = [
     "config_path",
     "load_config",
     "parse_config",
+    "resolve_config_path",
 ]
 
 DEFAULT_CONFIG = "checks.yaml"
-CONFIG_ENV = "HEALTHCHECK_CONFIG"
 TOP_LEVEL_KEYS = (
     "defaults",
     "groups",
@@ -130,22 +131,6 @@ class VigilConfig(NamedTuple):
             return self.groups[name]
         except KeyError:
             raise UnknownGroupError(name, sorted(self.groups)) from None
-
-
-def resolve_config_path(default: Path) -> Path:
-    """The config file a function reads: ``$HEALTHCHECK_CONFIG`` or ``default``.
-
-    A relative ``HEALTHCHECK_CONFIG`` is read from the working directory, else from
-    ``default``'s folder (beside the runner's ``checks.yaml``): the same rule for
-    the runner, the notifier and the status function.
-    """
-    configured = os.environ.get(CONFIG_ENV)
-    if not configured:
-        return default
-    path = Path(configured)
-    if not path.is_absolute() and not path.exists() and (default.parent / path).exists():
-        return default.parent / path
-    return path
 
 
 def config_path(environ: Mapping[str, str] | None = None) -> Path:

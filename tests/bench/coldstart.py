@@ -120,6 +120,24 @@ boto3.client("dynamodb"), boto3.client("sns"), boto3.client("sqs")
 httpx.Client()
 """,
     ),
+    # The ping function: its door (the key's provider and the table's client) and the
+    # config read lightly (which heartbeat checks exist; the key itself is a request).
+    # Bare: boto3, the Powertools Logger and the same two clients - what any function
+    # behind a URL that reads a secret and writes DynamoDB pays.
+    "ping": Function(
+        app=REPO / "functions" / "ping" / "app.py",
+        init="""
+from vigil.environment.ping import door_from_environment
+door = door_from_environment(app.DEFAULT_CONFIG)
+door.heartbeats(), door.store.client, door.key.provider.client
+""",
+        bare="""
+import boto3
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+boto3.client("dynamodb"), boto3.client("secretsmanager")
+""",
+    ),
 }
 
 
@@ -161,6 +179,7 @@ def _import_times(
         "HEALTHCHECK_CONFIG": str(config),
         "VIGIL_NOTIFY_TABLE": "vigil-bench-notify",
         "VIGIL_NOTIFY_DEAD_LETTER_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/1/dlq",
+        "HEALTHCHECK_PING_KEY_SECRET": "arn:aws:secretsmanager:us-east-1:1:secret:k-AbCdEf",
         "POWERTOOLS_SERVICE_NAME": "vigil",
         "POWERTOOLS_METRICS_NAMESPACE": "Vigil",
         "AWS_LAMBDA_FUNCTION_NAME": f"vigil-bench-{name}",  # a cold start in Lambda

@@ -32,7 +32,10 @@ when it accepted the connection and when it wrote the response head:
 * locations (``tests.bench.quorum``, its own process): what combining three
   locations adds to a 200-check home run, and a probe's writes per run (issue 21);
 * the HTTP exchange on h11 beside httpcore's (``tests.bench.httpcore_compare``,
-  issue 18).
+  issue 18);
+* the ping function (``tests.bench.ping``, in its own process): the warm handler's
+  time per ping (median, 99th percentile) over 3 x 2,000 pings, and the DynamoDB write
+  requests of one ping; its cold start with the other functions'.
 
 It prints tables, then as its last line one JSON object; it exits 1 if a target
 of these issues is missed. Timed figures live here, never in the test suite.
@@ -78,6 +81,9 @@ TARGETS = {  # issues 4, 10 and 11, for N = 500 checks of a 200 ms service on th
     "cold_overhead_ms": 50.0,
     "status_cold_overhead_ms": 50.0,  # issue 17: status_cold_import_ms - status_bare_import_ms
     "notifier_cold_overhead_ms": 50.0,  # the same for the notifier
+    "ping_cold_overhead_ms": 30.0,  # ping_cold_import_ms - ping_bare_import_ms
+    "ping_warm_ms_p99": 20.0,  # the ping handler, warm, on moto
+    "ping_write_requests": 2,  # DynamoDB write requests of one ping, at most
     "peak_rss_mb": 128.0,
     "ddb_write_requests_per_run": 4,
     "ddb_write_units_per_check": 0.05,
@@ -264,8 +270,8 @@ def cost_model(target: TargetProcess) -> dict[int, dict[str, Any]]:
 # (h11 and httpx for http), which its first run would otherwise import. The vigil
 # package is imported as the layer ships it (shared/Makefile): compiled to bytecode.
 def module_figures(module: str) -> dict[str, Any]:
-    """``module`` (``tests.bench.status``, ``.tick``, ``.quorum``) in a fresh process: its
-    JSON line."""
+    """``module`` (``tests.bench.status``, ``.tick``, ``.quorum``, ``.ping``) in a fresh
+    process: its JSON line."""
     done = subprocess.run(
         [sys.executable, "-m", module],
         cwd=REPO,
@@ -298,11 +304,14 @@ def main() -> int:
         n2000 = runner_run(target, N2000, target.base_url)
         cost = cost_model(target)
     cold_ms, bare_ms = import_times("runner", SHIPPED_CONFIG, "core")
-    other_cold = {name: import_times(name, SHIPPED_CONFIG) for name in ("status", "notifier")}
+    other_cold = {
+        name: import_times(name, SHIPPED_CONFIG) for name in ("status", "notifier", "ping")
+    }
     status_api = module_figures("tests.bench.status")
     tick = module_figures("tests.bench.tick")
     quorum = module_figures("tests.bench.quorum")
     httpcore = module_figures("tests.bench.httpcore_compare")
+    ping = module_figures("tests.bench.ping")
     with tempfile.TemporaryDirectory(prefix="vigil-bench-") as tmp:
         config = write_config(Path(tmp), LEDGER_N, DELAY_MS, "http://127.0.0.1:9")
         big_cold_ms, _ = import_times("runner", config, "bench", repeats=3)
@@ -322,6 +331,11 @@ def main() -> int:
         "status_bare_import_ms": round(other_cold["status"][1], 1),
         "notifier_cold_import_ms": round(other_cold["notifier"][0], 1),
         "notifier_bare_import_ms": round(other_cold["notifier"][1], 1),
+        "ping_cold_import_ms": round(other_cold["ping"][0], 1),
+        "ping_bare_import_ms": round(other_cold["ping"][1], 1),
+        "ping_warm_ms_p50": ping["ping_warm_ms_p50"],
+        "ping_warm_ms_p99": ping["ping_warm_ms_p99"],
+        "ping_write_requests": ping["ping_write_requests"],
         # The most any measured run wrote: first, steady, or closing an hour and a day.
         "ddb_write_requests_per_run": max(requests for requests, _ in ledger.values()),
         "ddb_write_units_per_check": round(
@@ -366,6 +380,10 @@ def main() -> int:
         <= TARGETS["status_cold_overhead_ms"],
         "notifier_cold_overhead_ms": ratios["notifier_cold_overhead_ms"]
         <= TARGETS["notifier_cold_overhead_ms"],
+        "ping_cold_overhead_ms": ratios["ping_cold_overhead_ms"]
+        <= TARGETS["ping_cold_overhead_ms"],
+        "ping_warm_ms_p99": figures["ping_warm_ms_p99"] <= TARGETS["ping_warm_ms_p99"],
+        "ping_write_requests": figures["ping_write_requests"] <= TARGETS["ping_write_requests"],
         "peak_rss_mb": figures["peak_rss_mb"] <= TARGETS["peak_rss_mb"],
         "ddb_write_requests_per_run": figures["ddb_write_requests_per_run"]
         <= TARGETS["ddb_write_requests_per_run"],
@@ -505,7 +523,18 @@ def main() -> int:
         " (tests.bench.httpcore_compare)"
     )
 
-    print("\ntargets (issues 4, 10, 11, 17, 19 and 21):")
+    print(
+        f"ping function (moto; {ping['ping_rounds']} rounds of {ping['ping_pings']} warm pings"
+        " of 1,000 heartbeat checks: start, success paired by rid, fail with a body, log,"
+        f" exit status): {ping['ping_warm_ms_p50']:.1f} ms median,"
+        f" {ping['ping_warm_ms_p99']:.1f} ms p99 (the median of the rounds'; CPU"
+        f" {ping['ping_warm_cpu_ms_p99']:.1f} ms) per ping; a refused ping"
+        f" {ping['ping_refused_ms_p50']:.2f} ms; at most"
+        f" {ping['ping_write_requests']} DynamoDB write requests per ping; first (cold)"
+        f" ping {ping['ping_cold_handler_ms']:.0f} ms"
+    )
+
+    print("\ntargets (issues 4, 10, 11, 17, 19 and 21; the ping function's):")
     for name, ok in checks.items():
         value = ratios[name] if name in ratios else figures[name]
         print(f"  {'ok  ' if ok else 'MISS'} {name} = {fmt(value, 3)} (target <= {TARGETS[name]})")

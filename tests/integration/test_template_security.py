@@ -1,6 +1,6 @@
 """template.yaml's access rules: who may publish to each topic, which secrets each
 function may read, what each role may do compared with what its code calls, the
-Chatbot role, and the functions' reserved concurrency.
+Chatbot role, the ping function's public URL, and the functions' reserved concurrency.
 
 moto enforces neither topic policies nor resource-scoped IAM statements, so
 requests are decided by ``tests.support.iam_policy`` over the template resolved for
@@ -33,6 +33,7 @@ from tests.support.iam_policy import (
     allowed,
     arn_of,
 )
+from tests.support.ping_door import new_container, open_door
 from vigil_cli.local.template_file import load_template
 
 REPO = Path(__file__).resolve().parents[2]
@@ -703,6 +704,126 @@ def test_notifier_role_allows_exactly_what_the_notifier_calls(stack, tmp_path, c
     }
 
 
+PING_CONFIG = """
+groups:
+  jobs:
+    checks:
+      - {name: backup, type: heartbeat, period: 1d}
+      - {name: api, type: tcp, host: 127.0.0.1, port: 9}
+"""
+
+
+def test_ping_role_allows_exactly_what_the_ping_function_calls(stack, aws, write_config, calls):
+    """Every path of a ping: the key read (a new container), a summary read, an event and
+    the summary put; pings of each kind, with a body, refused ones. Only heartbeat items
+    (partition keys HB#...), which the role's condition enforces."""
+    write_config(PING_CONFIG)
+    door = open_door(aws.table_name)
+    keys: list[tuple[str, str]] = []
+
+    def leading_key(params: dict[str, Any], model: Any, **_: Any) -> None:
+        item = params.get("Key") or params.get("Item") or {}
+        keys.append((model.name, item["pk"]["S"]))
+
+    import vigil.environment.ping
+
+    built = vigil.environment.ping.door_from_environment(REPO / "functions/runner/checks.yaml")
+    built.store.client.meta.events.register("before-parameter-build.dynamodb", leading_key)
+    calls.reset()
+    for path, method, body in (
+        (door.path("jobs", "backup", "start"), "GET", None),
+        (door.path("jobs", "backup", "log"), "POST", "disk 80% full"),
+        (door.path("jobs", "backup", "3"), "POST", "failed"),
+        (door.path("jobs", "backup"), "HEAD", None),
+        (door.path("jobs", "api"), "GET", None),  # refused: no heartbeat check
+        (door.path("jobs", "backup", "finish"), "GET", None),  # refused: bad segment
+    ):
+        door.ping(path, method, body=body)
+    new_container()
+    assert calls.actions == granted(stack, "PingRole", "PingLogGroup")
+    assert calls.actions == {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "secretsmanager:GetSecretValue",
+    }
+    ping_role, table = role(stack, "PingRole"), arn_of("HealthCheckTable", "AWS::DynamoDB::Table")
+    assert len(keys) == 4 * 3 and {operation for operation, _ in keys} == {"GetItem", "PutItem"}
+    for operation, key in keys:
+        context = {"dynamodb:LeadingKeys": key}
+        assert allowed(ping_role, f"dynamodb:{operation}", table, extra_context=context), key
+    # a group's state, its runs, the tick's records: never the ping function's
+    for key in ("core#0", "RUN#core", "TICK"):
+        for action in ("dynamodb:GetItem", "dynamodb:PutItem"):
+            assert not allowed(
+                ping_role, action, table, extra_context={"dynamodb:LeadingKeys": key}
+            )
+    for action in ("dynamodb:Query", "dynamodb:Scan", "dynamodb:DeleteItem", "dynamodb:UpdateItem"):
+        assert not allowed(ping_role, action, table, extra_context={"dynamodb:LeadingKeys": "HB#a"})
+
+
+@pytest.mark.parametrize("monitored", ["vigil/", "vigil", "vigil-", f"{STACK}-PingKeySecret", "v"])
+def test_only_the_ping_function_reads_the_ping_key(template, monitored):
+    """Even with a MonitoredSecretsPrefix that covers the key's name, the runner never
+    reads it; the ping function reads it and no other secret."""
+    stack = ResolvedTemplate(template, {"MonitoredSecretsPrefix": monitored})
+    assert not stack.failed_rules()
+    key = stack.ref("PingKeySecret")
+    assert key == arn_of("PingKeySecret", "AWS::SecretsManager::Secret")
+    for logical_id in ("RunnerRole", "NotifierRole", "StatusRole"):
+        for action in ("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"):
+            assert not allowed(role(stack, logical_id), action, key), (logical_id, action)
+    ping = role(stack, "PingRole")
+    assert allowed(ping, "secretsmanager:GetSecretValue", key)
+    assert not allowed(ping, "secretsmanager:PutSecretValue", key)
+    for name in ("vigil/db", "vigil/notify/slack", "PingKeySecret"):
+        assert not allowed(ping, "secretsmanager:GetSecretValue", secret_arn(name)), name
+    # both functions are told where the key is; only one may read it
+    for function in ("PingFunction", "RunnerFunction"):
+        variables = stack.properties(function)["Environment"]["Variables"]
+        assert variables["HEALTHCHECK_PING_KEY_SECRET"] == key, function
+
+
+def test_the_ping_key_is_generated_by_the_stack(template):
+    props = template["Resources"]["PingKeySecret"]["Properties"]
+    assert "SecretString" not in props
+    generated = props["GenerateSecretString"]
+    assert generated["PasswordLength"] >= 32 and generated["ExcludePunctuation"] is True
+
+
+def test_the_ping_url_is_public_and_opens_the_ping_function_only(template, stack):
+    url = stack.properties("PingFunctionUrl")
+    assert url == {
+        "TargetFunctionArn": arn_of("PingFunction", "AWS::Serverless::Function"),
+        "AuthType": "NONE",
+    }
+    public = {
+        logical_id: stack.properties(logical_id)
+        for logical_id, resource in stack.resources.items()
+        if resource["Type"] == "AWS::Lambda::Permission"
+        and stack.properties(logical_id)["Principal"] == "*"
+        and stack.properties(logical_id)["FunctionName"] == stack.ref("PingFunction")
+    }
+    assert sorted(public.values(), key=lambda p: p["Action"]) == [
+        {
+            "FunctionName": stack.ref("PingFunction"),
+            "Action": "lambda:InvokeFunction",
+            "Principal": "*",
+            "InvokedViaFunctionUrl": True,  # through its URL only, never a direct Invoke
+        },
+        {
+            "FunctionName": stack.ref("PingFunction"),
+            "Action": "lambda:InvokeFunctionUrl",
+            "Principal": "*",
+            "FunctionUrlAuthType": "NONE",
+        },
+    ]
+    for logical_id in public:  # whatever the parameters: the job's door is always open
+        assert "Condition" not in template["Resources"][logical_id]
+    assert template["Outputs"]["PingUrl"]["Value"] == {
+        "Fn::GetAtt": ["PingFunctionUrl", "FunctionUrl"]
+    }
+
+
 def test_chatbot_role_can_do_nothing(template, stack):
     props = stack.properties("ChatbotRole")
     assert "Policies" not in props and "ManagedPolicyArns" not in props
@@ -731,7 +852,8 @@ def test_chatbot_role_can_do_nothing(template, stack):
 
 
 @pytest.mark.parametrize(
-    "parameter", ["StatusConcurrency", "RunnerConcurrency", "NotifierConcurrency"]
+    "parameter",
+    ["StatusConcurrency", "PingConcurrency", "RunnerConcurrency", "NotifierConcurrency"],
 )
 def test_concurrency_parameters_refuse_zero(template, parameter):
     pattern = re.compile(template["Parameters"][parameter]["AllowedPattern"])
@@ -742,21 +864,23 @@ def test_concurrency_parameters_refuse_zero(template, parameter):
 
 
 @pytest.mark.parametrize(
-    ("parameters", "status", "runner", "notifier"),
+    ("parameters", "status", "ping", "runner", "notifier"),
     [
-        ({}, 10, None, None),  # the defaults: only the status function is capped
-        ({"StatusConcurrency": "3"}, 3, None, None),
-        ({"StatusConcurrency": ""}, None, None, None),  # accounts that cannot reserve
-        ({"RunnerConcurrency": "20", "NotifierConcurrency": "5"}, 10, 20, 5),
+        ({}, 10, 10, None, None),  # the defaults: the public functions are capped
+        ({"StatusConcurrency": "3", "PingConcurrency": "4"}, 3, 4, None, None),
+        ({"StatusConcurrency": "", "PingConcurrency": ""}, None, None, None, None),
+        ({"RunnerConcurrency": "20", "NotifierConcurrency": "5"}, 10, 10, 20, 5),
     ],
 )
 def test_reserved_concurrency_follows_the_parameters(
-    template, parameters, status, runner, notifier
+    template, parameters, status, ping, runner, notifier
 ):
     stack = ResolvedTemplate(template, parameters)
     assert template["Parameters"]["StatusConcurrency"]["Default"] == "10"
+    assert template["Parameters"]["PingConcurrency"]["Default"] == "10"
     for function, expected in (
         ("StatusFunction", status),
+        ("PingFunction", ping),
         ("RunnerFunction", runner),
         ("NotifierFunction", notifier),
     ):

@@ -58,6 +58,8 @@ def arn_of(logical_id: str, resource_type: str) -> str:
         return f"arn:{PARTITION}:logs:{REGION}:{ACCOUNT}:log-group:{name}:*"
     if resource_type in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
         return f"arn:{PARTITION}:lambda:{REGION}:{ACCOUNT}:function:{name}"
+    if resource_type == "AWS::SecretsManager::Secret":  # a hyphen and six characters appended
+        return f"arn:{PARTITION}:secretsmanager:{REGION}:{ACCOUNT}:secret:{name}-AbCdEf"
     raise ValueError(f"no ARN known for {logical_id} ({resource_type})")
 
 
@@ -135,7 +137,7 @@ class ResolvedTemplate:
         if name in self.parameters:
             return self.parameters[name]
         resource = self.template["Resources"][name]
-        if resource["Type"] in ("AWS::SNS::Topic",):
+        if resource["Type"] in ("AWS::SNS::Topic", "AWS::SecretsManager::Secret"):
             return arn_of(name, resource["Type"])
         return f"{STACK}-{name}"
 

@@ -39,12 +39,14 @@ LOW = (
 )
 HIGH = (
     "vigil.config",
+    "vigil.config_file",
     "vigil.config_problems",
     "vigil.dispatch",
     "vigil.environment",
     "vigil.fanout",
     "vigil.metrics",
     "vigil.notify",
+    "vigil.ping_door",
     "vigil.run",
     "vigil.status",
 )

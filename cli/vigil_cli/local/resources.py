@@ -1,7 +1,8 @@
 """Local AWS resources made from template.yaml, and the functions' environment (dev only).
 
-``create_local_resources`` creates the template's DynamoDB tables, SNS topics and SQS
-queues with boto3 (under moto), with the template's key schema, indexes and TTL, so
+``create_local_resources`` creates the template's DynamoDB tables, SNS topics, SQS
+queues and Secrets Manager secrets (a generated value for ``GenerateSecretString``)
+with boto3 (under moto), with the template's key schema, indexes and TTL, so
 that what is tested is what is deployed. ``runner_environment`` is a function's
 environment as Lambda would see it, resolved against those resources.
 """
@@ -28,6 +29,7 @@ class LocalResources:
     queues: Mapping[str, str] = field(default_factory=dict)  # logical id -> queue URL
     region: str = "us-east-1"
     stack_name: str = "vigil-local"
+    secrets: Mapping[str, str] = field(default_factory=dict)  # logical id -> secret ARN
 
 
 def _physical_name(value: Any, stack_name: str, logical_id: str) -> str:
@@ -116,11 +118,20 @@ def create_local_resources(
         for logical_id, props in resources_of(template, "AWS::SQS::Queue")
     }
 
+    secretsmanager = boto3.client("secretsmanager", region_name=region)
+    secrets = {
+        logical_id: secretsmanager.create_secret(
+            Name=_physical_name(props.get("Name"), stack_name, logical_id),
+            SecretString=_secret_string(props),
+        )["ARN"]
+        for logical_id, props in resources_of(template, "AWS::SecretsManager::Secret")
+    }
+
     variables = _function_variables(template, RUNNER_FUNCTION)
     function_props = dict(resources_of(template, "AWS::Serverless::Function")).get(
         RUNNER_FUNCTION, {}
     )
-    context = _Context(template, tables, topics, region, stack_name, queues)
+    context = _Context(template, tables, topics, region, stack_name, queues, secrets)
     function_name = function_props.get("FunctionName")
     return LocalResources(
         table_name=_primary(tables, variables.get("HEALTHCHECK_TABLE"), "table"),
@@ -135,7 +146,20 @@ def create_local_resources(
         queues=queues,
         region=region,
         stack_name=stack_name,
+        secrets=secrets,
     )
+
+
+def _secret_string(props: Mapping[str, Any]) -> str:
+    """A secret's SecretString, or the value GenerateSecretString would make: its
+    PasswordLength (default 32) of letters and digits, whatever else it excludes."""
+    if isinstance(props.get("SecretString"), str):
+        return props["SecretString"]
+    import secrets
+    import string
+
+    length = int((props.get("GenerateSecretString") or {}).get("PasswordLength", 32))
+    return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(length))
 
 
 def _primary(created: Mapping[str, str], reference: Any, what: str) -> str:
@@ -170,6 +194,7 @@ class _Context:
     region: str
     stack_name: str
     queues: Mapping[str, str] = field(default_factory=dict)
+    secrets: Mapping[str, str] = field(default_factory=dict)
 
     def ref(self, name: str) -> str:
         pseudo = {
@@ -187,6 +212,8 @@ class _Context:
             return self.topics[name]
         if name in self.queues:
             return self.queues[name]
+        if name in self.secrets:
+            return self.secrets[name]
         parameter = (self.template.get("Parameters") or {}).get(name)
         if isinstance(parameter, dict) and "Default" in parameter:
             return _text(parameter["Default"])
@@ -218,7 +245,8 @@ def runner_environment(
 
     Globals and the function's own Variables are merged; ``!Ref`` to a table or
     topic becomes the local name/ARN, ``!Ref`` to a parameter its Default, and
-    ``!Sub`` of those is expanded. Plain values are kept (as strings). Anything
+    ``!Sub`` of those is expanded. Plain values are kept (as strings). A ``!Ref`` to
+    a secret ``resources`` does not hold (a deployed stack's) is left out. Anything
     else raises ``ValueError`` rather than being guessed.
     """
     context = _Context(
@@ -228,6 +256,7 @@ def runner_environment(
         resources.region,
         resources.stack_name,
         resources.queues,
+        resources.secrets,
     )
     environment: dict[str, str] = {}
     for name, value in _function_variables(template, function).items():
@@ -237,6 +266,11 @@ def runner_environment(
             environment[name] = resources.table_name
         elif ref not in context.topics and _resource_type(template, ref) == "AWS::SNS::Topic":
             environment[name] = resources.topic_arn
+        elif (
+            ref not in context.secrets
+            and _resource_type(template, ref) == "AWS::SecretsManager::Secret"
+        ):
+            continue  # a deployed stack's secret (its ARN unknown here): left out
         else:
             environment[name] = context.resolve(value)
     return environment

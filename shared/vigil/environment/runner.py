@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from vigil.config import VigilConfig, load_config, resolve_config_path
+from vigil.environment.history import history_days
 from vigil.exceptions import ConfigError, VigilError
 from vigil.metrics import emit_config_error
 from vigil.run.runner import Runner
@@ -26,7 +27,6 @@ HOME_TABLE_ENV = "HEALTHCHECK_HOME_TABLE"  # a probe's: the home's table (empty:
 STACK_ENV = "HEALTHCHECK_STACK_NAME"  # the stack's name, the same in every region
 REGION_ENV = "AWS_REGION"  # Lambda's: the region this stack runs in
 TOPIC_ENV = "HEALTHCHECK_TOPIC_ARN"
-HISTORY_ENV = "HEALTHCHECK_HISTORY_DAYS"
 
 # Warm-start cache: one Runner per (config file, its mtime, table, topic), so a warm
 # Lambda container neither re-reads the config nor re-creates its AWS clients.
@@ -37,18 +37,6 @@ DEFAULT_FUNCTION_TIMEOUT_S = 60.0
 def clear_cache() -> None:
     """Forget the cached runner (a new configuration, table or topic is read next time)."""
     _RUNNER_CACHE.clear()
-
-
-def history_days() -> int:
-    """Days of run history kept (``HEALTHCHECK_HISTORY_DAYS``, default 30)."""
-    value = os.environ.get(HISTORY_ENV) or "30"
-    try:
-        days = int(value)
-    except ValueError:
-        raise VigilError(f"{HISTORY_ENV} must be a whole number of days, got {value!r}") from None
-    if days < 1:
-        raise VigilError(f"{HISTORY_ENV} must be at least 1, got {days}")
-    return days
 
 
 def load_config_or_refuse(
