@@ -1,4 +1,4 @@
-"""The ``vigil`` developer command: validate, run, status, demo.
+"""The ``vigil`` developer command: validate, run, status, ping-url, demo.
 
 A development tool (it lives in cli/, never in the Lambda layer). Every
 subcommand has ``--help``.
@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from vigil.durations import parse_duration
+from vigil_cli.commands.ping_url import LOCAL_PING_PORT
 from vigil_cli.costs import DEFAULT_RUN_CPU_MS
 from vigil_cli.local.deployed import DEFAULT_STACK
 from vigil_cli.local.local_aws import DEFAULT_CONFIG, TEMPLATE
@@ -72,7 +73,7 @@ def _add_files(
     )
 
 
-def _add_where(parser: argparse.ArgumentParser) -> None:
+def _add_where(parser: argparse.ArgumentParser, *, local_state: bool = True) -> None:
     parser.add_argument(
         "--aws",
         action="store_true",
@@ -84,6 +85,8 @@ def _add_where(parser: argparse.ArgumentParser) -> None:
         help=f"with --aws: the CloudFormation stack name (default: {DEFAULT_STACK})",
     )
     parser.add_argument("--region", help="with --aws: the AWS region (default: your AWS config)")
+    if not local_state:
+        return
     parser.add_argument(
         "--local-state",
         type=Path,
@@ -156,6 +159,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_where(run)
     run.add_argument(
+        "--ping-port",
+        type=_positive,
+        default=LOCAL_PING_PORT,
+        metavar="PORT",
+        help="without --aws, when a group has heartbeat checks: serve the ping function on "
+        f"http://127.0.0.1:PORT/ while running (default: {LOCAL_PING_PORT}; see vigil ping-url)",
+    )
+    run.add_argument(
         "--yes",
         action="store_true",
         help="with --aws: really write results to the deployed table and publish alerts to "
@@ -178,6 +189,28 @@ def build_parser() -> argparse.ArgumentParser:
         "`vigil run` used on this local state, else functions/runner/checks.yaml)",
     )
     _add_where(status)
+
+    ping = commands.add_parser(
+        "ping-url",
+        help="print the URL each heartbeat check's job pings",
+        description="Print <ping url><group>/<check>/<token> for each named heartbeat check "
+        "(default: every one in the configuration). The token is an HMAC of group/check "
+        "under the stack's ping key. With --aws: the deployed stack's URL and key (outputs "
+        "PingUrl and PingKeySecretArn; reading the key needs secretsmanager:GetSecretValue). "
+        "Without: the local stack's, served by `vigil run` on http://127.0.0.1:<--ping-port>/ "
+        "while it runs, its key kept in .vigil/ping-key. Exits 2 if a named check is not a "
+        "heartbeat check of the configuration.",
+    )
+    ping.add_argument("checks", nargs="*", metavar="GROUP/CHECK", help="heartbeat checks")
+    _add_files(ping)
+    _add_where(ping, local_state=False)
+    ping.add_argument(
+        "--ping-port",
+        type=_positive,
+        default=LOCAL_PING_PORT,
+        metavar="PORT",
+        help=f"without --aws: the local ping port (default: {LOCAL_PING_PORT})",
+    )
 
     demo = commands.add_parser(
         "demo",
@@ -223,6 +256,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from vigil_cli.commands.status import status
 
         return status(args, screen)
+    if args.command == "ping-url":
+        from vigil_cli.commands.ping_url import ping_url
+
+        return ping_url(args, screen)
     if args.command == "demo":
         from vigil_cli.commands.demo import demo
 

@@ -58,7 +58,7 @@ def write_core(tmp_path: Path, *checks: str) -> Path:
 # ---------------------------------------------------------------- help and validate
 
 
-@pytest.mark.parametrize("command", [[], ["validate"], ["run"], ["status"], ["demo"]])
+@pytest.mark.parametrize("command", [[], ["validate"], ["run"], ["status"], ["ping-url"], ["demo"]])
 def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as exited:
         main([*command, "--help"])
@@ -671,3 +671,116 @@ def test_demo_says_where_it_failed_and_cleans_up(monkeypatch, demo_tmpdir):
     )
     assert "stopped and removed: HTTP and TCP targets, demo config directory" in out
     assert "summary" not in out
+
+
+# ---------------------------------------------------------------- ping-url
+
+HEARTBEATS = """\
+groups:
+  jobs:
+    checks:
+      - {name: backup, type: heartbeat, period: 1d}
+      - {name: etl, type: heartbeat, cron: "0 3 * * *", timezone: Europe/Berlin}
+      - {name: site, type: tcp, host: 127.0.0.1, port: 9}
+"""
+
+
+@pytest.fixture
+def local_key(tmp_path, monkeypatch) -> Path:
+    from vigil_cli.commands import ping_url
+
+    path = tmp_path / "ping-key"
+    monkeypatch.setattr(ping_url, "LOCAL_PING_KEY", path)
+    return path
+
+
+def printed_urls(out: str) -> dict[str, str]:
+    return dict(line.split() for line in out.splitlines() if line.startswith("jobs/"))
+
+
+def test_ping_url_prints_each_heartbeat_checks_url_under_the_local_key(tmp_path, capsys, local_key):
+    from vigil.pings import parse_path, token_matches
+
+    config = write(tmp_path, HEARTBEATS)
+    assert main(["ping-url", "--config", str(config)]) == 0
+    urls = printed_urls(capsys.readouterr().out)
+    assert set(urls) == {"jobs/backup", "jobs/etl"}  # heartbeat checks only
+    key = local_key.read_text().strip()
+    assert len(key) == 48 and oct(local_key.stat().st_mode)[-3:] == "600"
+    for name, url in urls.items():
+        assert url.startswith("http://127.0.0.1:8788/")
+        group, check, given, kind, _ = parse_path(url.removeprefix("http://127.0.0.1:8788"))
+        assert f"{group}/{check}" == name and kind == "success"
+        assert token_matches(key.encode(), group, check, given)
+    # the same key next time: a URL put in a crontab keeps working
+    assert main(["ping-url", "jobs/etl", "--config", str(config), "--ping-port", "9000"]) == 0
+    again = printed_urls(capsys.readouterr().out)
+    assert again == {"jobs/etl": urls["jobs/etl"].replace(":8788/", ":9000/")}
+
+
+def test_ping_url_refuses_a_check_that_is_no_heartbeat(tmp_path, capsys, local_key):
+    config = write(tmp_path, HEARTBEATS)
+    for name in ("jobs/site", "jobs/nope", "backup"):
+        assert main(["ping-url", name, "--config", str(config)]) == 2
+        out = capsys.readouterr().out
+        assert f"{name}: no such heartbeat check" in out
+        assert "its heartbeat checks: jobs/backup, jobs/etl" in out
+    assert not local_key.exists()  # nothing made for a refused request
+
+
+def test_ping_url_aws_uses_the_stacks_url_and_key(tmp_path, capsys, monkeypatch):
+    moto = pytest.importorskip("moto")
+    import boto3
+
+    from vigil.pings import token
+
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.setenv(key, "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    config = write(tmp_path, HEARTBEATS)
+    with moto.mock_aws():
+        secret = boto3.client("secretsmanager").create_secret(Name="ping", SecretString="k" * 48)
+        url = "https://abc.lambda-url.eu-west-1.on.aws/"
+        body = {
+            "Resources": {"Unrelated": {"Type": "AWS::SNS::Topic"}},
+            "Outputs": {
+                "PingUrl": {"Value": url},
+                "PingKeySecretArn": {"Value": secret["ARN"]},
+            },
+        }
+        boto3.client("cloudformation").create_stack(
+            StackName="vigil", TemplateBody=json.dumps(body)
+        )
+        assert main(["ping-url", "jobs/backup", "--aws", "--config", str(config)]) == 0
+        urls = printed_urls(capsys.readouterr().out)
+        assert urls == {"jobs/backup": f"{url}jobs/backup/{token(b'k' * 48, 'jobs', 'backup')}"}
+        assert main(["ping-url", "--aws", "--stack", "other", "--config", str(config)]) == 1
+        assert "stack 'other' not found in eu-west-1" in capsys.readouterr().out
+
+
+def test_vigil_run_serves_the_ping_function_under_the_local_key(tmp_path, local_key):
+    """The door `vigil run` serves on loopback is the real ping function: a job pings the
+    URL `vigil ping-url` prints, a wrong token is a 404, and the ping is stored."""
+    from urllib.error import HTTPError
+    from urllib.request import urlopen
+
+    from vigil.config import load_config
+    from vigil.pings import token
+    from vigil.store.pings import PingStore
+    from vigil_cli.commands.ping_url import local_ping_door
+    from vigil_cli.local.local_aws import LocalAws
+
+    config = write(tmp_path, HEARTBEATS)
+    groups = list(load_config(config).groups.values())
+    screen = Screen(io.StringIO())
+    with LocalAws(TEMPLATE, config=config) as aws, local_ping_door(screen, aws, groups, 0) as base:
+        assert base is not None
+        key = local_key.read_text().strip().encode()
+        with urlopen(f"{base}jobs/backup/{token(key, 'jobs', 'backup')}/start", timeout=10) as ok:
+            assert (ok.status, ok.read()) == (200, b"OK")
+        with pytest.raises(HTTPError) as refused:
+            urlopen(f"{base}jobs/backup/{token(b'x' * 48, 'jobs', 'backup')}", timeout=10)
+        assert refused.value.code == 404
+        summary = PingStore(aws.table_name).summary("jobs", "backup")
+        assert summary.last_kind == "start" and len(summary.starts) == 1
+    assert "heartbeat pings: http://127.0.0.1:" in screen.file.getvalue()

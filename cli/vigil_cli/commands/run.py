@@ -28,6 +28,7 @@ from vigil.run.watch import WATCH_GROUP
 from vigil.store.dynamodb import DynamoDBStore
 from vigil.times import iso, parse_time
 from vigil_cli.commands.interrupts import Interrupted, InterruptWatch
+from vigil_cli.commands.ping_url import local_ping_door
 from vigil_cli.commands.ticks import minute_plan, missing_line, show_landing, show_tick
 from vigil_cli.local.backend import Backend, chosen_groups, on_backend
 from vigil_cli.local.event_sources import TICK, LocalEventSources, minute_of
@@ -150,6 +151,19 @@ def play_ticks(
         check=interrupts.check,
     )
     by_name = {group.name: group for group in groups}
+    with local_ping_door(screen, aws, groups, args.ping_port):
+        return _play(args, screen, aws, sources, store, groups, by_name)
+
+
+def _play(
+    args: Any,
+    screen: Screen,
+    aws: LocalAws,
+    sources: LocalEventSources,
+    store: DynamoDBStore,
+    groups: list[GroupConfig],
+    by_name: dict[str, GroupConfig],
+) -> int:
     failed = 0
     tick: datetime | None = None
     earlier = last_ticked(store)

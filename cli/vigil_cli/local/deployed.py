@@ -97,37 +97,49 @@ class DeployedAws:
         self._undo.close()  # os.environ as it was before __enter__
 
     def _describe(self) -> dict[str, Any]:
-        import boto3
-        from botocore.exceptions import (
-            BotoCoreError,
-            ClientError,
-            NoCredentialsError,
-            NoRegionError,
-        )
+        found, self.region = describe_stack(self.stack, self.region)
+        return found
 
-        try:
-            session = boto3.session.Session(region_name=self.region)
-            self.region = session.region_name
-            if not self.region:
-                raise NoRegionError()
-            client = session.client("cloudformation")
-            return client.describe_stacks(StackName=self.stack)["Stacks"][0]
-        except NoRegionError:
+
+def describe_stack(stack: str, region: str | None) -> tuple[dict[str, Any], str]:
+    """The stack's description (CloudFormation ``DescribeStacks``) and its region."""
+    import boto3
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        NoCredentialsError,
+        NoRegionError,
+    )
+
+    try:
+        session = boto3.session.Session(region_name=region)
+        region = session.region_name
+        if not region:
+            raise NoRegionError()
+        client = session.client("cloudformation")
+        return client.describe_stacks(StackName=stack)["Stacks"][0], region
+    except NoRegionError:
+        raise DeployedStackError(
+            "no AWS region is configured: pass --region or set AWS_REGION"
+        ) from None
+    except NoCredentialsError:
+        raise DeployedStackError(
+            "no AWS credentials found: configure them (aws configure, AWS_PROFILE, SSO) "
+            "or leave out --aws to use embedded AWS"
+        ) from None
+    except ClientError as exc:
+        message = exc.response.get("Error", {}).get("Message", str(exc))
+        if "does not exist" in message:
             raise DeployedStackError(
-                "no AWS region is configured: pass --region or set AWS_REGION"
+                f"stack {stack!r} not found in {region}: deploy it with "
+                f"`sam deploy --guided`, or name it with --stack / --region"
             ) from None
-        except NoCredentialsError:
-            raise DeployedStackError(
-                "no AWS credentials found: configure them (aws configure, AWS_PROFILE, SSO) "
-                "or leave out --aws to use embedded AWS"
-            ) from None
-        except ClientError as exc:
-            message = exc.response.get("Error", {}).get("Message", str(exc))
-            if "does not exist" in message:
-                raise DeployedStackError(
-                    f"stack {self.stack!r} not found in {self.region}: deploy it with "
-                    f"`sam deploy --guided`, or name it with --stack / --region"
-                ) from None
-            raise DeployedStackError(f"cannot read stack {self.stack!r}: {message}") from None
-        except BotoCoreError as exc:
-            raise DeployedStackError(f"cannot reach CloudFormation: {exc}") from None
+        raise DeployedStackError(f"cannot read stack {stack!r}: {message}") from None
+    except BotoCoreError as exc:
+        raise DeployedStackError(f"cannot reach CloudFormation: {exc}") from None
+
+
+def stack_outputs(stack: str, region: str | None) -> tuple[dict[str, str], str]:
+    """The stack's outputs by key, and its region."""
+    found, region = describe_stack(stack, region)
+    return {o["OutputKey"]: o["OutputValue"] for o in found.get("Outputs") or []}, region

@@ -22,6 +22,7 @@ import io
 import json
 import logging
 import os
+import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping
@@ -117,6 +118,9 @@ def load_function(name: str = "runner") -> ModuleType:
     return module
 
 
+_ONE_CALL_AT_A_TIME = threading.Lock()
+
+
 class RunnerHarness:
     """Invokes the runner handler in this process; import it after the environment is set."""
 
@@ -140,7 +144,9 @@ class RunnerHarness:
         summary: dict[str, Any] | None = None
         error: Exception | None = None
         started = time.monotonic()
-        with _handler_output_to(capture):
+        # One call at a time in this process: its output is captured process-wide (the
+        # ping function served on loopback answers from a thread of its own).
+        with _ONE_CALL_AT_A_TIME, _handler_output_to(capture):
             try:
                 summary = module.handler(event, LambdaContext(self.timeout_s))
             except Exception as exc:  # reported to the caller, as Lambda reports it

@@ -89,8 +89,8 @@ def function_url_event(method: str, target: str, headers: dict[str, str] | None 
 class StatusServer:
     """Serve ``handler`` (the status function's) on ``http://127.0.0.1:<port>/``."""
 
-    def __init__(self, handler: Handler):
-        self.handler = handler
+    def __init__(self, handler: Handler, port: int = 0):
+        self.handler, self.port = handler, port  # port 0: any free one
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -131,7 +131,7 @@ class StatusServer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass  # the demo and the tests print what matters themselves
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Request)
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Request)
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="vigil-status-server", daemon=True
         )
