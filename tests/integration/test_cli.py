@@ -521,18 +521,24 @@ def test_demo_end_to_end(demo_tmpdir):
         "[RECOVERY] databases/main-db is healthy",
         "[FAILURE] fast/checkout is unhealthy",
         "[RECOVERY] fast/checkout is healthy",
+        "[FAILURE] jobs/backup is unhealthy",  # the heartbeat job missed its runs
+        "[RECOVERY] jobs/backup is healthy",
     ):
-        assert f"ALERT · email · subject: {subject}" in out
+        assert out.count(f"ALERT · email · subject: {subject}") == 1, subject
     assert '"event": "failure"' in out  # the JSON chat/webhook subscribers get
     assert "metrics Vigil core: HealthyChecks=" in out
     assert "repeated delivery" in out and "a repeated tick" in out
-    assert out.count(": 2 runs due and 0 delayed on the run queue;") >= 13
+    assert out.count(": 3 runs due and 0 delayed on the run queue;") >= 13
+    # the job pinged the real ping function, with its token: every ping admitted
+    assert out.count("the backup job reports in: GET <ping url>/jobs/backup/<token>") == 8
+    assert "-> 200" in out and "-> 404" not in out
+    assert "late: expected by" in out  # degraded first, then past the grace
 
     # the live minute: the 10 s group's runs of :00 .. :50 come from the run queue, 10 s
     # of real time apart, each on a multiple of 10 s of the wall clock
     live = out[out.index("· live: one minute in real time ·") :]
-    assert "core 1 run, databases 1 run, fast 6 runs ==" in live.splitlines()[0]
-    assert ": 3 runs due and 5 delayed on the run queue; nothing stalled" in live
+    assert "core 1 run, jobs 1 run, databases 1 run, fast 6 runs ==" in live.splitlines()[0]
+    assert ": 4 runs due and 5 delayed on the run queue; nothing stalled" in live
     queued = re.findall(
         r"\d\d:\d\d:(\d\d)Z · [a-z, ]*fast · run queue, delivered \d\d:\d\d:(\d\d\.\d) "
         r"\(\+([\d.]+) s\)",
@@ -558,7 +564,7 @@ def test_demo_end_to_end(demo_tmpdir):
     assert "X-Vigil-Signature checked by the receiver: valid" in channels
     assert "4 requests in all, nothing sent twice" in channels
     summary = out[out.index("== Vigil demo: summary ==") :]
-    assert "alerts sent     10 (degraded 1, failure 4, recovery 4, reminder 1)" in summary
+    assert "alerts sent     12 (degraded 1, failure 5, recovery 5, reminder 1)" in summary
     assert "live minute     6 runs of fast at :00, :10, :20, :30, :40, :50, each delivered" in (
         summary
     )
@@ -567,7 +573,7 @@ def test_demo_end_to_end(demo_tmpdir):
     assert "cleaned up      PostgreSQL server" in summary
     # last: the status page's address, served for the demo's data (not waiting: no terminal)
     page = out[out.index("== Status page") :]
-    assert re.search(r"http://127\.0\.0\.1:\d+/ +overall \w+, 5 checks", page), page
+    assert re.search(r"http://127\.0\.0\.1:\d+/ +overall \w+, 6 checks", page), page
     assert "not on a terminal" in page
     assert "\x1b[" not in out  # plain text when not on a terminal
     assert processes_using(demo_tmpdir) == []

@@ -10,7 +10,8 @@
    * a time-lapse: one tick per cycle, each for one simulated minute after the
      last (so intervals, thresholds and hourly rollups behave as in production;
      the minutes are in the past, so every run of a minute is due at once), while
-     ``SCRIPT`` breaks and repairs the targets;
+     ``SCRIPT`` breaks and repairs the targets and a heartbeat job (``JOB_SCRIPT``)
+     pings the real ping function, then misses its runs and comes back;
    * a live minute (unless ``live`` is off): checks.yaml gains a group run every
      10 s, and the tick of the next minute is played in real time. The tick puts
      the minute's runs on the run queue: those of :00 due at once, the 10 s group's
@@ -63,7 +64,7 @@ from vigil_cli.commands.ticks import (
 from vigil_cli.local.event_sources import TICK, Delivery, LocalEventSources
 from vigil_cli.local.harness import RunnerHarness, function_timeout
 from vigil_cli.local.local_aws import REGION, TEMPLATE, LocalAws, scan_items
-from vigil_cli.local.status_server import offer_status_page
+from vigil_cli.local.status_server import function_url_event, offer_status_page
 from vigil_cli.local.template_file import load_template
 from vigil_cli.screen import Screen
 from vigil_cli.screen.emf import all_points
@@ -112,6 +113,17 @@ SCRIPT: tuple[Step, ...] = (
         replay=True,
     ),
 )
+
+# The heartbeat job (jobs/backup, due every 3m, 1m of grace): what it does before the tick
+# of each simulated minute (counted from the first): its pings, seconds into the minute
+# before. It reports in, misses a run (late, then past its grace: one alert), and recovers.
+JOB_SCRIPT: dict[int, tuple[str, tuple[tuple[str, int], ...]]] = {
+    0: ("the backup job reports in", (("start", 10), ("success", 40))),
+    3: ("the backup job reports in", (("start", 5), ("success", 35))),
+    8: ("the backup job runs again after two missed minutes", (("start", 10), ("success", 30))),
+    11: ("the backup job reports in", (("start", 10), ("success", 30))),
+    14: ("the backup job reports in", (("start", 10), ("success", 30))),
+}
 
 # The live minute: what happens to the 10 s group's target after its run at each second.
 LIVE_SCRIPT: dict[int, Step] = {
@@ -209,6 +221,12 @@ class DemoTargets:
                 host: 127.0.0.1
                 port: {self.tcp.port}
                 reminder_every: 1m    # while it stays down, remind every scheduled minute
+          jobs:
+            checks:
+              - name: backup        # a heartbeat: the job pings Vigil; Vigil judges its silence
+                type: heartbeat
+                period: 3m            # expected every 3 minutes after its last success
+                grace: 1m             # late: degraded; past the grace: unhealthy
         """
         text = textwrap.dedent(text)
         if self.db is not None:
@@ -393,6 +411,9 @@ def _dynamodb() -> Any:
 def _introduce(screen: Screen, targets: DemoTargets, live: bool) -> None:
     screen.line(f"  HTTP service  {targets.http.base_url}  (api, website, checkout)")
     screen.line(f"  TCP port      127.0.0.1:{targets.tcp.port}  (cache)")
+    screen.line(
+        "  a backup job  pings the ping function (jobs/backup: a heartbeat due every 3 min)"
+    )
     if targets.db is not None:
         version = targets.db.bin_dir.parent.name
         screen.line(
@@ -408,6 +429,42 @@ def _introduce(screen: Screen, targets: DemoTargets, live: bool) -> None:
         "changes send alerts."
         + (" Then one minute in real time, with a group run every 10 s." if live else "")
     )
+
+
+class DemoJob:
+    """The heartbeat job of the demo: it pings through the real ping function (the URL a
+    crontab line would curl, its token made with the stack's ping key), at the simulated
+    times of ``JOB_SCRIPT``."""
+
+    def __init__(self, aws: LocalAws):
+        import boto3
+
+        from vigil.pings import token
+
+        secret = aws.environment["HEALTHCHECK_PING_KEY_SECRET"]
+        key = boto3.client("secretsmanager", region_name=REGION).get_secret_value(SecretId=secret)[
+            "SecretString"
+        ]
+        self.path = f"/jobs/backup/{token(key.encode(), 'jobs', 'backup')}"
+        self.harness = RunnerHarness(10, function="ping")
+
+    def before(self, screen: Screen, minute: int, tick: datetime) -> int:
+        """Play the job's pings due before the tick of simulated minute ``minute``; return
+        how many the door refused."""
+        story, pings = JOB_SCRIPT.get(minute, ("", ()))
+        refused = 0
+        for kind, seconds in pings:
+            at = tick - timedelta(minutes=1) + timedelta(seconds=seconds)
+            event = function_url_event("GET", self.path + ("/start" if kind == "start" else ""))
+            event["requestContext"]["timeEpoch"] = int(at.timestamp() * 1000)
+            answer = self.harness.invoke(event).summary or {}
+            code = answer.get("statusCode")
+            refused += 0 if code == 200 else 1
+            screen.line(
+                f"  {clock(iso(at))[:8]} {story}: GET <ping url>/jobs/backup/<token>"
+                f"{'/start' if kind == 'start' else ''} -> {code}"
+            )
+        return refused
 
 
 class DemoPlay:
@@ -426,6 +483,7 @@ class DemoPlay:
         self.stats, self.progress, self.interrupts = stats, progress, interrupts
         self.harness = RunnerHarness(function_timeout(load_template(TEMPLATE)))
         self.store = DynamoDBStore(aws.table_name)
+        self.job = DemoJob(aws)
 
     def sources(self, clock_offset_s: float = 0.0) -> LocalEventSources:
         return LocalEventSources(
@@ -494,6 +552,9 @@ class DemoPlay:
                 self.screen.problem(
                     f"  {targets.db_problem}: the rest of the database part is skipped"
                 )
+            if not step.replay:
+                progress.doing = "playing the heartbeat job's pings"
+                stats.failures += self.job.before(self.screen, stats.cycles - 1, tick)
             progress.doing = "playing the tick and its runs"
             for landing in sources.play_tick(tick):
                 self.show(landing, groups, live=False)
