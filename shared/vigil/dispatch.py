@@ -18,6 +18,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from vigil.clients import LazyClient
 from vigil.exceptions import VigilError
 from vigil.retry import BATCH_UNPROCESSED
 
@@ -35,9 +36,11 @@ class RunQueue:
     """Sends delayed runs to the queue at ``url`` (default ``$HEALTHCHECK_RUN_QUEUE_URL``).
     The client is created on first use."""
 
+    client = LazyClient("sqs", max_pool_connections=MAX_THREADS, retries={"mode": "standard"})
+
     def __init__(self, url: str | None = None, *, client: Any = None):
         self._url = url
-        self._client = client
+        self.client = client
 
     @property
     def url(self) -> str:
@@ -47,17 +50,6 @@ class RunQueue:
                 f"cannot queue sub-minute runs: {QUEUE_ENV} is not set (see template.yaml)"
             )
         return url
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            import boto3
-            from botocore.config import Config
-
-            self._client = boto3.client(
-                "sqs", config=Config(max_pool_connections=MAX_THREADS, retries={"mode": "standard"})
-            )
-        return self._client
 
     def enqueue(self, runs: list[tuple[dict[str, Any], int]]) -> None:
         """Queue each ``(event, delay seconds)``; raise ``DispatchError`` for what failed."""

@@ -29,6 +29,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from vigil.clients import LazyClient
 from vigil.exceptions import VigilError
 
 FUNCTION_NAME_ENV = "AWS_LAMBDA_FUNCTION_NAME"
@@ -42,9 +43,17 @@ class FanOutError(VigilError):
 class LambdaFanOut:
     """Sends shard events to this function asynchronously. The client is created on first use."""
 
+    client = LazyClient(
+        "lambda",
+        retries={"mode": "standard", "max_attempts": 4},
+        connect_timeout=3,
+        read_timeout=10,
+        max_pool_connections=MAX_THREADS,
+    )
+
     def __init__(self, function_name: str | None = None, *, client: Any = None):
         self._function_name = function_name
-        self._client = client
+        self.client = client
 
     @property
     def function_name(self) -> str:
@@ -55,23 +64,6 @@ class LambdaFanOut:
                 'invoke each shard with {"group": ..., "shard": i} instead)'
             )
         return name
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            import boto3
-            from botocore.config import Config
-
-            self._client = boto3.client(
-                "lambda",
-                config=Config(
-                    retries={"mode": "standard", "max_attempts": 4},
-                    connect_timeout=3,
-                    read_timeout=10,
-                    max_pool_connections=MAX_THREADS,
-                ),
-            )
-        return self._client
 
     def invoke(self, events: list[dict[str, Any]]) -> None:
         """Invoke the function once per event; raise ``FanOutError`` if any could not be sent."""

@@ -17,6 +17,7 @@ LOW = (
     "vigil.alerts",
     "vigil.budget",
     "vigil.checks",
+    "vigil.clients",
     "vigil.cron",
     "vigil.durations",
     "vigil.exceptions",

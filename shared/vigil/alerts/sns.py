@@ -6,6 +6,7 @@ from typing import Any
 
 from vigil.alerts.document import AlertDocument
 from vigil.alerts.message import sns_request
+from vigil.clients import LazyClient
 from vigil.exceptions import AlertDeliveryError
 
 
@@ -16,17 +17,11 @@ class SnsPublisher:
     the run's deadline when the client is bounded by ``vigil.run.deadline``.
     """
 
+    client = LazyClient("sns")
+
     def __init__(self, topic_arn: str, *, client: Any = None):
         self.topic_arn = topic_arn
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            import boto3
-
-            self._client = boto3.client("sns")
-        return self._client
+        self.client = client
 
     def publish(self, alert: AlertDocument) -> str:
         """Publish one alert and return its SNS message id; raise ``AlertDeliveryError``."""

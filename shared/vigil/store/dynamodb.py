@@ -28,6 +28,7 @@ import zlib
 from dataclasses import replace
 from typing import Any
 
+from vigil.clients import LazyClient
 from vigil.exceptions import StoreConflictError
 from vigil.policy.memory import AlertMemory
 from vigil.results import CheckResult, Status
@@ -72,17 +73,11 @@ def unpack(blob: bytes) -> Any:
 class DynamoDBStore(StateStore):
     """``StateStore`` on one DynamoDB table. The client is created on first use."""
 
+    client = LazyClient("dynamodb")
+
     def __init__(self, table_name: str, *, client: Any = None):
         self.table_name = table_name
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            import boto3
-
-            self._client = boto3.client("dynamodb")
-        return self._client
+        self.client = client
 
     # state -------------------------------------------------------------------------------
     def load_state(self, group: str, shard: int = 0) -> GroupState:

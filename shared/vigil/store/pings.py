@@ -21,6 +21,7 @@ import json
 import uuid
 from typing import Any
 
+from vigil.clients import LazyClient
 from vigil.pings import Ping, PingSummary
 from vigil.retry import BATCH_UNPROCESSED
 
@@ -35,17 +36,11 @@ def ping_key(group: str, check: str) -> str:
 class PingStore:
     """Pings on table ``table_name``; ``client`` an optional boto3 DynamoDB client."""
 
+    client = LazyClient("dynamodb")
+
     def __init__(self, table_name: str, *, client: Any = None):
         self.table_name = table_name
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            import boto3
-
-            self._client = boto3.client("dynamodb")
-        return self._client
+        self.client = client
 
     def record(self, ping: Ping, summary: PingSummary, expires_at: int) -> None:
         """Store ``ping`` as an event and ``summary`` (which counts it): two puts."""
