@@ -111,6 +111,21 @@ def invoke(aws, runner_app) -> Callable[..., dict[str, Any]]:
 
 
 @pytest.fixture
+def no_botocore_sleep(monkeypatch):
+    """botocore's backoff sleeps are skipped (recorded) so retries happen at once."""
+    import time
+    import types
+
+    import botocore.endpoint
+
+    slept: list[float] = []
+    fake_time = types.SimpleNamespace(**{n: getattr(time, n) for n in dir(time) if n[0] != "_"})
+    fake_time.sleep = slept.append
+    monkeypatch.setattr(botocore.endpoint, "time", fake_time)
+    return slept
+
+
+@pytest.fixture
 def servers(tmp_path) -> Iterator[Servers]:
     """Loopback servers (``tcp_servers.Servers``) for one test, closed after it."""
     running = Servers(tmp_path)

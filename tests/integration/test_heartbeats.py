@@ -1,8 +1,7 @@
 """Heartbeat checks through the real runner handler, over scripted times.
 
-Pings are stored as the ping function stores them (``PingStore``: read the check's
-summary, count the ping in, write both); the runner's runs are invoked at scheduled
-times, and what it alerts is read back from the topic.
+Pings are stored as the ping function stores them (``PingStore.count``); the runner's
+runs are invoked at scheduled times, and what it alerts is read back from the topic.
 """
 
 from __future__ import annotations
@@ -30,10 +29,9 @@ def pinger(aws) -> Callable[..., None]:
     store = PingStore(aws.table_name)
 
     def ping(check: str, kind: str, when: datetime, *, rid=None, exit_status=None, body=None):
-        summary = store.summary("jobs", check)
         moment = int(when.timestamp() * 1000)
-        event = Ping("jobs", check, "t", kind, exit_status, rid, moment, excerpt(body))
-        store.record(event, summary.apply(event), int(when.timestamp()) + 86400)
+        event = Ping("jobs", check, kind, exit_status, rid, moment, excerpt(body))
+        store.count(event, int(when.timestamp()) + 86400)
 
     return ping
 
@@ -253,3 +251,34 @@ def test_the_status_api_and_page_show_last_ping_expected_by_and_duration(
     assert detail["heartbeat"]["expected_by"] == iso(t(42) + timedelta(days=1))
     page = get("/checks/jobs/backup")["body"]
     assert f"last ping {iso(t(42))}" in page and "last run took 42 min" in page
+
+
+@pytest.mark.parametrize(
+    ("operation", "late_ping"),
+    [("dynamodb.BatchGetItem", False), ("dynamodb.Query", True)],
+    ids=["summaries", "late-run-replay"],
+)
+def test_pings_that_cannot_be_read_make_heartbeats_errors_and_the_group_runs_on(
+    aws, invoke, runner_app, heartbeats, pinger, refused, no_botocore_sleep, operation, late_ping
+):
+    """DynamoDB throttles the read of the pings past botocore's retries (the summaries,
+    or a late run's replay): the heartbeat checks are errors saying so, the group's
+    other check is judged and alerted, and the next run reads the pings again."""
+    from tests.support.faults import FaultInjector
+    from vigil.environment.runner import runner_from_environment
+
+    heartbeats(
+        "      - {name: backup, type: heartbeat, period: 10m, grace: 5m}\n"
+        f"      - {{name: db, type: tcp, host: 127.0.0.1, port: {refused}, failure_threshold: 1}}\n"
+    )
+    pinger("backup", "success", t(1) if late_ping else t(0))
+    runner = runner_from_environment(runner_app.DEFAULT_CONFIG, function_timeout_s=30)
+    injector = FaultInjector({(operation, 1): "throttled"}).attach(runner.pings.client)
+
+    results = run(invoke, 0)
+    assert {a for *_, a, _ in injector.injected} >= {1, 2, 3}, "botocore retried"
+    assert results["backup"]["status"] == "error"
+    assert results["backup"]["reason"] == "the pings of this heartbeat check could not be read"
+    assert results["db"]["status"] == "unhealthy"
+    assert alerts(aws) == [("db", "failure", "unhealthy", iso(t(0)))]
+    assert run(invoke, 2)["backup"]["status"] == "healthy"

@@ -12,7 +12,6 @@ Lambda's asynchronous retry would.
 from __future__ import annotations
 
 import time
-import types
 
 import pytest
 
@@ -47,18 +46,6 @@ CELLS = (
         for k in ("throttled", "lost", "timeout", "server_error")
     ]
 )
-
-
-@pytest.fixture
-def no_botocore_sleep(monkeypatch):
-    """botocore's backoff sleeps are skipped (recorded) so retries happen at once."""
-    import botocore.endpoint
-
-    slept: list[float] = []
-    fake_time = types.SimpleNamespace(**{n: getattr(time, n) for n in dir(time) if n[0] != "_"})
-    fake_time.sleep = slept.append
-    monkeypatch.setattr(botocore.endpoint, "time", fake_time)
-    return slept
 
 
 def outage_config(url: str) -> str:

@@ -34,6 +34,9 @@ from tests.support.iam_policy import (
     arn_of,
 )
 from tests.support.ping_door import new_container, open_door
+from vigil.pings import Ping
+from vigil.store.pings import PingStore
+from vigil.times import parse_time
 from vigil_cli.local.template_file import load_template
 
 REPO = Path(__file__).resolve().parents[2]
@@ -341,7 +344,8 @@ def test_runner_role_allows_exactly_what_the_runner_calls(
     stack, aws, invoke, write_config, refused, http_target, lambda_invokes, calls, monkeypatch
 ):
     """Every path of a run: a secret read, a failure alerted, a repeated delivery
-    fenced, an hour closed (rollups written), a sharded group fanned out."""
+    fenced, an hour closed (rollups written), a sharded group fanned out, a late run
+    replaying a heartbeat's pings; each DynamoDB request within its statement's keys."""
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", f"{stack.ref('AWS::StackName')}-runner")
     aws.put_secret("vigil/api-token", "t0ken")
     write_config(
@@ -354,6 +358,7 @@ def test_runner_role_allows_exactly_what_the_runner_calls(
                 url: "{http_target.url("/ok")}"
                 headers: {{Authorization: {{secret: vigil/api-token}}}}
               - {{name: db, type: tcp, host: 127.0.0.1, port: {refused}, failure_threshold: 1}}
+              - {{name: nightly, type: heartbeat, period: 1d}}
           big:
             shards: 2
             checks:
@@ -361,6 +366,9 @@ def test_runner_role_allows_exactly_what_the_runner_calls(
               - {{name: b, type: tcp, host: 127.0.0.1, port: {refused}}}
         """
     )
+    # Pinged after 10:59: the run of 10:59 replays the pings up to its own time.
+    pinged = int(parse_time(minute(59)).timestamp() * 1000) + 30_000
+    PingStore(aws.table_name).count(Ping("core", "nightly", "success", 0, None, pinged), 0)
     calls.reset()
     first = invoke("core", minute(59))
     assert [a["check"] for a in first["alerted"]] == ["db"]
@@ -380,11 +388,22 @@ def test_runner_role_allows_exactly_what_the_runner_calls(
         "dynamodb:PutItem",
         "dynamodb:BatchWriteItem",
         "dynamodb:BatchGetItem",
+        "dynamodb:Query",
         "sns:Publish",
         "secretsmanager:GetSecretValue",
         "lambda:InvokeFunction",
         "sqs:SendMessage",
     }
+    runner, table_arn = (
+        role(stack, "RunnerRole"),
+        arn_of("HealthCheckTable", "AWS::DynamoDB::Table"),
+    )
+    for request in calls.requests:
+        if request.action.startswith("dynamodb:"):
+            context = dynamodb_context(request.params)
+            assert allowed(runner, request.action, table_arn, extra_context=context), request
+    replay = {"ExpressionAttributeValues": {":pk": {"S": "G#core#0"}}}  # not a heartbeat's
+    assert not allowed(runner, "dynamodb:Query", table_arn, extra_context=dynamodb_context(replay))
 
 
 HOME_REGION = "eu-west-1"
@@ -405,8 +424,14 @@ def dynamodb_context(params: dict[str, Any]) -> dict[str, Any]:
             "dynamodb:LeadingKeys": [params["Item"]["pk"]["S"]],
             "dynamodb:Attributes": sorted(params["Item"]),
         }
-    if "RequestItems" in params:  # BatchGetItem, one table
+    if "RequestItems" in params:  # BatchGetItem or BatchWriteItem, one table
         ((_, read),) = params["RequestItems"].items()
+        if isinstance(read, list):  # BatchWriteItem: puts
+            items = [request["PutRequest"]["Item"] for request in read]
+            return {
+                "dynamodb:LeadingKeys": sorted({item["pk"]["S"] for item in items}),
+                "dynamodb:Attributes": sorted({name for item in items for name in item}),
+            }
     else:  # GetItem, Query
         read = params
     keys = read.get("Keys") or [read.get("Key") or {}]

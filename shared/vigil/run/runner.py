@@ -515,11 +515,20 @@ class _GroupRun:
             raise VigilError("heartbeat checks need the pings store (Runner(pings=...))")
         at = datetime.fromtimestamp(run_time, UTC)
         at_ms = int(run_time * 1000)
-        summaries = self.runner.pings.summaries(self.group.name, names)
+        pings = self.runner.pings
+        try:
+            summaries = pings.summaries(self.group.name, names)
+        except Exception:  # each heartbeat check is then an error; the others run on
+            logger.exception("the pings of %s could not be read", self.group.name)
+            return {}
         views = {}
         for name, summary in summaries.items():
             if summary.last_ping_ms is not None and summary.last_ping_ms > at_ms:
-                summary = self.runner.pings.replay(self.group.name, name, at_ms)
+                try:
+                    summary = pings.replay(self.group.name, name, at_ms)
+                except Exception:
+                    logger.exception("the pings of %s/%s could not be read", self.group.name, name)
+                    continue
             current = state.checks.get(name)
             first = current.first_run if current is not None and current.first_run else run_time
             views[name] = HeartbeatView(summary, at, datetime.fromtimestamp(first, UTC))

@@ -20,8 +20,8 @@ class HeartbeatCheck(Check):
 
     async def probe(self) -> Probe:
         view = self.resources.heartbeats.get(self.config.name)
-        if view is None:  # the runner read no pings for it: a bug, not the job's fault
-            raise CheckSetupError("the pings of this heartbeat check were not read")
+        if view is None:  # the runner could not read its pings (its log says why)
+            raise CheckSetupError("the pings of this heartbeat check could not be read")
         cfg = self.config
         verdict = judge(
             view.summary,
