@@ -10,8 +10,7 @@ response, in this order:
    whether or not the check exists: a wrong token, an unknown group and a check that
    is not ``type: heartbeat`` all get the same ``404 not found``;
 4. the ping (its time: ``requestContext.timeEpoch``; of a POST body, the excerpt)
-   counted into the check's summary, read consistently, then recorded: two writes
-   (``PingStore.record``);
+   recorded and counted into the check's summary: two writes (``PingStore.count``);
 5. ``200 OK`` (HEAD: no body).
 
 A refused ping writes nothing. A ping that cannot be served for a fault on Vigil's
@@ -137,7 +136,6 @@ class PingDoor:
         ping = Ping(
             group=group,
             check=check,
-            token=given,
             kind=kind,
             exit_status=exit_status,
             rid=rid,
@@ -145,8 +143,7 @@ class PingDoor:
             excerpt=body_excerpt(event) if method == "POST" else None,
         )
         try:
-            summary = self.store.summary(group, check).apply(ping)
-            self.store.record(ping, summary, at_ms // 1000 + self.history_days * 86400)
+            self.store.count(ping, at_ms // 1000 + self.history_days * 86400)
         except Exception:
             logger.exception(
                 "ping not recorded: DynamoDB failed", extra={"group": group, "check": check}

@@ -58,7 +58,6 @@ class Ping(NamedTuple):
 
     group: str
     check: str
-    token: str
     kind: str  # success, start, fail or log
     exit_status: int | None
     rid: str | None
@@ -121,29 +120,45 @@ class PingSummary(NamedTuple):
     failure_excerpt: str | None = None
 
     def apply(self, ping: Ping) -> PingSummary:
-        """The summary once ``ping`` is counted in (pure)."""
-        summary = self._replace(last_ping_ms=ping.at_ms, last_kind=ping.kind)
-        if ping.excerpt is not None:
-            summary = summary._replace(excerpt=ping.excerpt)
+        """The summary once ``ping`` is counted in (pure).
+
+        Monotonic: a ping older than what the summary already holds (two pings of one
+        check counted in the other order) ends its run but moves no time back.
+        """
+        at = ping.at_ms
+        summary = self
+        if self.last_ping_ms is None or at >= self.last_ping_ms:
+            summary = summary._replace(last_ping_ms=at, last_kind=ping.kind)
+            if ping.excerpt is not None:
+                summary = summary._replace(excerpt=ping.excerpt)
         rid = ping.rid or ""
         started = dict(self.starts).get(rid)
-        others = tuple((r, t) for r, t in self.starts if r != rid)
+        if started is not None and started > at:  # a later run of the same rid: not this one's
+            started = None
+        others = self.starts if started is None else tuple(r for r in self.starts if r[0] != rid)
         if ping.kind == START:  # the oldest unfinished runs beyond STARTS_KEPT are forgotten
-            starts = tuple(sorted((*others, (rid, ping.at_ms)), key=lambda run: run[1]))
+            if rid in dict(self.starts) and started is None:
+                return summary  # a later start of the same rid is already counted
+            if not rid and self.success_ms is not None and at < self.success_ms:
+                return summary  # without a rid, a later success has ended this run
+            starts = tuple(sorted((*others, (rid, at)), key=lambda run: run[1]))
             return summary._replace(starts=starts[-STARTS_KEPT:])
         if ping.kind == SUCCESS:
+            if self.success_ms is not None and at < self.success_ms:
+                return summary._replace(starts=others)
             return summary._replace(
-                success_ms=ping.at_ms,
+                success_ms=at,
                 starts=others,
-                duration_ms=ping.at_ms - started if started is not None else self.duration_ms,
+                duration_ms=at - started if started is not None else self.duration_ms,
             )
         if ping.kind == FAIL:
-            starts = others
+            if self.failure_ms is not None and at < self.failure_ms:
+                return summary._replace(starts=others)
             return summary._replace(
-                failure_ms=ping.at_ms,
+                failure_ms=at,
                 exit_status=ping.exit_status,
                 failure_excerpt=ping.excerpt,
-                starts=starts,
+                starts=others,
             )
         return summary  # log: recorded, changes no status
 

@@ -316,11 +316,8 @@ def test_a_heartbeat_is_judged_at_the_home_alone(regions: Regions) -> None:
     )
     pings = PingStore(regions.stacks[HOME].table, client=regions.cloud.client("dynamodb", HOME))
     failed_at = parse_time(minute(0)) - timedelta(minutes=5)
-    ping = Ping(
-        GROUP, "nightly", "token", "fail", 3, None, int(failed_at.timestamp() * 1000), "boom"
-    )
-    expires = int(failed_at.timestamp()) + 86400
-    pings.record(ping, pings.summary(GROUP, "nightly").apply(ping), expires)
+    ping = Ping(GROUP, "nightly", "fail", 3, None, int(failed_at.timestamp() * 1000), "boom")
+    pings.count(ping, int(failed_at.timestamp()) + 86400)
 
     answers = regions.run(GROUP, minute(0))
     for probe in PROBES:

@@ -26,7 +26,8 @@ from tests.support.ping_door import (
     ping_secret_arn,
     set_ping_key,
 )
-from vigil.pings import EXCERPT_CHARS, token
+from vigil.pings import EXCERPT_CHARS, Ping, token
+from vigil.store.pings import COUNT_ATTEMPTS, PingNotCounted, PingStore
 from vigil_cli.local.harness import RunnerHarness
 from vigil_cli.local.local_aws import REPO
 from vigil_cli.local.status_server import function_url_event
@@ -524,3 +525,48 @@ def test_the_sample_events_tell_a_run(aws, write_config):
     assert summary.failure_excerpt.startswith("pg_dump: error")
     assert summary.excerpt == "backup: 1.2 GB written ✓\n"
     new_container()
+
+
+# --------------------------------------------------------------------------- races
+
+
+def _interfering(store: PingStore, times: int, other: Ping) -> list[int]:
+    """Before each of the first ``times`` conditional summary writes of ``store``, another
+    ping of the same check is counted (by another client, as a concurrent container)."""
+    rival = PingStore(store.table_name, client=boto3.client("dynamodb"))
+    done: list[int] = []
+
+    def count_first(params: dict[str, Any], **_: object) -> None:
+        if params.get("ConditionExpression") and len(done) < times:
+            done.append(1)
+            rival.count(other._replace(at_ms=other.at_ms + len(done)), 0)
+
+    store.client.meta.events.register("provide-client-params.dynamodb.PutItem", count_first)
+    return done
+
+
+def test_two_pings_counted_at_the_same_moment_are_both_in_the_summary(aws):
+    """A start and the success of the run before it, counted by two containers at once:
+    the second writer finds the summary rewritten, reads it again and counts in."""
+    store = PingStore(aws.table_name, client=boto3.client("dynamodb"))
+    start = Ping("jobs", "backup", "start", None, None, T0_MS + 5_000)
+    rivals = _interfering(store, 1, Ping("jobs", "backup", "success", 0, None, T0_MS))
+    written = store.count(start, 0)
+    assert rivals == [1]
+    summary = PingStore(aws.table_name).summary("jobs", "backup")
+    assert summary == written
+    assert summary.success_ms == T0_MS + 1 and summary.starts == (("", T0_MS + 5_000),)
+    assert summary.last_ping_ms == T0_MS + 5_000 and summary.last_kind == "start"
+
+
+def test_a_summary_rewritten_at_every_attempt_is_a_fault_not_a_lost_ping(aws):
+    store = PingStore(aws.table_name, client=boto3.client("dynamodb"))
+    rivals = _interfering(store, COUNT_ATTEMPTS, Ping("jobs", "backup", "log", None, None, T0_MS))
+    with pytest.raises(PingNotCounted, match="jobs/backup: the summary was rewritten"):
+        store.count(Ping("jobs", "backup", "success", 0, None, T0_MS + 9_000), 0)
+    assert len(rivals) == COUNT_ATTEMPTS
+    # the rivals' pings are all counted; this one's event is kept for a late run's replay
+    assert PingStore(aws.table_name).summary("jobs", "backup").last_kind == "log"
+    assert PingStore(aws.table_name).replay("jobs", "backup", T0_MS + 9_000).success_ms == (
+        T0_MS + 9_000
+    )

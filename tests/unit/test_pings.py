@@ -29,7 +29,7 @@ def ms(moment: datetime) -> int:
 
 
 def ping(kind: str, at: datetime, *, rid=None, exit_status=None, body=None) -> Ping:
-    return Ping("jobs", "backup", "t", kind, exit_status, rid, ms(at), body)
+    return Ping("jobs", "backup", kind, exit_status, rid, ms(at), body)
 
 
 def test_the_token_is_32_characters_of_base64url_of_the_hmac():
@@ -119,6 +119,43 @@ def test_a_summary_round_trips_and_keeps_few_starts(kinds):
         summary = summary.apply(ping(kind, T0 + timedelta(seconds=offset), rid=rid))
     assert PingSummary.from_item(summary.to_item()) == summary
     assert len(summary.starts) <= 8
+
+
+@given(
+    pings=st.lists(
+        st.tuples(
+            st.sampled_from(["start", "success", "fail", "log"]),
+            st.sampled_from([None, 1, 2]),
+            st.integers(0, 10**6),
+        ),
+        max_size=12,
+        unique_by=lambda p: p[2],
+    ),
+    data=st.data(),
+)
+def test_pings_counted_out_of_order_move_no_time_back(pings, data):
+    """Two containers may count a check's pings in the other order: the times a verdict
+    reads (last ping, last success, last failure and its exit status) are the newest
+    whatever the order."""
+    events = [ping(k, T0 + timedelta(seconds=s), exit_status=x) for k, x, s in pings]
+    in_order = PingSummary()
+    for event in sorted(events, key=lambda e: e.at_ms):
+        in_order = in_order.apply(event)
+    shuffled = PingSummary()
+    for event in data.draw(st.permutations(events)):
+        shuffled = shuffled.apply(event)
+    times = ("last_ping_ms", "last_kind", "success_ms", "failure_ms", "exit_status")
+    assert [getattr(shuffled, t) for t in times] == [getattr(in_order, t) for t in times]
+
+
+def test_a_start_counted_after_the_success_that_ended_it_is_not_left_running():
+    ended = PingSummary().apply(ping("success", T0 + timedelta(minutes=1)))
+    late_start = ended.apply(ping("start", T0))
+    assert late_start.starts == () and late_start.last_ping_ms == ms(T0) + 60_000
+    assert verdict(late_start, T0 + timedelta(hours=5)).status == "healthy"
+    # with a rid, a later start of the same run is not ended by an older success
+    running = PingSummary().apply(ping("start", T0 + timedelta(minutes=2), rid="r"))
+    assert running.apply(ping("success", T0, rid="r")).starts == (("r", ms(T0) + 120_000),)
 
 
 def daily(moment: datetime) -> datetime:

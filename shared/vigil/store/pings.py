@@ -8,10 +8,12 @@ so a check's pings do not move when its group's ``shards`` change):
 - ``LATEST``: the check's ``PingSummary`` (last success, unfinished starts, last
   failure, last duration, last excerpt), rewritten by each ping.
 
-A ping is two plain puts: its event, then the summary (last writer wins: two pings
-of one check within milliseconds may leave the summary without the first's start;
-its event is kept). The runner reads the summaries of a run's heartbeat checks in
-one ``BatchGetItem``; a run that finds a ping newer than its own scheduled time
+A ping is a consistent read of the summary and two puts: its event, then the summary
+with the ping counted in, written only if no other ping rewrote it meanwhile (a
+version number, ``v``); when one did, the summary is read and counted again
+(``COUNT_ATTEMPTS`` in all), so two pings of one check within milliseconds are both
+counted. The runner reads the summaries of a run's heartbeat checks in one
+``BatchGetItem``; a run that finds a ping newer than its own scheduled time
 (a late run) replays the check's events up to its time instead.
 """
 
@@ -27,6 +29,11 @@ from vigil.retry import BATCH_UNPROCESSED
 
 LATEST_SK = "LATEST"
 REPLAYED = 200  # events read back at most to judge a late run
+COUNT_ATTEMPTS = 5  # reads and conditional writes of a summary that other pings rewrite
+
+
+class PingNotCounted(RuntimeError):
+    """Other pings of the same check rewrote its summary at every attempt."""
 
 
 def ping_key(group: str, check: str) -> str:
@@ -42,9 +49,12 @@ class PingStore:
         self.table_name = table_name
         self.client = client
 
-    def record(self, ping: Ping, summary: PingSummary, expires_at: int) -> None:
-        """Store ``ping`` as an event and ``summary`` (which counts it): two puts."""
+    def count(self, ping: Ping, expires_at: int) -> PingSummary:
+        """Store ``ping`` as an event and count it into its check's summary: two writes
+        (more only while other pings of the same check are counted at the same moment).
+        Returns the summary written; ``PingNotCounted`` after ``COUNT_ATTEMPTS``."""
         pk = ping_key(ping.group, ping.check)
+        item = self._latest(pk)  # read first: a ping that cannot be read writes nothing
         event: dict[str, Any] = {"k": ping.kind}
         if ping.exit_status is not None:
             event["x"] = ping.exit_status
@@ -61,23 +71,42 @@ class PingStore:
                 "expires_at": {"N": str(expires_at)},
             },
         )
-        self.client.put_item(
-            TableName=self.table_name,
-            Item={
-                "pk": {"S": pk},
-                "sk": {"S": LATEST_SK},
-                "summary": {"S": json.dumps(summary.to_item(), separators=(",", ":"))},
-            },
+        conflict = self.client.exceptions.ConditionalCheckFailedException
+        for attempt in range(COUNT_ATTEMPTS):
+            if attempt:
+                item = self._latest(pk)
+            version = int(item["v"]["N"]) if item and "v" in item else 0
+            summary = _summary(item).apply(ping)
+            try:
+                self.client.put_item(
+                    TableName=self.table_name,
+                    Item={
+                        "pk": {"S": pk},
+                        "sk": {"S": LATEST_SK},
+                        "summary": {"S": json.dumps(summary.to_item(), separators=(",", ":"))},
+                        "v": {"N": str(version + 1)},
+                    },
+                    ConditionExpression="attribute_not_exists(v) OR v = :v",
+                    ExpressionAttributeValues={":v": {"N": str(version)}},
+                )
+            except conflict:
+                continue
+            return summary
+        raise PingNotCounted(
+            f"{ping.group}/{ping.check}: the summary was rewritten by other pings "
+            f"{COUNT_ATTEMPTS} times in a row"
         )
+
+    def _latest(self, pk: str) -> dict[str, Any] | None:
+        return self.client.get_item(
+            TableName=self.table_name,
+            Key={"pk": {"S": pk}, "sk": {"S": LATEST_SK}},
+            ConsistentRead=True,
+        ).get("Item")
 
     def summary(self, group: str, check: str) -> PingSummary:
         """One check's summary, read consistently (what the ping function updates)."""
-        item = self.client.get_item(
-            TableName=self.table_name,
-            Key={"pk": {"S": ping_key(group, check)}, "sk": {"S": LATEST_SK}},
-            ConsistentRead=True,
-        ).get("Item")
-        return _summary(item)
+        return _summary(self._latest(ping_key(group, check)))
 
     def summaries(self, group: str, checks: list[str]) -> dict[str, PingSummary]:
         """The summaries of ``checks`` of ``group``, in as few requests as can be."""
@@ -121,7 +150,6 @@ class PingStore:
                 Ping(
                     group=group,
                     check=check,
-                    token="",
                     kind=event["k"],
                     exit_status=event.get("x"),
                     rid=event.get("r"),
