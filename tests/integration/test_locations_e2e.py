@@ -358,7 +358,7 @@ def test_a_silent_probe_is_alerted_once_at_the_home_and_once_when_back(
         ("monitor", "vigil", silent, "unhealthy", minute(4)),
         ("monitor", "vigil", silent, "healthy", minute(6)),
     ]
-    assert alerts[0].document["reason"].startswith(f"probe {SYDNEY} has run no group ")
+    assert alerts[0].document["reason"].startswith(f"probe {SYDNEY} has stopped running {GROUP}: ")
     assert_probes_alerted_nothing(regions)
 
 

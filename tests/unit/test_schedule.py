@@ -242,12 +242,66 @@ def test_watch_alerts_are_monitor_documents_with_stable_ids():
     assert UNKNOWN not in (alert.status, alert.previous_status)
 
 
-def test_a_location_is_silent_when_every_group_is_stalled_there():
+def test_the_home_is_silent_when_no_group_has_run_there_for_its_most_frequent_groups_runs():
+    """A probe watching the home: a daily group does not hold the alert back for days, and
+    one stalled group of a live home is the home's own ``stalled/<group>`` to tell."""
+    schedules = {"a": Schedule(every=60), "b": Schedule(every=300), "d": Schedule(every=86400)}
+    state = GroupState("~watch")
+    tick = iso(T)
+
+    def home(newest):
+        subject = silent_subject(
+            state, "home-silent/x", "the home (x)", schedules, newest, tick, every_group=False
+        )
+        return subject
+
+    fresh = {"a": iso(T - timedelta(minutes=1)), "b": iso(T - timedelta(minutes=40)), "d": None}
+    assert not home(fresh).silent  # b is stalled, but the home runs a
+    stale = {"a": iso(T - timedelta(minutes=5)), "b": iso(T - timedelta(minutes=5)), "d": iso(T)}
+    assert not home(stale).silent  # the daily group ran just now
+    stale["d"] = iso(T - timedelta(hours=5))
+    subject = home(stale)
+    assert subject.silent and "the home (x) has run no group" in subject.down
+
+
+def test_a_home_that_cannot_be_read_is_judged_from_its_newest_run_as_last_read():
+    """Each tick remembers the home's newest run it read; a tick that cannot read the
+    home's table (its region down) judges from that, so one failed read is no alarm and
+    a home gone for good is told once its runs are stalled."""
+    schedules = {"a": Schedule(every=60)}
+    name, what = "home-silent/x", "the home (x)"
+    state = GroupState("~watch")
+    read = silent_subject(state, name, what, schedules, {"a": iso(T)}, iso(T), every_group=False)
+    checks, alerts = judge(state, {name: read}, iso(T))
+    assert checks[name].first_run == T.timestamp() and alerts == []
+    state.checks.update(checks)
+
+    def unreadable(minutes: int):
+        tick = iso(T + timedelta(minutes=minutes))
+        return silent_subject(state, name, what, schedules, None, tick, every_group=False)
+
+    assert not unreadable(1).silent
+    gone = unreadable(10)
+    assert gone.silent and gone.down.endswith(f"newest run {iso(T)}")
+    assert gone.newest_seen == T.timestamp()  # kept as it was
+
+
+def test_a_probe_is_silent_as_soon_as_one_of_its_groups_is_stalled():
+    """The home watching a probe (which has no watch of its own groups): the stalled
+    groups are named; a group the probe never ran counts from when it was first seen."""
     schedules = {"a": Schedule(every=60), "b": Schedule(every=300)}
     state = GroupState("~watch")
     tick = iso(T)
-    fresh = {"a": iso(T - timedelta(minutes=1)), "b": iso(T - timedelta(minutes=40))}
-    assert not silent_subject(state, "home-silent/x", "home", schedules, fresh, tick).silent
-    stale = {"a": iso(T - timedelta(minutes=5)), "b": iso(T - timedelta(minutes=40))}
-    subject = silent_subject(state, "home-silent/x", "the home (x)", schedules, stale, tick)
-    assert subject.silent and "the home (x) has run no group" in subject.down
+
+    def probe(newest):
+        return silent_subject(
+            state, "location-silent/y", "probe y", schedules, newest, tick, every_group=True
+        )
+
+    assert not probe(
+        {"a": iso(T - timedelta(minutes=1)), "b": iso(T - timedelta(minutes=6))}
+    ).silent
+    subject = probe({"a": iso(T - timedelta(minutes=1)), "b": iso(T - timedelta(minutes=40))})
+    assert subject.silent and subject.details["stalled_groups"] == ["b"]
+    assert subject.down.startswith("probe y has stopped running b: 3 runs missed")
+    assert not probe({"a": iso(T - timedelta(minutes=1)), "b": None}).silent  # first seen now

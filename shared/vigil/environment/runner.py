@@ -2,15 +2,18 @@
 
 Environment: ``HEALTHCHECK_TABLE``, ``HEALTHCHECK_TOPIC_ARN``, optional
 ``HEALTHCHECK_CONFIG`` (default: ``checks.yaml`` beside the handler) and
-``HEALTHCHECK_HISTORY_DAYS`` (default 30). The AWS clients are bounded by the
-run's deadline (``vigil.run.deadline``), with attempt timeouts scaled to the
-function's timeout.
+``HEALTHCHECK_HISTORY_DAYS`` (default 30); with ``locations`` in the configuration,
+``AWS_REGION`` (this stack's role), and for a probe ``HEALTHCHECK_HOME_TABLE`` (empty:
+the table of the stack named ``HEALTHCHECK_STACK_NAME`` in the home region, looked up on
+first use). The AWS clients are bounded by the run's deadline (``vigil.run.deadline``),
+with attempt timeouts scaled to the function's timeout.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -121,9 +124,29 @@ def _location(config: VigilConfig, deadline: Any, bounded: Any) -> Any:
     if role != PROBE:
         return LocationRole(config.locations, region, role)
     home = config.locations.home
-    table = os.environ.get(HOME_TABLE_ENV) or home_table(_required(STACK_ENV), home, bounded)
     client = deadline.attach(boto3.client("dynamodb", region_name=home, config=bounded))
-    return LocationRole(config.locations, region, role, DynamoDBStore(table, client=client))
+    named = os.environ.get(HOME_TABLE_ENV)
+    stack = None if named else _required(STACK_ENV)
+
+    def home_store() -> DynamoDBStore:
+        return DynamoDBStore(named or home_table(stack, home, bounded), client=client)
+
+    return LocationRole(config.locations, region, role, HomeStore(home_store))
+
+
+class HomeStore:
+    """The home's table, found on first use, and again at each use until found: a probe
+    whose home region is down (or not deployed yet) still starts, runs its checks and
+    ticks (its watch alerts ``home-silent``); only what it reads or writes there fails."""
+
+    def __init__(self, make: Callable[[], Any]):
+        self._make = make
+        self._store: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._store is None:
+            self._store = self._make()
+        return getattr(self._store, name)
 
 
 def home_table(stack: str, home: str, bounded: Any = None) -> str:
@@ -137,6 +160,8 @@ def home_table(stack: str, home: str, bounded: Any = None) -> str:
             StackName=stack, LogicalResourceId="HealthCheckTable"
         )
     except cloudformation.exceptions.ClientError as exc:
+        if "does not exist" not in str(exc):
+            raise  # the home's region or CloudFormation failing: said as it is
         raise VigilError(
             f"this stack is a probe of locations, and its home's table was not found: no "
             f"stack {stack} with a HealthCheckTable in {home} ({exc}); deploy the home "

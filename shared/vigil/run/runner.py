@@ -20,6 +20,13 @@ asynchronous invocation per shard (``vigil.fanout``), nothing else. Otherwise
 6. publishes the alerts leased to this invocation and settles the outbox
    (``vigil.run.outbox``).
 
+With ``locations`` in the configuration (``vigil.locations``), a probe's run only runs
+its due checks and writes what it saw to the home's table (``_GroupRun.observe``:
+nothing counted, no alert); the home's run, between steps 2 and 3, waits up to
+``quorum_wait`` for the probes' observations of the same scheduled time and combines
+them with its own by each check's quorum (``_GroupRun.combine``): steps 3-6 then see
+the combined results.
+
 Every AWS call of steps 1-6 ends before the run's deadline, retries included
 (``vigil.run.deadline``). Write requests per run: the rollups when a period
 ends, the state, the run record, and the outbox settle when alerts were
@@ -450,9 +457,18 @@ class _GroupRun:
         )
         marked = [mark_location(r, location.region) for r in results]
         expires = int(run_time + self.runner.history_days * 86400)
-        location.home_store.put_observations(
-            self.group.name, self.shard, self.run_key, location.region, marked, expires
-        )
+        try:
+            location.home_store.put_observations(
+                self.group.name, self.shard, self.run_key, location.region, marked, expires
+            )
+        except Exception:  # the home's region may be down: a later write would change nothing
+            logger.exception(
+                "observations of %s#%s@%s not written to the home's table (%s)",
+                self.group.name,
+                self.shard,
+                self.run_key,
+                location.locations.home,
+            )
         return RunSummary(
             group=self.group.name,
             scheduled_time=self.scheduled_time,
@@ -477,10 +493,16 @@ class _GroupRun:
             self.started + locations.quorum_wait,
             self.ends_at - self.runner.deadline.needed_s - COMBINE_RESERVE_S,
         )
+        found: dict[str, list[CheckResult]] = {}
         while True:
-            found = self.store.observations(
-                self.group.name, self.shard, self.run_key, list(locations.probes)
-            )
+            missing = [region for region in locations.probes if region not in found]
+            try:
+                found.update(
+                    self.store.observations(self.group.name, self.shard, self.run_key, missing)
+                )
+            except Exception:  # judged by those that arrived (at worst the home alone)
+                logger.exception("the probes' observations of %s could not be read", self.run_key)
+                break
             left = wait_until - self.runner.monotonic()
             if set(locations.probes) <= set(found) or left <= 0:
                 break
@@ -500,7 +522,10 @@ class _GroupRun:
                 **{region: by_region[region].get(result.check) for region in locations.probes},
             }
             together = combine(result.check, observed, quorums.get(result.check))
-            combined.append(replace(together, lag_ms=result.lag_ms))
+            # the home's own details (target, status code, timings...) with who saw what
+            own = {k: v for k, v in result.details.items() if k != "location"}
+            details = {**own, **together.details}
+            combined.append(replace(together, lag_ms=result.lag_ms, details=details))
         return combined
 
     def heartbeat_views(

@@ -80,6 +80,8 @@ class TickSummary:
     tick: str
     due: int = 0  # queued with no delay
     delayed: int = 0  # queued for later in the minute
+    # every watched subject silent after this tick: stalled/<group>, and with locations
+    # location-silent/<probe> (the home) or home-silent/<home> (a probe)
     stalled: list[str] = field(default_factory=list)
     alerts_raised: list[AlertDocument] = field(default_factory=list)
     alerts_sent: int = 0
@@ -189,10 +191,14 @@ def _subjects(parts: TickParts, state: Any, tick: str) -> dict[str, Subject]:
     locations = parts.locations
     if locations is not None and locations.role(parts.region or "") == PROBE:
         assert parts.home_store is not None
-        newest = _newest_runs(parts.home_store, parts.groups.values())
         name = f"home-silent/{locations.home}"
+        try:
+            newest = _newest_runs(parts.home_store, parts.groups.values())
+        except Exception:  # the home's region may be down: judged from what was last read
+            logger.exception("the home's table could not be read (%s)", locations.home)
+            newest = None
         what = f"the home ({locations.home})"
-        return {name: silent_subject(state, name, what, schedules, newest, tick)}
+        return {name: silent_subject(state, name, what, schedules, newest, tick, every_group=False)}
     subjects = group_subjects(
         state, schedules, _newest_runs(parts.store, parts.groups.values()), tick
     )
@@ -207,7 +213,9 @@ def _subjects(parts: TickParts, state: Any, tick: str) -> dict[str, Subject]:
                 for g in parts.groups.values()
             }
             name = f"location-silent/{probe}"
-            subjects[name] = silent_subject(state, name, f"probe {probe}", schedules, newest, tick)
+            subjects[name] = silent_subject(
+                state, name, f"probe {probe}", schedules, newest, tick, every_group=True
+            )
     return subjects
 
 

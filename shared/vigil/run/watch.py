@@ -1,19 +1,20 @@
 """The tick watches the schedule itself: a group whose runs stopped being counted.
 
-A group is *stalled* at a tick when its newest counted run is older than the three
-runs it should have counted before the tick, and at least three minutes old (for a
-group never counted: the tick that first saw it in the configuration stands in for
-its newest run; a sharded group is as late as its most behind shard). A group that
-becomes stalled gets one ``monitor`` alert, ``group: "vigil"``, ``check:
-"stalled/<group>"``, ``status: unhealthy``; one ``status: healthy`` follows when
-its runs are counted again (or when the group leaves the configuration).
+A group is *stalled* at a tick when its newest counted run is older than the three runs
+it should have counted before the tick, and at least three minutes old (for a group
+never counted: the tick that first saw it in the configuration stands in for its newest
+run; a sharded group is as late as its most behind shard). A group that becomes stalled
+gets one ``monitor`` alert, ``group: "vigil"``, ``check: "stalled/<group>"``, ``status:
+unhealthy``; one ``status: healthy`` follows when its runs are counted again (or when
+the group leaves the configuration).
 
 The watch keeps its own state in the store, as a group state of the pseudo-group
-``~watch`` (no configured group can be named so): one ``CheckState`` per watched
-group (``status`` stalled or not, ``since``, ``last_run`` = when the watch first saw
-the group), the fence of the ticks it has judged, and the outbox of its alerts. So
-the watch's alerts are published exactly as the runs' are (``vigil.run.outbox``),
-and a repeated tick judges nothing twice.
+``~watch`` (no configured group can be named so): one ``CheckState`` per watched group
+or location (``status`` stalled or not, ``since``, ``last_run`` = when the watch first
+saw it; of a location, ``first_run`` = its newest run as last read), the fence of the
+ticks it has judged, and the outbox of its alerts. So the watch's alerts are published
+exactly as the runs' are (``vigil.run.outbox``), and a repeated tick judges nothing
+twice.
 """
 
 from __future__ import annotations
@@ -45,12 +46,15 @@ def stalled(schedule: Schedule, newest: datetime, tick: datetime) -> bool:
 
 class Subject(NamedTuple):
     """One thing the watch alerts on (``stalled/<group>``, ``location-silent/<region>``,
-    ``home-silent/<region>``): is it silent at this tick, and what to say either way."""
+    ``home-silent/<region>``): is it silent at this tick, and what to say either way.
+    ``newest_seen``: a location's newest run (epoch seconds) as read at this tick,
+    remembered in its state (``CheckState.first_run``) for a tick that cannot read it."""
 
     silent: bool
     down: str  # the reason when it goes silent
     up: str  # the reason when it comes back
     details: dict[str, Any]
+    newest_seen: float | None = None
 
 
 def newest_or_first_seen(
@@ -92,23 +96,55 @@ def silent_subject(
     name: str,
     what: str,
     schedules: dict[str, Schedule],
-    newest: dict[str, str | None],
+    newest: dict[str, str | None] | None,
     tick: str,
+    *,
+    every_group: bool,
 ) -> Subject:
-    """A location (``what``) is silent when every group's newest run there is stalled (a
-    group it never ran counts from when the watch first saw the location)."""
+    """A location (``what``) gone silent, from each group's newest run there (a group it
+    never ran counts from when the watch first saw the location).
+
+    ``every_group`` (a probe, watched by the home, which has no watch of its own
+    groups): silent as soon as one group is stalled there, and the reason names them.
+    Otherwise (the home, watched by a probe; the home watches its own groups): silent
+    when its newest run of any group is stalled for its most frequent group, so a
+    stalled group of a live home is told once, by the home's own ``stalled/<group>``.
+    ``newest`` None: the location's table could not be read (its region may be down);
+    its newest run is then the one this watch saw last.
+    """
     moment = parse_time(tick)
     _, first_seen = newest_or_first_seen(state, name, None, moment)
-    silent = bool(schedules) and all(
-        stalled(schedule, parse_time(newest[group]) if newest.get(group) else first_seen, moment)
-        for group, schedule in schedules.items()
-    )
-    latest = max(filter(None, newest.values()), default=None, key=parse_time)
+    if newest is None:
+        assert not every_group, "a probe's runs are read from the home's own table"
+        remembered = state.checks[name].first_run if name in state.checks else None
+        runs = {"": datetime.fromtimestamp(remembered, moment.tzinfo)} if remembered else {}
+        latest = iso(runs[""]) if remembered else None
+    else:
+        runs = {g: parse_time(newest[g]) if newest.get(g) else first_seen for g in newest}
+        latest = max(filter(None, newest.values()), default=None, key=parse_time)
+    if every_group:
+        behind = [
+            group
+            for group, schedule in schedules.items()
+            if stalled(schedule, runs.get(group, first_seen), moment)
+        ]
+        down = (
+            f"{what} has stopped running {', '.join(behind)}: {STALLED_RUNS} runs missed "
+            f"(newest run of any group there: {latest or 'never'})"
+        )
+    else:
+        newest_any = max(runs.values(), default=first_seen)
+        behind = [g for g, sched in schedules.items() if stalled(sched, newest_any, moment)]
+        down = (
+            f"{what} has run no group for {STALLED_RUNS} of its runs: "
+            f"newest run {latest or 'never'}"
+        )
     return Subject(
-        silent,
-        f"{what} has run no group for {STALLED_RUNS} of its runs: newest run {latest or 'never'}",
+        bool(behind),
+        down,
         f"{what} runs again: newest run {latest}",
-        {"newest_run": latest},
+        {"newest_run": latest, "stalled_groups": behind},
+        parse_time(latest).timestamp() if latest else None,
     )
 
 
@@ -122,6 +158,8 @@ def judge(
     alerts: list[AlertDocument] = []
     for name, subject in subjects.items():
         current = state.checks.get(name) or CheckState(UNKNOWN, last_run=moment.timestamp())
+        if subject.newest_seen is not None:
+            current = current._replace(first_run=subject.newest_seen)
         status = Status.UNHEALTHY if subject.silent else Status.HEALTHY
         if status == current.status:
             checks[name] = current
