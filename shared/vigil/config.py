@@ -29,7 +29,7 @@ from vigil.checks.registry import REGISTRY
 from vigil.config_file import CONFIG_ENV, resolve_config_path
 from vigil.durations import format_duration
 from vigil.exceptions import ConfigError, UnknownGroupError
-from vigil.locations import Locations, parse_locations
+from vigil.locations import HOME_ONLY_TYPES, Locations, parse_locations
 from vigil.policy.config import parent_ref
 from vigil.schedule import Schedule, every_problem
 from vigil.yaml_source import YamlSyntaxError, load_yaml
@@ -62,6 +62,7 @@ TOP_LEVEL_KEYS = (
     "quorum_wait",
 )
 GROUP_KEYS = ("checks", "shards", "every", "cron", "timezone")
+PROBE_WRITE_S = 2.0  # what quorum_wait must leave a probe, past its slowest check's timeout
 
 _NAME_RE = re.compile(NAME_PATTERN)
 
@@ -246,7 +247,7 @@ def _validate(
 
     maintenance = _maintenance(raw.get("maintenance"), problems)
     locations = parse_locations(raw.get("locations"), raw.get("quorum_wait"), problems)
-    _check_quorums(groups, locations, problems)
+    _check_locations(groups, locations, raw.get("locations") is not None, problems)
     problems.extend(_dependency_problems(groups))
     notifications: tuple[Any, ...] = ()
     if raw.get("notifications") is not None:  # only configs with destinations pay the import
@@ -266,17 +267,31 @@ def _validate(
     return config, []
 
 
-def _check_quorums(
-    groups: Mapping[str, GroupConfig], locations: Locations | None, problems: Problems
+def _check_locations(
+    groups: Mapping[str, GroupConfig], locations: Locations | None, given: bool, problems: Problems
 ) -> None:
-    """A ``quorum`` needs locations, and no more of them than there are."""
+    """A ``quorum`` needs locations (``given``: they were, with problems of their own),
+    no more of them than there are, and a check a probe observes; and ``quorum_wait``
+    must leave the probes the time of their slowest check (its timeout) and 2 s more to
+    write what they saw, or a target that hangs would be judged by the home alone."""
+    slowest: tuple[float, str] | None = None
     for group in groups.values():
         for index, check in enumerate(group.checks):
+            at = f"groups.{group.name}.checks[{index}]"
+            if check.type not in HOME_ONLY_TYPES and (
+                slowest is None or check.timeout > slowest[0]
+            ):
+                slowest = (check.timeout, at)
             if check.quorum is None:
                 continue
-            where = f"groups.{group.name}.checks[{index}].quorum"
+            where = f"{at}.quorum"
             if locations is None:
-                problems.append((where, "quorum needs locations (a home and probes)"))
+                if not given:
+                    problems.append((where, "quorum needs locations (a home and probes)"))
+            elif check.type in HOME_ONLY_TYPES:
+                problems.append(
+                    (where, f"a {check.type} check is judged by the home alone: no quorum")
+                )
             elif check.quorum > len(locations.regions):
                 problems.append(
                     (
@@ -285,6 +300,18 @@ def _check_quorums(
                         "locations",
                     )
                 )
+    if locations is not None and slowest is not None:
+        timeout, at = slowest
+        if locations.quorum_wait < timeout + PROBE_WRITE_S:
+            problems.append(
+                (
+                    "quorum_wait",
+                    f"{format_duration(locations.quorum_wait)} is too short for the probes to "
+                    f"report {at} (timeout {format_duration(timeout)}): at least its timeout "
+                    f"and {PROBE_WRITE_S:.0f}s more, or a target that hangs is judged by the "
+                    "home alone",
+                )
+            )
 
 
 def _maintenance(raw: Any, problems: Problems) -> tuple[MaintenanceWindow, ...]:

@@ -46,9 +46,7 @@ class RunQueue:
     def url(self) -> str:
         url = self._url or os.environ.get(QUEUE_ENV)
         if not url:
-            raise DispatchError(
-                f"cannot queue sub-minute runs: {QUEUE_ENV} is not set (see template.yaml)"
-            )
+            raise DispatchError(f"cannot queue runs: {QUEUE_ENV} is not set (see template.yaml)")
         return url
 
     def enqueue(self, runs: list[tuple[dict[str, Any], int]]) -> None:

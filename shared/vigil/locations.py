@@ -32,7 +32,7 @@ from typing import Any, NamedTuple
 
 from vigil.results import CheckResult, Status
 
-REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+REGION = re.compile(r"[a-z]{2}(-gov)?-[a-z]+-\d")
 DEFAULT_QUORUM_WAIT = 20.0
 MAX_QUORUM_WAIT = 40.0  # of the runner's 60 s: the rest is for counting and saving
 HOME, PROBE = "home", "probe"
@@ -83,7 +83,7 @@ def parse_locations(raw: Any, wait: Any, problems: list[tuple[str, str]]) -> Loc
         if key not in ("home", "probes"):
             problems.append((f"locations.{key}", "unknown key; expected home or probes"))
     home = raw.get("home")
-    if not isinstance(home, str) or not REGION.match(home):
+    if not isinstance(home, str) or not REGION.fullmatch(home):
         problems.append(
             ("locations.home", f"expected an AWS region such as eu-west-1, got {home!r}")
         )
@@ -91,10 +91,10 @@ def parse_locations(raw: Any, wait: Any, problems: list[tuple[str, str]]) -> Loc
     if not isinstance(probes, list) or not probes:
         problems.append(("locations.probes", "expected a list of at least one AWS region"))
         probes = []
-    seen = {home}
+    seen = {home} if isinstance(home, str) else set()
     for index, region in enumerate(probes):
         where = f"locations.probes[{index}]"
-        if not isinstance(region, str) or not REGION.match(region):
+        if not isinstance(region, str) or not REGION.fullmatch(region):
             problems.append((where, f"expected an AWS region such as us-east-1, got {region!r}"))
         elif region in seen:
             problems.append((where, f"{region} is listed twice (home included)"))

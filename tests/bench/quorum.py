@@ -66,7 +66,7 @@ def config(port: int, group: str, *, located: bool):
 
     raw: dict = {}
     if located:
-        raw = {"locations": {"home": HOME, "probes": list(PROBES)}, "quorum_wait": "5s"}
+        raw = {"locations": {"home": HOME, "probes": list(PROBES)}, "quorum_wait": "7s"}
     checks = [
         {"name": f"c{i:03d}", "type": "tcp", "host": "127.0.0.1", "port": port}
         for i in range(CHECKS)

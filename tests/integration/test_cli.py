@@ -763,12 +763,24 @@ def test_ping_url_aws_uses_the_stacks_url_and_key(tmp_path, capsys, monkeypatch)
         assert main(["ping-url", "--aws", "--stack", "other", "--config", str(config)]) == 1
         assert "stack 'other' not found in eu-west-1" in capsys.readouterr().out
 
+        # With locations, the URLs are the home's (a probe's ping function counts nothing):
+        # the default region is then the home's, and a probe's region is refused.
+        located = write(
+            tmp_path, "locations: {home: eu-west-1, probes: [us-east-1]}\n" + HEARTBEATS
+        )
+        monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        assert main(["ping-url", "jobs/backup", "--aws", "--config", str(located)]) == 0
+        assert printed_urls(capsys.readouterr().out) == urls
+        probe = ["ping-url", "--aws", "--region", "us-east-1", "--config", str(located)]
+        assert main(probe) == 1
+        assert "--region us-east-1 is a probe of locations" in capsys.readouterr().out
+
 
 def test_vigil_run_serves_the_ping_function_under_the_local_key(tmp_path, local_key):
     """The door `vigil run` serves on loopback is the real ping function: a job pings the
     URL `vigil ping-url` prints, a wrong token is a 404, and the ping is stored."""
     from urllib.error import HTTPError
-    from urllib.request import urlopen
+    from urllib.request import Request, urlopen
 
     from vigil.config import load_config
     from vigil.pings import token
@@ -789,4 +801,11 @@ def test_vigil_run_serves_the_ping_function_under_the_local_key(tmp_path, local_
         assert refused.value.code == 404
         summary = PingStore(aws.table_name).summary("jobs", "backup")
         assert summary.last_kind == "start" and len(summary.starts) == 1
+        # `curl --data-binary @backup.log .../3`: the body's first line says why it failed
+        failed = f"{base}jobs/backup/{token(key, 'jobs', 'backup')}/3"
+        for data, kind in ((b"pg_dump: error\nmore", "text/plain"), (b"\xff\x00bin", "x/y")):
+            with urlopen(Request(failed, data, {"Content-Type": kind}), timeout=10) as ok:
+                assert ok.status == 200
+            summary = PingStore(aws.table_name).summary("jobs", "backup")
+            assert summary.failure_excerpt == data.decode("utf-8", errors="replace")
     assert "heartbeat pings: http://127.0.0.1:" in screen.file.getvalue()

@@ -34,7 +34,8 @@ def located(aws, write_config, invoke, servers, refused):
     write_config(
         f"""
         locations: {{home: {HOME}, probes: [{SEEN}, {SILENT}]}}
-        quorum_wait: 1s
+        quorum_wait: 3s
+        defaults: {{timeout: 1s}}
         groups:
           edge:
             checks:

@@ -131,3 +131,26 @@ def test_a_probes_observations_and_its_newest_run(store):
         ("ap-southeast-2", "core", 0): run_key,
         ("eu-west-1", "core", 0): None,
     }
+
+
+def test_an_observation_that_cannot_be_read_is_a_region_that_did_not_report(aws):
+    """Another version's or a damaged item: that region is left out (the home judges by
+    the others), the rest is read, and the home's run goes on."""
+    import boto3
+
+    from vigil.store.dynamodb import DynamoDBStore, observation_key
+
+    store = DynamoDBStore(aws.table_name)
+    run_key = "2026-11-28T10:05:00Z"
+    good = [CheckResult("api", Status.HEALTHY, "HTTP 200", 41.0, {})]
+    store.put_observations("core", 0, run_key, "us-east-1", good, 2_000_000_000)
+    boto3.client("dynamodb").put_item(
+        TableName=aws.table_name,
+        Item={
+            "pk": {"S": observation_key("ap-southeast-2", "core", 0)},
+            "sk": {"S": run_key},
+            "blob": {"B": b"not zlib"},
+        },
+    )
+    found = store.observations("core", 0, run_key, ["us-east-1", "ap-southeast-2"])
+    assert list(found) == ["us-east-1"] and found["us-east-1"][0].reason == "HTTP 200"

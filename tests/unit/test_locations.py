@@ -82,9 +82,9 @@ TWO = {"home": "eu-west-1", "probes": ["us-east-1"]}
 
 def test_locations_parse_with_their_wait_and_roles():
     config = parse_config(
-        {**BASE, "locations": {"home": "eu-west-1", "probes": ["us-east-1"]}, "quorum_wait": "5s"}
+        {**BASE, "locations": {"home": "eu-west-1", "probes": ["us-east-1"]}, "quorum_wait": "7s"}
     )
-    assert config.locations == Locations("eu-west-1", ("us-east-1",), 5.0)
+    assert config.locations == Locations("eu-west-1", ("us-east-1",), 7.0)
     assert config.locations.role("eu-west-1") == "home"
     assert config.locations.role("us-east-1") == "probe"
     with pytest.raises(ValueError, match="region ap-south-1 is not in locations"):
@@ -128,3 +128,52 @@ def test_bad_locations_are_refused_at_their_key(extra, path, words):
     found = dict(refused.value.problems)
     assert path in found, found
     assert words in found[path]
+
+
+@pytest.mark.parametrize(
+    "home", [["eu-west-1"], {"eu": 1}, "eu-west-1\n", None], ids=["list", "map", "newline", "none"]
+)
+def test_a_home_that_is_no_region_is_one_problem_at_its_key(home):
+    """Shapes YAML can give (a list, a mapping, a trailing newline): one problem where it
+    is, and no second one about the quorum that needs valid locations."""
+    raw = {**BASE, "defaults": {"quorum": 1}, "locations": {"home": home, "probes": ["us-east-1"]}}
+    with pytest.raises(ConfigError) as refused:
+        parse_config(raw)
+    assert [path for path, _ in refused.value.problems] == ["locations.home"]
+
+
+def test_a_heartbeat_takes_no_quorum():
+    raw = {
+        "locations": TWO,
+        "groups": {
+            "g": {"checks": [{"name": "b", "type": "heartbeat", "period": "1h", "quorum": 1}]}
+        },
+    }
+    with pytest.raises(ConfigError) as refused:
+        parse_config(raw)
+    assert dict(refused.value.problems) == {
+        "groups.g.checks[0].quorum": "a heartbeat check is judged by the home alone: no quorum"
+    }
+
+
+def test_quorum_wait_leaves_the_probes_their_slowest_checks_timeout_and_2s():
+    """The probes write what they saw once their slowest check ends: a quorum_wait shorter
+    than that would judge a hanging target by the home alone, the false alarm a quorum is
+    for. Heartbeats are not run by probes and do not count."""
+
+    def config(wait: str, timeout: str) -> dict:
+        checks = [
+            {"name": "a", "type": "tcp", "host": "h", "port": 1, "timeout": "3s"},
+            {"name": "slow", "type": "tcp", "host": "h", "port": 1, "timeout": timeout},
+            {"name": "b", "type": "heartbeat", "period": "1h"},
+        ]
+        return {"locations": TWO, "quorum_wait": wait, "groups": {"g": {"checks": checks}}}
+
+    assert parse_config(config("12s", "10s")).locations.quorum_wait == 12.0
+    with pytest.raises(ConfigError) as refused:
+        parse_config(config("11s", "10s"))
+    assert dict(refused.value.problems) == {
+        "quorum_wait": "11s is too short for the probes to report groups.g.checks[1] (timeout "
+        "10s): at least its timeout and 2s more, or a target that hangs is judged by the "
+        "home alone"
+    }

@@ -80,6 +80,20 @@ def test_heartbeat_checks_are_read_from_any_yaml_shape():
         assert heartbeat_checks(shapeless) == frozenset()
 
 
+def test_a_probe_of_locations_knows_no_heartbeat():
+    """The same checks.yaml deploys to every region; only the home judges heartbeats, so a
+    probe's door answers every ping 404 rather than count one nobody reads."""
+    document = {
+        "locations": {"home": "eu-west-1", "probes": ["us-east-1"]},
+        "groups": {"jobs": {"checks": [{"name": "backup", "type": "heartbeat"}]}},
+    }
+    assert heartbeat_checks(document, "eu-west-1") == {("jobs", "backup")}
+    assert heartbeat_checks(document, "us-east-1") == frozenset()
+    assert heartbeat_checks({**document, "locations": "shapeless"}, "us-east-1") == {
+        ("jobs", "backup")
+    }
+
+
 def test_the_cold_start_imports_no_validation_nor_check_machinery(tmp_path):
     """The ping function's init in a fresh interpreter, as a new container: its handler
     module, its door, the configuration read. pydantic, the check types, the runner

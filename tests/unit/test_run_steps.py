@@ -365,7 +365,7 @@ def test_the_home_waits_for_probes_only_when_something_is_to_be_combined():
             "groups": {
                 "core": {
                     "checks": [
-                        {"name": "db", "type": "tcp", "host": "h", "port": 1},
+                        {"name": "db", "type": "tcp", "host": "h", "port": 1, "timeout": "1s"},
                         {"name": "nightly", "type": "heartbeat", "period": "1d"},
                     ]
                 }
@@ -396,10 +396,26 @@ def test_the_home_waits_for_probes_only_when_something_is_to_be_combined():
     assert run.combine(home, []) == []
     assert reads == [] and slept == []
 
-    db = CheckResult("db", Status.UNHEALTHY, "refused", None)
+    db = CheckResult("db", Status.UNHEALTHY, "refused", None, {"target": "h:1"})
     store.put_observations("core", 0, request.scheduled_time, "us-east-1", [db], 2_000_000_000)
     combined = {r.check: r for r in run.combine(home, [db, beat])}
     assert sum(slept) == pytest.approx(3.0) and all(s <= 0.5 for s in slept)  # one silent
     assert combined["db"].status == Status.UNHEALTHY  # 2 of the 2 that reported
     assert combined["db"].details["locations"]["ap-southeast-2"] is None
+    assert combined["db"].details["target"] == "h:1"  # the home's own details are kept
     assert combined["nightly"] is beat
+    assert [regions for _, _, _, regions in reads] == [["us-east-1", "ap-southeast-2"]] + [
+        ["ap-southeast-2"]  # read again: only the probe still missing
+    ] * (len(reads) - 1)
+
+    def failing(*args):
+        raise RuntimeError("throttled past retries")
+
+    store.observations, slept[:] = failing, []
+    alone = run.combine(home, [db])  # judged by the home alone, at once, not an error
+    assert alone[0].status == Status.UNHEALTHY and slept == []
+    assert alone[0].details["locations"] == {
+        "eu-west-1": alone[0].details["locations"]["eu-west-1"],
+        "us-east-1": None,
+        "ap-southeast-2": None,
+    }

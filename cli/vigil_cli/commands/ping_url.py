@@ -128,8 +128,18 @@ def ping_url(args: Any, screen: Screen) -> int:
     if args.aws:
         from vigil_cli.local.deployed import DeployedStackError, stack_outputs
 
+        region = args.region
+        if config.locations is not None:  # only the home's ping function counts pings
+            home = config.locations.home
+            if region is not None and region != home:
+                screen.problem(
+                    f"--region {region} is a probe of locations: heartbeats are judged by "
+                    f"the home, {home}, whose ping URLs these must be (leave --region out)"
+                )
+                return 1
+            region = home
         try:
-            outputs, region = stack_outputs(args.stack, args.region)
+            outputs, region = stack_outputs(args.stack, region)
             base, key = deployed_ping_url(outputs, region, args.stack)
         except DeployedStackError as exc:
             screen.problem(str(exc))

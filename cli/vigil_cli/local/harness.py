@@ -160,9 +160,11 @@ def _cold_start() -> None:
     """Forget the warm-start caches of an earlier harness in this process (new container)."""
     from aws_lambda_powertools.utilities import parameters
 
+    import vigil.environment.ping
     import vigil.environment.runner
 
     vigil.environment.runner.clear_cache()
+    vigil.environment.ping.clear_cache()
     parameters.clear_caches()
 
 

@@ -86,6 +86,21 @@ def function_url_event(method: str, target: str, headers: dict[str, str] | None 
     }
 
 
+MAX_BODY_BYTES = 6 * 1024 * 1024
+# Content types Lambda passes as text; any other body is base64-encoded.
+TEXT_TYPES = ("text/", "application/json", "application/xml", "application/x-www-form-urlencoded")
+
+
+def _body(data: bytes, content_type: str) -> tuple[str, bool]:
+    """A request body as a Function URL event carries it: text, or base64."""
+    if content_type.lower().startswith(TEXT_TYPES):
+        try:
+            return data.decode("utf-8"), False
+        except UnicodeDecodeError:
+            pass
+    return base64.b64encode(data).decode("ascii"), True
+
+
 class StatusServer:
     """Serve ``handler`` (the status function's) on ``http://127.0.0.1:<port>/``."""
 
@@ -114,6 +129,14 @@ class StatusServer:
 
             def _answer(self, method: str) -> None:
                 event = function_url_event(method, self.path, dict(self.headers))
+                length = int(self.headers.get("Content-Length") or 0)
+                if length > MAX_BODY_BYTES:  # Lambda's own limit for a Function URL request
+                    self.send_error(413, "request body over 6 MB")
+                    return
+                if length > 0:
+                    event["body"], event["isBase64Encoded"] = _body(
+                        self.rfile.read(length), self.headers.get("Content-Type", "")
+                    )
                 response = handler(event, StatusContext())
                 body = response.get("body") or ""
                 data = base64.b64decode(body) if response.get("isBase64Encoded") else body.encode()

@@ -38,6 +38,7 @@ KEY_ENV = "HEALTHCHECK_PING_KEY_SECRET"
 KEY_MAX_AGE_S = 300  # a rotated key applies within 5 minutes
 MIN_KEY_CHARS = 32  # a short key would make tokens guessable
 HEARTBEAT_TYPE = "heartbeat"
+REGION_ENV = "AWS_REGION"  # Lambda's: a probe of locations knows no heartbeat
 # botocore logs every response body at DEBUG, GetSecretValue's SecretString (the key)
 # included: never, whatever level the function's logs are set to.
 logging.getLogger("botocore.parsers").setLevel(logging.INFO)
@@ -72,13 +73,19 @@ def door_from_environment(default_config: Path) -> PingDoor:
     return door
 
 
-def heartbeat_checks(document: Any) -> frozenset[tuple[str, str]]:
-    """``(group, check)`` of every check with ``type: heartbeat`` in a config document.
+def heartbeat_checks(document: Any, region: str | None = None) -> frozenset[tuple[str, str]]:
+    """``(group, check)`` of every check with ``type: heartbeat`` in a config document;
+    none at all in a probe's ``region`` (``locations`` names another home: heartbeats
+    are the home's to judge, a ping there would be counted by nobody).
 
     Whatever is not shaped as the runner expects is skipped (the runner reports it).
     """
     groups = document.get("groups") if isinstance(document, dict) else None
     if not isinstance(groups, dict):
+        return frozenset()
+    locations = document.get("locations")
+    home = locations.get("home") if isinstance(locations, dict) else None
+    if isinstance(home, str) and region is not None and region != home:
         return frozenset()
     return frozenset(
         (group_name, check["name"])
@@ -95,8 +102,9 @@ class HeartbeatChecks:
     """The heartbeat checks of the configuration file at ``path``, re-read when its
     mtime changes. Raises ``VigilError`` for a file that cannot be read or is not YAML."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, region: str | None = None):
         self.path = path
+        self.region = region
         self._read: tuple[int, frozenset[tuple[str, str]]] | None = None
 
     def __call__(self) -> frozenset[tuple[str, str]]:
@@ -104,7 +112,7 @@ class HeartbeatChecks:
             mtime = self.path.stat().st_mtime_ns
             if self._read is None or self._read[0] != mtime:
                 text = self.path.read_text(encoding="utf-8")
-                self._read = (mtime, heartbeat_checks(load_yaml(text)[0]))
+                self._read = (mtime, heartbeat_checks(load_yaml(text)[0], self.region))
         except OSError as exc:
             raise VigilError(f"{self.path}: cannot read the configuration: {exc}") from None
         except UnicodeDecodeError:
@@ -157,7 +165,7 @@ def _build(path: Path, table: str, secret: str, days: int) -> PingDoor:
         key=PingKey(
             secret, SecretsProvider(boto3_client=boto3.client("secretsmanager", config=bounded))
         ),
-        heartbeats=HeartbeatChecks(path),
+        heartbeats=HeartbeatChecks(path, os.environ.get(REGION_ENV)),
         store=PingStore(table, client=boto3.client("dynamodb", config=bounded)),
         history_days=days,
     )

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import zlib
 from dataclasses import replace
 from typing import Any
@@ -39,6 +40,8 @@ from vigil.store.base import GroupState, RunRecord, ShardSnapshot, StateStore
 from vigil.store.fence import RunFence
 from vigil.store.outbox import PendingAlert
 from vigil.times import parse_time
+
+logger = logging.getLogger(__name__)
 
 STATE_SK = "STATE"
 COUNTS_SK = {"hour": "COUNTS#HOUR", "day": "COUNTS#DAY"}
@@ -285,11 +288,16 @@ class DynamoDBStore(StateStore):
             for region in regions
         ]
         found = self._batch_get(keys, consistent=True) if keys else {}
-        return {
-            region: [_decode_result(row) for row in unpack(item["blob"]["B"])]
-            for region in regions
-            if (item := found.get((observation_key(region, group, shard), run_key)))
-        }
+        observed = {}
+        for region in regions:
+            item = found.get((observation_key(region, group, shard), run_key))
+            if item is None:
+                continue
+            try:
+                observed[region] = [_decode_result(row) for row in unpack(item["blob"]["B"])]
+            except Exception:  # another version's, or damaged: that region did not report
+                logger.exception("the observations of %s for %s cannot be read", region, run_key)
+        return observed
 
     def locations_seen(
         self, regions: list[str], shards: list[tuple[str, int]]
