@@ -90,6 +90,21 @@ class Rollup:
             bucket = bucket_of(result.latency_ms)
             self.sketch[bucket] = self.sketch.get(bucket, 0) + 1
 
+    def copy(self) -> Rollup:
+        """An independent copy (``add`` on it leaves this one as it is)."""
+        return Rollup(
+            self.runs,
+            self.healthy,
+            self.degraded,
+            self.failures,
+            self.errors,
+            self.latency_sum,
+            self.latency_max,
+            self.latency_count,
+            dict(self.sketch),
+            self.maintenance,
+        )
+
     def merge(self, other: Rollup) -> Rollup:
         sketch = dict(self.sketch)
         for bucket, count in other.sketch.items():
@@ -202,6 +217,15 @@ class PeriodRollups:
 
     def add(self, result: CheckResult) -> None:
         self.checks.setdefault(result.check, Rollup()).add(result)
+
+    def copy(self) -> PeriodRollups:
+        """An independent copy: adding to it or recording on it leaves this one as it is."""
+        return PeriodRollups(
+            kind=self.kind,
+            period=self.period,
+            checks={name: rollup.copy() for name, rollup in self.checks.items()},
+            transitions={name: list(marks) for name, marks in self.transitions.items()},
+        )
 
     def record_transition(self, transition: Transition) -> None:
         """Keep what incidents need of a confirmed transition (once per check and time)."""

@@ -145,3 +145,19 @@ def test_sketch_error_is_within_its_stated_bound(latencies, q):
         rollup.add(result(latency=latency))
     exact = sorted(latencies)[int(q * (len(latencies) - 1))]
     assert abs(rollup.quantile(q) - exact) <= SKETCH_RELATIVE_ERROR * exact * (1 + 1e-9)
+
+
+def test_a_copy_is_independent_and_serialises_the_same():
+    period = PeriodRollups("hour", "2026-11-28T10")
+    period.add(result(latency=120.0))
+    period.add(result(Status.UNHEALTHY, latency=None, name="db"))
+    period.record_transition(transition("2026-11-28T10:02:00Z", "unhealthy", "healthy"))
+    copy = period.copy()
+    assert copy.to_dict() == period.to_dict()
+    before = period.to_dict()
+    copy.add(result(latency=900.0))
+    copy.add(result(Status.ERROR, latency=None, name="new"))
+    copy.record_transition(transition("2026-11-28T10:05:00Z", "healthy", "unhealthy"))
+    assert period.to_dict() == before  # the original saw none of it
+    assert copy.checks["api"].runs == 2 and period.checks["api"].runs == 1
+    assert len(copy.transitions["api"]) == 2 and len(period.transitions["api"]) == 1

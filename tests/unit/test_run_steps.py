@@ -419,3 +419,34 @@ def test_the_home_waits_for_probes_only_when_something_is_to_be_combined():
         "us-east-1": None,
         "ap-southeast-2": None,
     }
+
+
+def test_fold_leaves_the_state_it_read_as_it_was():
+    """A failed save folds the same state again: the first fold must not have changed it."""
+    first = fold(
+        GROUP,
+        GroupState("core"),
+        [CheckResult("api", Status.HEALTHY, "ok", 120.0)],
+        run_key="2026-11-28T10:58:00Z",
+        owner="run-1",
+        now=100.0,
+        lease_until=160.0,
+    )
+    read = first.state
+    hour, day = read.hour.to_dict(), read.day.to_dict()
+    again = [CheckResult("api", Status.UNHEALTHY, "refused", 3.0)]
+    folds = [
+        fold(
+            GROUP,
+            read,
+            again,
+            run_key="2026-11-28T10:59:00Z",
+            owner="run-2",
+            now=200.0,
+            lease_until=260.0,
+        )
+        for _ in range(2)
+    ]
+    assert (read.hour.to_dict(), read.day.to_dict()) == (hour, day)
+    assert folds[0].state.hour.to_dict() == folds[1].state.hour.to_dict()
+    assert folds[1].state.hour.checks["api"].runs == 2

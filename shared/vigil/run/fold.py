@@ -259,7 +259,7 @@ def roll_up(
         if open_rollup is None:
             open_rollup = PeriodRollups(kind=kind, period=period)
         else:
-            open_rollup = PeriodRollups.from_dict(kind, open_rollup.to_dict())
+            open_rollup = open_rollup.copy()  # fold is pure: the state read stays as it was
         for result in counted:  # a maintenance run is only counted as one
             open_rollup.add(result)
         for transition in transitions.values():  # incidents are read back from these
