@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import ssl
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -64,6 +65,13 @@ def certificate_expiry(peer_certificate: dict[str, Any] | None) -> dt.datetime |
     not_after = (peer_certificate or {}).get("notAfter")
     if not not_after:
         return None
+    return _expiry(not_after)
+
+
+# Warm-start cache: ``notAfter`` texts parsed, by text. The checks of one host share its
+# certificate, and parsing one (strptime) costs ~10 us, in the step that reads the head.
+@lru_cache(maxsize=1024)
+def _expiry(not_after: str) -> dt.datetime:
     return dt.datetime.fromtimestamp(ssl.cert_time_to_seconds(not_after), dt.UTC)
 
 
