@@ -450,3 +450,48 @@ def test_fold_leaves_the_state_it_read_as_it_was():
     assert (read.hour.to_dict(), read.day.to_dict()) == (hour, day)
     assert folds[0].state.hour.to_dict() == folds[1].state.hour.to_dict()
     assert folds[1].state.hour.checks["api"].runs == 2
+
+
+def test_no_automatic_collection_runs_during_a_run_and_it_is_back_on_after(monkeypatch):
+    """Reading, folding and saving the state, like the checks, run with the collector off;
+    it is on again once the run returns, or fails."""
+    import gc
+
+    from vigil.exceptions import StoreConflictError
+    from vigil.run import execution
+    from vigil.run.runner import Runner
+    from vigil.store.memory import MemoryStore
+
+    seen: list[tuple[str, bool]] = []
+
+    class Watched(MemoryStore):
+        def load_state(self, group, shard=0):
+            seen.append(("load", gc.isenabled()))
+            return super().load_state(group, shard)
+
+        def save_state(self, state):
+            seen.append(("save", gc.isenabled()))
+            if state.last_run_key == "2026-11-28T10:01:00Z":
+                raise ValueError("the table is gone")
+            return super().save_state(state)
+
+    class Refused:  # the check's own part needs no network here
+        def __init__(self, config, resources):
+            self.config = config
+
+        async def run(self):
+            return CheckResult(self.config.name, Status.UNHEALTHY, "connection refused")
+
+    monkeypatch.setattr(execution, "build_check", Refused)
+    config = parse_config(
+        {"groups": {"core": {"checks": [{"name": "db", "type": "tcp", "host": "h", "port": 1}]}}}
+    )
+    runner = Runner(
+        config, Watched(), _Publisher(), emit_metrics=lambda *a, **k: None, sleep=lambda s: None
+    )
+    assert gc.isenabled()
+    runner.run(RunRequest("core", "2026-11-28T10:00:00Z"))
+    assert seen == [("load", False), ("save", False)] and gc.isenabled()
+    with pytest.raises(StoreConflictError, match="could not save"):
+        runner.run(RunRequest("core", "2026-11-28T10:01:00Z"))
+    assert gc.isenabled()
