@@ -128,6 +128,25 @@ def test_the_runner_reads_no_secret_module_until_a_check_needs_one(tmp_path):
     assert out == "False True"
 
 
+def test_heartbeats_and_locations_are_paid_for_only_by_a_config_that_has_them(tmp_path):
+    """The pings (their store and judging) and the combining's statistics are imported at
+    a cold start only when a group has a heartbeat check (and then the runner has its
+    pings store)."""
+    script = """
+        import sys
+        LOAD_APP
+        from vigil.environment.runner import runner_from_environment
+        runner = runner_from_environment(app.DEFAULT_CONFIG, group="core")
+        print(sorted(m for m in ("vigil.pings", "vigil.store.pings", "statistics")
+                     if m in sys.modules), runner.pings is not None)
+        """
+    path = tmp_path / "checks.yaml"
+    path.write_text(VALID)
+    assert run_fresh(script, env=lambda_env(path)) == "[] False"
+    path.write_text(VALID + "      - {name: backup, type: heartbeat, period: 1d}\n")
+    assert run_fresh(script, env=lambda_env(path)) == "['vigil.pings', 'vigil.store.pings'] True"
+
+
 def test_the_handler_turns_off_pydantic_plugin_discovery_unless_told_otherwise(tmp_path):
     """pydantic's first model would read every installed package's entry points.
 

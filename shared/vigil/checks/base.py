@@ -14,11 +14,10 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from vigil.checks.model import CheckConfig
 from vigil.exceptions import CheckSetupError
-from vigil.pings import PingSummary
 from vigil.redact import (
     credential_forms,
     excerpt,
@@ -29,6 +28,9 @@ from vigil.redact import (
     url_credential_forms,
 )
 from vigil.results import CheckResult, Status
+
+if TYPE_CHECKING:  # the heartbeat check's module imports vigil.pings itself
+    from vigil.pings import PingSummary
 
 
 @dataclass(frozen=True)

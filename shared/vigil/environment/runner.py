@@ -83,7 +83,6 @@ def runner_from_environment(
         from vigil.alerts.sns import SnsPublisher
         from vigil.run.deadline import RunDeadline, client_config
         from vigil.store.dynamodb import DynamoDBStore
-        from vigil.store.pings import PingStore
 
         config = load_config_or_refuse(path, group, function_timeout=function_timeout_s)
         deadline = RunDeadline(function_timeout_s)
@@ -96,12 +95,22 @@ def runner_from_environment(
             history_days=history_days(),
             get_secret=_fetch_secret,
             deadline=deadline,
-            pings=PingStore(table, client=dynamodb),
+            pings=_pings(config, table, dynamodb),
             location=_location(config, deadline, bounded),
         )
         _RUNNER_CACHE.clear()
         _RUNNER_CACHE[key] = runner
     return runner
+
+
+def _pings(config: VigilConfig, table: str, client: Any) -> Any:
+    """The pings store when a group has heartbeat checks (None: their module, and the
+    pings', are never imported by a runner without any)."""
+    if not any(c.type == "heartbeat" for g in config.groups.values() for c in g.checks):
+        return None
+    from vigil.store.pings import PingStore
+
+    return PingStore(table, client=client)
 
 
 def _location(config: VigilConfig, deadline: Any, bounded: Any) -> Any:
