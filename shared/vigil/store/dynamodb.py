@@ -37,6 +37,7 @@ from vigil.retry import BATCH_UNPROCESSED
 from vigil.rollups import DAYS_KEPT, HOURS_KEPT, CountHistory, PeriodRollups
 from vigil.state import CheckState
 from vigil.store.base import GroupState, RunRecord, ShardSnapshot, StateStore
+from vigil.store.batch import batch_get
 from vigil.store.fence import RunFence
 from vigil.store.outbox import PendingAlert
 from vigil.times import parse_time
@@ -307,9 +308,7 @@ class DynamoDBStore(StateStore):
             for region in regions
             for group, shard in shards
         ]
-        found: dict[tuple[str, str], dict[str, Any]] = {}
-        for start in range(0, len(keys), 100):
-            found.update(self._batch_get(keys[start : start + 100]))
+        found = self._batch_get(keys)
         return {
             (region, group, shard): found.get((f"LOC#{region}", f"{group}#{shard}"), {})
             .get("newest", {})
@@ -323,9 +322,7 @@ class DynamoDBStore(StateStore):
             {"pk": {"S": partition_key(group, shard)}, "sk": {"S": STATE_SK}}
             for group, shard in dict.fromkeys(shards)
         ]
-        found: dict[tuple[str, str], dict[str, Any]] = {}
-        for start in range(0, len(keys), 100):
-            found.update(self._batch_get(keys[start : start + 100], projection="pk, sk, last_run"))
+        found = self._batch_get(keys, projection="pk, sk, last_run")
         newest = {}
         for group, shard in shards:
             item = found.get((partition_key(group, shard), STATE_SK))
@@ -340,10 +337,7 @@ class DynamoDBStore(StateStore):
             for group, shard in shards
             for sk in (STATE_SK, *COUNTS_SK.values())
         }
-        found: dict[tuple[str, str], dict[str, Any]] = {}
-        keys = [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in wanted]
-        for start in range(0, len(keys), 100):
-            found.update(self._batch_get(keys[start : start + 100]))
+        found = self._batch_get([{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in wanted])
         snapshots = {}
         for group, shard in shards:
             pk = partition_key(group, shard)
@@ -367,10 +361,9 @@ class DynamoDBStore(StateStore):
         pk = partition_key(group, shard)
         keys = [{"pk": {"S": pk}, "sk": {"S": f"RUN#{key}"}} for key in sorted(set(run_keys))]
         runs = {}
-        for start in range(0, len(keys), 100):
-            for item in self._batch_get(keys[start : start + 100]).values():
-                record = _decode_run(group, shard, item)
-                runs[record.run_key] = record
+        for item in self._batch_get(keys).values():
+            record = _decode_run(group, shard, item)
+            runs[record.run_key] = record
         return runs
 
     def check_rollups(
@@ -418,26 +411,9 @@ class DynamoDBStore(StateStore):
         projection: str | None = None,
         consistent: bool = False,
     ) -> dict[tuple[str, str], dict[str, Any]]:
-        """The items of ``keys`` by (pk, sk); ``projection`` only those attributes (it saves
-        bytes on the wire, not read units: DynamoDB bills the whole item)."""
-        found: dict[tuple[str, str], dict[str, Any]] = {}
-        request: dict[str, Any] = {self.table_name: {"Keys": keys}}
-        if consistent:
-            request[self.table_name]["ConsistentRead"] = True
-        if projection:
-            request[self.table_name]["ProjectionExpression"] = projection
-        retry = 0
-        while True:
-            response = self.client.batch_get_item(RequestItems=request)
-            for item in response.get("Responses", {}).get(self.table_name, []):
-                found[(item["pk"]["S"], item["sk"]["S"])] = item
-            request = response.get("UnprocessedKeys") or {}
-            if not request:
-                return found
-            retry += 1
-            if not BATCH_UNPROCESSED.pause(retry):
-                left = len(request[self.table_name]["Keys"])
-                raise RuntimeError(f"DynamoDB left {left} keys unread")
+        return batch_get(
+            self.client, self.table_name, keys, projection=projection, consistent=consistent
+        )
 
 
 def _decode_state(group: str, shard: int, item: dict[str, Any]) -> GroupState:

@@ -25,7 +25,7 @@ from typing import Any
 
 from vigil.clients import LazyClient
 from vigil.pings import Ping, PingSummary
-from vigil.retry import BATCH_UNPROCESSED
+from vigil.store.batch import batch_get
 
 LATEST_SK = "LATEST"
 REPLAYED = 200  # events read back at most to judge a late run
@@ -110,23 +110,9 @@ class PingStore:
 
     def summaries(self, group: str, checks: list[str]) -> dict[str, PingSummary]:
         """The summaries of ``checks`` of ``group``, in as few requests as can be."""
-        found: dict[str, PingSummary] = {check: PingSummary() for check in checks}
-        by_key = {ping_key(group, check): check for check in checks}
-        keys = [{"pk": {"S": pk}, "sk": {"S": LATEST_SK}} for pk in by_key]
-        for start in range(0, len(keys), 100):
-            request: dict[str, Any] = {
-                self.table_name: {"Keys": keys[start : start + 100], "ConsistentRead": True}
-            }
-            retry = 0
-            while request:
-                response = self.client.batch_get_item(RequestItems=request)
-                for item in response.get("Responses", {}).get(self.table_name, []):
-                    found[by_key[item["pk"]["S"]]] = _summary(item)
-                request = response.get("UnprocessedKeys") or {}
-                retry += 1
-                if request and not BATCH_UNPROCESSED.pause(retry):
-                    raise RuntimeError(f"DynamoDB left the pings of group {group} unread")
-        return found
+        keys = [{"pk": {"S": ping_key(group, check)}, "sk": {"S": LATEST_SK}} for check in checks]
+        found = batch_get(self.client, self.table_name, keys, consistent=True)
+        return {check: _summary(found.get((ping_key(group, check), LATEST_SK))) for check in checks}
 
     def replay(self, group: str, check: str, until_ms: int) -> PingSummary:
         """The summary as it stood at ``until_ms``: the check's newest events up to then
