@@ -17,7 +17,7 @@ from typing import Annotated, Any, Union
 
 from pydantic import BaseModel, ValidationError
 
-from vigil.checks.model import CheckConfig, Defaults
+from vigil.checks.model import CheckConfig
 from vigil.checks.registry import REGISTRY, check_types
 from vigil.redact import redact_url
 
@@ -130,11 +130,6 @@ def validation_problems(
     found: Problems = []
     for err in exc.errors(include_url=False):
         loc = list(err["loc"])
-        if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
-            found.append((f"{prefix}.type", unknown_type(raw.get("type"))))
-            continue
-        if model is not Defaults and loc and loc[0] in check_types():
-            loc = loc[1:]  # drop the discriminator pydantic puts first
         if loc and loc[-1] == "[key]":
             loc = loc[:-1]  # a refused key of a mapping: its path is the key's
         path = prefix + "".join(

@@ -4,7 +4,7 @@ A check type is a package ``vigil/checks/<type>/`` of two modules:
 
 - ``config.py``: its config model, a ``CheckConfig`` subclass with
   ``type: Literal["<type>"]``. Light (pydantic only): configuration loading
-  imports every type's model to build its union of types.
+  imports the model of each type a config uses and validates its checks with it.
 - ``check.py``: its ``Check`` subclass, the I/O. It may import heavy libraries
   (h11, pg8000, dnspython) at module level: it is imported only when a
   check of that type is built, so a group without postgres checks never
