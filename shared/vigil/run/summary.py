@@ -6,23 +6,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 from vigil.alerts.document import AlertDocument
 from vigil.results import CheckResult
 from vigil.state import Transition
 
 
-@dataclass(frozen=True)
-class RunSummary:
+class RunSummary(NamedTuple):
+    """One run, as the handler reports it (a named tuple: made on every cold start's
+    import, its class costs a fraction of a frozen dataclass's)."""
+
     group: str
     scheduled_time: str | None
-    results: list[CheckResult] = field(default_factory=list)
+    results: Sequence[CheckResult] = ()
     shard: int | None = None  # set for a group with shards
-    not_due: list[str] = field(default_factory=list)
-    transitions: list[Transition] = field(default_factory=list)
-    alerts_raised: list[AlertDocument] = field(default_factory=list)  # by this run's policy
+    not_due: Sequence[str] = ()
+    transitions: Sequence[Transition] = ()
+    alerts_raised: Sequence[AlertDocument] = ()  # by this run's policy
     alerts_sent: int = 0
     alerts_pending: int = 0
     duration_ms: float | None = None

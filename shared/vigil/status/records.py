@@ -1,15 +1,18 @@
-"""The typed records the status API answers with, and their JSON."""
+"""The typed records the status API answers with, and their JSON.
+
+Immutable value records as ``NamedTuple``s: the status function imports them on every
+cold start, and a named tuple's class is made several times faster than a frozen
+dataclass's (which compiles each of its generated methods: about 0.7 ms a class here).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from vigil.store.base import RunRecord
 
 
-@dataclass(frozen=True)
-class HeartbeatInfo:
+class HeartbeatInfo(NamedTuple):
     """A heartbeat check's pings as of now: the last ping, when one is expected by (the
     last success, or the first run, plus its period or cron), the last run's duration."""
 
@@ -27,8 +30,7 @@ class HeartbeatInfo:
         }
 
 
-@dataclass(frozen=True)
-class LocationView:
+class LocationView(NamedTuple):
     """One location's own result of a check's last run (with locations): its status,
     latency and reason; ``status`` None where it did not report in time."""
 
@@ -57,8 +59,7 @@ class LocationView:
         }
 
 
-@dataclass(frozen=True)
-class CheckSummary:
+class CheckSummary(NamedTuple):
     """One check as ``GET /api/status`` shows it (plus the page's 90-day bar)."""
 
     group: str
@@ -91,8 +92,7 @@ class CheckSummary:
         return out
 
 
-@dataclass(frozen=True)
-class GroupSummary:
+class GroupSummary(NamedTuple):
     group: str
     status: str
     checks: tuple[CheckSummary, ...]
@@ -105,8 +105,7 @@ class GroupSummary:
         }
 
 
-@dataclass(frozen=True)
-class StatusOverview:
+class StatusOverview(NamedTuple):
     """``GET /api/status``: the worst confirmed status, and every group and check."""
 
     status: str
@@ -121,8 +120,7 @@ class StatusOverview:
         }
 
 
-@dataclass(frozen=True)
-class Incident:
+class Incident(NamedTuple):
     """A confirmed non-healthy period of one status; ``ended`` is None while it lasts."""
 
     status: str
@@ -141,8 +139,7 @@ class Incident:
         }
 
 
-@dataclass(frozen=True)
-class RunPoint:
+class RunPoint(NamedTuple):
     """One run of one check: its scheduled time, observed status, latency and reason."""
 
     time: str
@@ -162,15 +159,13 @@ class RunPoint:
         return None
 
 
-@dataclass(frozen=True)
-class HourLatency:
+class HourLatency(NamedTuple):
     hour: str
     p50: float | None
     p95: float | None
 
 
-@dataclass(frozen=True)
-class CheckDetail:
+class CheckDetail(NamedTuple):
     """``GET /api/checks/{group}/{check}``."""
 
     summary: CheckSummary
@@ -178,7 +173,7 @@ class CheckDetail:
     trend: dict[str, float | None]
     incidents: tuple[Incident, ...]
     recent: tuple[RunPoint, ...]
-    hourly: tuple[HourLatency, ...] = field(default=())  # the page's chart
+    hourly: tuple[HourLatency, ...] = ()  # the page's chart
 
     def to_json(self) -> dict[str, Any]:
         out = {"group": self.summary.group, **self.summary.to_json()}
@@ -191,8 +186,7 @@ class CheckDetail:
         return out
 
 
-@dataclass(frozen=True)
-class HistoryPage:
+class HistoryPage(NamedTuple):
     """``GET /api/checks/{group}/{check}/history``: oldest first, ``next`` to continue."""
 
     results: tuple[RunPoint, ...]

@@ -24,9 +24,9 @@ import base64
 import os
 import ssl
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from email.message import Message
 from functools import cached_property, lru_cache
+from typing import NamedTuple
 
 import h11
 import httpx
@@ -68,9 +68,9 @@ class TooManyRedirects(Exception):
     """The chain of redirects is longer than allowed."""
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
-    """What a URL means on the wire, worked out once per URL (``target``)."""
+class Target(NamedTuple):
+    """What a URL means on the wire, worked out once per URL (``target``); a named tuple,
+    whose class costs a cold start a fraction of a frozen dataclass's."""
 
     url: httpx.URL
     scheme: str
