@@ -17,6 +17,10 @@ the response head.
 ``--ca-bundle PEM``: the CA of an ``https://`` target (the runner's checks get
 it as their ``ca_bundle``).
 
+``--in-flight K`` (floor only): at most K requests at a time, as the runner's
+pacer holds its checks to (``vigil.pacing.DEFAULT_LIMIT``, under Lambda's 1,024
+file descriptors); without it, all N at once.
+
 Run alone in its process so that its peak RSS is the run's own.
 """
 
@@ -156,17 +160,26 @@ def serve_runner(args: argparse.Namespace, protocol: Protocol) -> None:
 
 
 async def floor_requests(
-    n: int, delay_ms: int, base_url: str, ca_bundle: str | None = None
+    n: int,
+    delay_ms: int,
+    base_url: str,
+    ca_bundle: str | None = None,
+    in_flight: int | None = None,
 ) -> list[list[Any]]:
-    """N requests with asyncio streams (and ssl for https), all at once, each on its own
-    connection: the least a client can add."""
+    """N requests with asyncio streams (and ssl for https), all at once (or at most
+    ``in_flight`` at a time), each on its own connection: the least a client can add."""
     import ssl
 
     scheme, _, address = base_url.partition("://")
     host, port = address.split(":")
     context = ssl.create_default_context(cafile=ca_bundle) if scheme == "https" else None
+    slots = asyncio.Semaphore(in_flight or n)
 
     async def one(index: int) -> list[Any]:
+        async with slots:
+            return await request(index)
+
+    async def request(index: int) -> list[Any]:
         started = time.perf_counter()
         reader, writer = await asyncio.open_connection(host, int(port), ssl=context)
         request = f"GET /slow?ms={delay_ms}&id={index} HTTP/1.1\r\nHost: {host}\r\n"
@@ -184,7 +197,9 @@ def serve_floor(args: argparse.Namespace, protocol: Protocol) -> None:
         if line.split()[0] == "quit":
             return
         started = time.perf_counter()
-        results = asyncio.run(floor_requests(args.n, args.delay_ms, args.base_url, args.ca_bundle))
+        results = asyncio.run(
+            floor_requests(args.n, args.delay_ms, args.base_url, args.ca_bundle, args.in_flight)
+        )
         protocol.answer(
             {
                 "wall_s": time.perf_counter() - started,
@@ -201,6 +216,7 @@ def main() -> None:
     parser.add_argument("--delay-ms", type=int, default=200)
     parser.add_argument("--base-url", required=True)
     parser.add_argument("--ca-bundle", default=None)
+    parser.add_argument("--in-flight", type=int, default=None)
     args = parser.parse_args()
     from vigil_cli.targets import raise_fd_limit
 
