@@ -233,6 +233,37 @@ def test_the_status_function_gets_the_same_cold_start_care(tmp_path):
     assert out.splitlines()[-1] == "False 404 True True '__all__' None"
 
 
+def test_the_status_function_reads_pings_only_for_a_config_with_heartbeats(tmp_path):
+    """Like the runner: the pings' modules and store come with a heartbeat check only."""
+    script = """
+        import sys
+        from pathlib import Path
+        from vigil.environment.status import queries_from_environment
+        queries = queries_from_environment(Path("checks.yaml"))
+        print(sorted(m for m in ("vigil.pings", "vigil.store.pings") if m in sys.modules),
+              queries.pings is not None)
+        """
+    path = tmp_path / "checks.yaml"
+    path.write_text(VALID)
+    assert run_fresh(script, env=lambda_env(path)) == "[] False"
+    path.write_text(VALID + "      - {name: backup, type: heartbeat, period: 1d}\n")
+    assert run_fresh(script, env=lambda_env(path)) == "['vigil.pings', 'vigil.store.pings'] True"
+
+
+def test_the_state_machine_imports_no_check_machinery():
+    """vigil.state is pure: it reads statuses from the leaf vigil.results, and loading it
+    pulls in neither the checks (ssl, a thread pool, redaction) nor pydantic."""
+    loaded = run_fresh(
+        """
+        import sys
+        import vigil.state
+        print(sorted(m for m in ("ssl", "asyncio", "concurrent.futures.thread", "pydantic",
+                                 "vigil.checks.base", "vigil.redact") if m in sys.modules))
+        """
+    )
+    assert loaded == "[]"
+
+
 NOTIFIER_APP = REPO / "functions" / "notifier" / "app.py"
 
 

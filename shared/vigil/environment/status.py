@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from vigil.config import load_config, resolve_config_path
+from vigil.config import VigilConfig, load_config, resolve_config_path
 from vigil.exceptions import VigilError
 from vigil.status.queries import StatusQueries
 from vigil.store.dynamodb import DynamoDBStore
-from vigil.store.pings import PingStore
+
+if TYPE_CHECKING:
+    from vigil.store.pings import PingStore
 
 TABLE_ENV = "HEALTHCHECK_TABLE"
 
@@ -46,9 +49,18 @@ def queries_from_environment(default_config: Path) -> StatusQueries:
     cached = _QUERIES_CACHE.get(key)
     if cached is None:
         store = DynamoDBStore(table)
-        cached = StatusQueries(
-            load_config(path), store, pings=PingStore(table, client=store.client)
-        )
+        config = load_config(path)
+        cached = StatusQueries(config, store, pings=_pings(config, table, store.client))
         _QUERIES_CACHE.clear()
         _QUERIES_CACHE[key] = cached
     return cached
+
+
+def _pings(config: VigilConfig, table: str, client: Any) -> PingStore | None:
+    """The pings store when a group has heartbeat checks (None: the pings' modules are
+    never imported by a status function whose config has none)."""
+    if not any(c.type == "heartbeat" for g in config.groups.values() for c in g.checks):
+        return None
+    from vigil.store.pings import PingStore
+
+    return PingStore(table, client=client)
