@@ -10,8 +10,6 @@ confirmed status ends any streak, so a flapping target stays quiet.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from vigil.alerts.document import AlertDocument, AlertEvent, alert_id, severity_of
@@ -71,7 +69,7 @@ class Transition(NamedTuple):
     previous_status: str
     at: str
     reason: str
-    details: Mapping[str, Any] = MappingProxyType({})  # read-only: shared by default
+    details: dict[str, Any]
 
     @property
     def severity(self) -> str:

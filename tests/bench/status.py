@@ -141,10 +141,12 @@ def seed(store: Any, now: datetime) -> None:
             at = f"{day}T{rng.randint(0, 22):02d}:{rng.randint(0, 59):02d}:00Z"
             end = at[:11] + f"{int(at[11:13]) + 1:02d}" + at[13:]
             rollups.record_transition(
-                Transition(check_name(i), Event.FAILURE, "unhealthy", "healthy", at, "HTTP 503")
+                Transition(check_name(i), Event.FAILURE, "unhealthy", "healthy", at, "HTTP 503", {})
             )
             rollups.record_transition(
-                Transition(check_name(i), Event.RECOVERY, "healthy", "unhealthy", end, "HTTP 200")
+                Transition(
+                    check_name(i), Event.RECOVERY, "healthy", "unhealthy", end, "HTTP 200", {}
+                )
             )
         store.put_rollups(GROUP, 0, [(rollups, expires)])
     hour_now = now.replace(minute=0, second=0, microsecond=0)

@@ -38,7 +38,7 @@ def test_fresh_shards_read_as_empty(store):
 
 
 def test_put_rollups_keeps_the_count_history(store):
-    failure = Transition("api", Event.FAILURE, "unhealthy", "healthy", f"{hour(3)}:10:00Z", "x")
+    failure = Transition("api", Event.FAILURE, "unhealthy", "healthy", f"{hour(3)}:10:00Z", "x", {})
     for n in range(HOURS_KEPT + 6):
         closed = hour_rollups(n, failed=n % 4, transitions=[failure] if n == 3 else [])
         store.put_rollups("core", 0, [(closed, 2_000_000_000)])
@@ -88,7 +88,7 @@ def test_runs_at_and_runs_between(store):
 
 
 def test_reads_of_one_check(store):
-    failure = Transition("api", Event.FAILURE, "unhealthy", "healthy", f"{hour(1)}:10:00Z", "x")
+    failure = Transition("api", Event.FAILURE, "unhealthy", "healthy", f"{hour(1)}:10:00Z", "x", {})
     for n in range(3):
         closed = hour_rollups(n, failed=n, transitions=[failure] if n == 1 else [])
         store.put_rollups("core", 0, [(closed, 2_000_000_000)])

@@ -70,7 +70,7 @@ def test_round_trip_and_periods():
 
 def transition(at, status, previous, reason="", check="api"):
     event = {"healthy": Event.RECOVERY, "degraded": Event.DEGRADED}.get(status, Event.FAILURE)
-    return Transition(check, event, status, previous, at, reason)
+    return Transition(check, event, status, previous, at, reason, {})
 
 
 def test_record_transition_keeps_what_incidents_need_once():

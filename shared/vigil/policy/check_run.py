@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from vigil.alerts.document import AlertDocument, AlertEvent, alert_id
@@ -34,9 +33,9 @@ class ParentView(NamedTuple):
     current: bool = True
 
 
-@dataclass(frozen=True)
-class CheckRun:
-    """One check on one counted run, after the thresholds."""
+class CheckRun(NamedTuple):
+    """One check on one counted run, after the thresholds (a named tuple: one is made per
+    check and run, and its class costs a cold start a fraction of a frozen dataclass's)."""
 
     group: str
     config: PolicySettings
@@ -44,9 +43,9 @@ class CheckRun:
     run_time: float  # the same, epoch seconds
     observed: str  # the status observed on this run
     status: str  # the confirmed status after this run
+    parents: dict[str, ParentView]  # group/check -> view
     transition: Transition | None = None
     window: str | None = None  # the maintenance window covering this run
-    parents: dict[str, ParentView] = field(default_factory=dict)  # group/check -> view
 
     @property
     def check(self) -> str:
