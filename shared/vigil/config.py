@@ -219,7 +219,7 @@ def _validate(
     problems.extend(_dependency_problems(groups))
     notifications: tuple[Any, ...] = ()
     if raw.get("notifications") is not None:  # only configs with destinations pay the import
-        from vigil.notify.config import parse_notifications  # vigil.notify imports vigil.checks
+        from vigil.notify.config import parse_notifications
 
         notifications = parse_notifications(raw.get("notifications"), problems, groups=groups_raw)
     if problems:
