@@ -250,10 +250,18 @@ def test_a_check_whose_alert_failed_keeps_its_later_alerts_back():
 
 
 def test_publishing_stops_while_the_settle_still_has_its_time():
+    """Each publish takes 2 s of a clock that starts with 5 s left: two alerts go out,
+    and the third waits, since settling the outbox needs ``settle_s`` (2 s) left."""
     from vigil.run.outbox import deliver
     from vigil.store.memory import MemoryStore
 
-    clock = iter([5.0, 5.0, 1.0, 1.0, 1.0, 1.0, 1.0])
+    class SlowPublisher(_Publisher):
+        now = 0.0
+
+        def publish(self, document):
+            self.now += 2.0
+            return super().publish(document)
+
     doc = AlertDocument(AlertEvent.FAILURE, "core", "a", "unhealthy", "healthy", "t", "", "x")
     alerts = [
         PendingAlert(
@@ -263,9 +271,9 @@ def test_publishing_stops_while_the_settle_still_has_its_time():
     ]
     store = MemoryStore()
     state = store.save_state(GroupState("core", outbox=alerts))
-    publisher = _Publisher()
+    publisher = SlowPublisher()
     state, delivery = deliver(
-        state, "me", store, publisher, time_left=lambda: next(clock), settle_s=2.0
+        state, "me", store, publisher, time_left=lambda: 5.0 - publisher.now, settle_s=2.0
     )
     assert publisher.published == ["id0", "id1"] and delivery.settled
     assert [a.alert_id for a in state.outbox] == ["id2"]
