@@ -184,7 +184,7 @@ def _validate(
         except ValidationError as exc:
             from vigil.config_problems import validation_problems
 
-            problems.extend(validation_problems(exc, "defaults", defaults_raw, Defaults))
+            problems.extend(validation_problems(exc, "defaults", Defaults))
             bad_keys = {str(err["loc"][0]) for err in exc.errors() if err["loc"]}
             defaults_raw = {k: v for k, v in defaults_raw.items() if k not in bad_keys}
             defaults = Defaults.model_validate(defaults_raw)
@@ -427,7 +427,7 @@ def _parse_group(
         except ValidationError as exc:
             from vigil.config_problems import model_for, validation_problems
 
-            problems.extend(validation_problems(exc, check_path, check_raw, model_for(check_raw)))
+            problems.extend(validation_problems(exc, check_path, model_for(check_raw)))
             continue
         _check_timeouts(
             check, check_path, check_raw, defaults_raw, function_timeout, problems, inherited

@@ -123,9 +123,7 @@ def _may_echo(loc: Sequence[Any]) -> bool:
     return True
 
 
-def validation_problems(
-    exc: ValidationError, prefix: str, raw: Mapping[str, Any], model: type[BaseModel]
-) -> Problems:
+def validation_problems(exc: ValidationError, prefix: str, model: type[BaseModel]) -> Problems:
     """Turn pydantic errors into ``(key path, message)`` pairs without echoing secrets."""
     found: Problems = []
     for err in exc.errors(include_url=False):
