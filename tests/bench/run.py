@@ -10,7 +10,8 @@ when it accepted the connection and when it wrote the response head:
   (N requests with asyncio streams, all at once) side by side;
 * the same over HTTPS at N = 500, every check on a TLS connection of its own,
   against an asyncio + ssl floor that also opens N TLS connections (issue 10);
-* 2,000 HTTP checks in one invocation against the floor of 2,000 requests;
+* 2,000 HTTP checks in one invocation against the floor of 2,000 requests, all at
+  once and held to the runner's 768 in flight (``vigil.pacing.DEFAULT_LIMIT``);
 * the measurement error of each check: the latency the runner reports minus
   what a perfect client would see (accept -> head written at the target: the
   connect, the TLS handshake and the service's time), and how often ``lag_ms``
@@ -116,8 +117,8 @@ class Worker:
         ca_bundle: str | None = None,
         in_flight: int | None = None,
     ):
-        trust = ["--ca-bundle", ca_bundle] if ca_bundle else []
-        trust += ["--in-flight", str(in_flight)] if in_flight else []
+        options = ["--ca-bundle", ca_bundle] if ca_bundle else []
+        options += ["--in-flight", str(in_flight)] if in_flight else []
         self._process = subprocess.Popen(
             [
                 sys.executable,
@@ -130,7 +131,7 @@ class Worker:
                 str(delay_ms),
                 "--base-url",
                 base_url,
-                *trust,
+                *options,
             ],
             cwd=REPO,
             stdin=subprocess.PIPE,

@@ -177,9 +177,9 @@ async def floor_requests(
 
     async def one(index: int) -> list[Any]:
         async with slots:
-            return await request(index)
+            return await exchange(index)
 
-    async def request(index: int) -> list[Any]:
+    async def exchange(index: int) -> list[Any]:
         started = time.perf_counter()
         reader, writer = await asyncio.open_connection(host, int(port), ssl=context)
         request = f"GET /slow?ms={delay_ms}&id={index} HTTP/1.1\r\nHost: {host}\r\n"
